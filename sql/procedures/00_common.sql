@@ -1,0 +1,182 @@
+-- Private helpers shared by the api functions: settings, time, errors, the
+-- token gate and idempotency keys. Nothing here is executable by the server's
+-- role; the api functions (SECURITY DEFINER) call them as their owner.
+
+-- A policy value. The server sets boxoffice.<name> on each of its connections
+-- from the environment (API.md §1); a DBA may set it per session or with
+-- ALTER DATABASE ... SET; otherwise the documented default applies.
+create or replace function app.setting(name text, fallback bigint)
+returns bigint
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select coalesce(nullif(current_setting('boxoffice.' || setting.name, true), '')::bigint, setting.fallback)
+$$;
+
+comment on function app.setting(text, bigint) is
+'The policy value boxoffice.<name> of this session, or fallback when unset.';
+
+-- Times in API JSON: ISO 8601 in UTC, to the second.
+create or replace function app.iso(at timestamptz)
+returns text
+language sql
+immutable
+security invoker
+set search_path = ''
+as $$
+  select to_char(iso.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+
+comment on function app.iso(timestamptz) is 'at as ISO 8601 UTC text, to the second; null stays null.';
+
+-- The token gate. Finds the ticket and checks it in the order of API.md §3:
+-- known (CR301), live (CR302), this concert (CR304), admitted (CR303).
+-- A ticket past its time counts as expired at once, before any job sweeps it.
+create or replace function app.ticket_gate(
+  token uuid,
+  concert_id bigint default null,
+  need_active boolean default true,
+  as_of timestamptz default null)
+returns app.queue_tickets
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := coalesce(ticket_gate.as_of, now());
+  v_ticket app.queue_tickets;
+begin
+  select * into v_ticket from app.queue_tickets t where t.token = ticket_gate.token;
+  if not found then
+    raise exception using errcode = 'CR301', message = 'token invalid',
+      detail = 'no queue token ' || ticket_gate.token || ' exists';
+  end if;
+  if v_ticket.status not in ('WAITING', 'ACTIVE')
+     or (v_ticket.status = 'ACTIVE' and v_ticket.expires_at <= v_now)
+     or (v_ticket.status = 'WAITING'
+         and v_ticket.last_seen_at <= v_now - make_interval(secs => app.setting('waiting_idle_seconds', 300))) then
+    raise exception using errcode = 'CR302', message = 'token expired',
+      detail = 'the queue token is no longer live; join the queue again',
+      hint = case v_ticket.status when 'USED' then 'used up by a payment'
+                                  when 'LEFT' then 'given up'
+                                  else 'timed out' end;
+  end if;
+  if ticket_gate.concert_id is not null and v_ticket.concert_id <> ticket_gate.concert_id then
+    raise exception using errcode = 'CR304', message = 'token forbidden',
+      detail = 'the token is for concert ' || v_ticket.concert_id || ', not concert ' || ticket_gate.concert_id;
+  end if;
+  if ticket_gate.need_active and v_ticket.status <> 'ACTIVE' then
+    raise exception using errcode = 'CR303', message = 'queue waiting',
+      detail = 'the token has not been admitted yet';
+  end if;
+  return v_ticket;
+end
+$$;
+
+comment on function app.ticket_gate(uuid, bigint, boolean, timestamptz) is
+'The token gate: the live ticket of token, checked against concert_id and, when need_active, admitted.
+Raises CR301 (unknown), CR302 (expired, left, used), CR304 (another concert), CR303 (still waiting).';
+
+-- A userId sent in a body must be the token's user (API.md §2).
+create or replace function app.ticket_user_check(ticket app.queue_tickets, user_id bigint)
+returns void
+language plpgsql
+immutable
+security invoker
+set search_path = ''
+as $$
+begin
+  if ticket_user_check.user_id is not null and ticket_user_check.user_id <> (ticket_user_check.ticket).user_id then
+    raise exception using errcode = 'CR304', message = 'token forbidden',
+      detail = 'the token belongs to another user';
+  end if;
+end
+$$;
+
+comment on function app.ticket_user_check(app.queue_tickets, bigint) is
+'Raises CR304 when user_id is given and is not the ticket''s user.';
+
+-- The user a token belongs to, whatever the ticket's state: an idempotent
+-- replay is answered before the gate (API.md §2, Idempotency).
+create or replace function app.token_user(token uuid)
+returns bigint
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_user_id bigint;
+begin
+  select t.user_id into v_user_id from app.queue_tickets t where t.token = token_user.token;
+  if not found then
+    raise exception using errcode = 'CR301', message = 'token invalid',
+      detail = 'no queue token ' || token_user.token || ' exists';
+  end if;
+  return v_user_id;
+end
+$$;
+
+comment on function app.token_user(uuid) is 'The user of token, whatever its status. Raises CR301 when there is no such token.';
+
+-- Idempotency keys. begin claims (user_id, key) for this transaction, or
+-- returns the first answer stored under it. A concurrent request with the same
+-- key waits on the unique index until the first commits, then replays it.
+-- Only successes are stored: a failed request rolls back its claim, so a
+-- retry does the work afresh.
+create or replace function app.idempotency_begin(
+  user_id bigint, key text, request_hash text,
+  out status integer, out response jsonb)
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_hash text;
+begin
+  if idempotency_begin.key is null then
+    return;
+  end if;
+  if length(idempotency_begin.key) not between 1 and 255 or idempotency_begin.key !~ '^[\x21-\x7e]+$' then
+    raise exception using errcode = 'CR001', message = 'bad request',
+      detail = 'Idempotency-Key must be 1 to 255 printable characters';
+  end if;
+  insert into app.idempotency_keys as k (user_id, key, request_hash)
+  values (idempotency_begin.user_id, idempotency_begin.key, idempotency_begin.request_hash)
+  on conflict on constraint idempotency_keys_pkey do nothing;
+  if found then
+    return;
+  end if;
+  select k.request_hash, k.status, k.response into v_hash, status, response
+  from app.idempotency_keys k
+  where k.user_id = idempotency_begin.user_id and k.key = idempotency_begin.key;
+  if v_hash <> idempotency_begin.request_hash then
+    raise exception using errcode = 'CR204', message = 'idempotency key reused',
+      detail = 'the Idempotency-Key was used before with a different request';
+  end if;
+end
+$$;
+
+comment on function app.idempotency_begin(bigint, text, text) is
+'Claims an Idempotency-Key for this transaction (null status and response), or returns the stored first answer.
+Raises CR001 for a malformed key, CR204 when the key was used with another request.';
+
+create or replace function app.idempotency_finish(user_id bigint, key text, status integer, response jsonb)
+returns void
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  update app.idempotency_keys k
+  set status = idempotency_finish.status, response = idempotency_finish.response
+  where idempotency_finish.key is not null
+    and k.user_id = idempotency_finish.user_id and k.key = idempotency_finish.key
+$$;
+
+comment on function app.idempotency_finish(bigint, text, integer, jsonb) is
+'Stores the answer of the request that claimed (user_id, key); does nothing when key is null.';
