@@ -46,8 +46,7 @@ let package = Package(
         .testTarget(
             name: "BoxOfficeTests",
             dependencies: [
-                "BoxOffice",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "BoxOffice"
             ]
         ),
     ],

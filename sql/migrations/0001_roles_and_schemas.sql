@@ -1,3 +1,4 @@
+-- migrate: as connecting user (creates the roles; needs a superuser or CREATEROLE)
 -- Roles and schemas.
 --
 -- boxoffice_owner owns schema app (tables, private helpers) and schema api
@@ -23,9 +24,8 @@ revoke all on schema app from public;
 revoke all on schema api from public;
 grant usage on schema api to boxoffice_api;
 
--- Functions created from now on are not executable by PUBLIC; each api file
+-- Functions are executable by PUBLIC by default. Revoke that for every
+-- function boxoffice_owner creates (a per-schema ALTER DEFAULT PRIVILEGES can
+-- only add privileges, so this must be the global form); each api file then
 -- grants EXECUTE to boxoffice_api explicitly.
-alter default privileges in schema api revoke execute on functions from public;
-alter default privileges in schema app revoke execute on functions from public;
-alter default privileges for role boxoffice_owner in schema api revoke execute on functions from public;
-alter default privileges for role boxoffice_owner in schema app revoke execute on functions from public;
+alter default privileges for role boxoffice_owner revoke execute on functions from public;

@@ -1,0 +1,192 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection. Its calls block, so it is only ever used by one task
+/// at a time, on a thread of the pool's thread pool, never on an event loop.
+public final class Connection: @unchecked Sendable {
+    private var conn: OpaquePointer?
+    private var prepared: [String: String] = [:]
+    public let conninfo: String
+    /// Statements run on every new session (the policy settings).
+    public let setup: [(sql: String, params: [String?])]
+
+    /// A connection that opens on first use (`connect()` or `reconnectIfBroken()`).
+    public init(conninfo: String, setup: [(sql: String, params: [String?])] = []) {
+        self.conninfo = conninfo
+        self.setup = setup
+    }
+
+    /// Opens a connection now.
+    public static func open(conninfo: String, setup: [(sql: String, params: [String?])] = []) throws(PostgresError) -> Connection {
+        let connection = Connection(conninfo: conninfo, setup: setup)
+        try connection.connect()
+        return connection
+    }
+
+    /// Opens the session (closing any old one) and runs the setup statements.
+    public func connect() throws(PostgresError) {
+        close()
+        let fresh = PQconnectdb(conninfo)
+        guard PQstatus(fresh) == CONNECTION_OK else {
+            let message = Connection.errorText(fresh) ?? "connection failed"
+            PQfinish(fresh)
+            throw PostgresError(sqlstate: nil, message: message, connectionLost: true)
+        }
+        conn = fresh
+        // Server NOTICEs (CREATE ... IF NOT EXISTS and the like) are not errors.
+        PQsetNoticeProcessor(fresh, { _, _ in }, nil)
+        for statement in setup {
+            try execute(statement.sql, statement.params)
+        }
+    }
+
+    /// Opens a new session when there is none or the old one broke, for
+    /// example because its backend was terminated while it sat idle.
+    public func reconnectIfBroken() throws(PostgresError) {
+        if !isHealthy(checkInput: true) { try connect() }
+    }
+
+    deinit {
+        if let conn { PQfinish(conn) }
+    }
+
+    public func close() {
+        if let conn { PQfinish(conn) }
+        conn = nil
+        prepared.removeAll()
+    }
+
+    /// True while libpq considers the connection usable. `checkInput` first
+    /// reads whatever the server sent without blocking, so a backend that was
+    /// terminated while this connection sat idle is noticed before it is used.
+    public func isHealthy(checkInput: Bool = false) -> Bool {
+        guard let conn else { return false }
+        if checkInput, PQtransactionStatus(conn) == PQTRANS_IDLE {
+            // A terminated backend sends an error and closes the socket;
+            // read what is there, then peek: zero bytes means end of stream.
+            if PQconsumeInput(conn) == 0 { return false }
+            var byte: UInt8 = 0
+            if recv(PQsocket(conn), &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 { return false }
+        }
+        return PQstatus(conn) == CONNECTION_OK
+    }
+
+    /// The backend's process id, for tests that terminate it.
+    public var backendPID: Int32 { conn.map { PQbackendPID($0) } ?? 0 }
+
+    /// Runs one statement with bound text parameters, prepared once per
+    /// connection and reused by its text.
+    @discardableResult
+    public func execute(_ sql: String, _ params: [String?] = []) throws(PostgresError) -> QueryResult {
+        guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        let name: String
+        if let existing = prepared[sql] {
+            name = existing
+        } else {
+            name = "s\(prepared.count + 1)"
+            let result = PQprepare(conn, name, sql, 0, nil)
+            defer { PQclear(result) }
+            try check(result)
+            prepared[sql] = name
+        }
+        let result = withCStrings(params) { values in
+            PQexecPrepared(conn, name, Int32(params.count), values, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result)
+        return Connection.read(result)
+    }
+
+    /// Runs SQL text as is, with the simple query protocol: several statements
+    /// at once (migration files), no parameters, nothing prepared.
+    /// Returns the result of the last statement.
+    @discardableResult
+    public func run(script sql: String) throws(PostgresError) -> QueryResult {
+        guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        let result = PQexec(conn, sql)
+        defer { PQclear(result) }
+        try check(result)
+        return Connection.read(result)
+    }
+
+    /// Waits up to `timeout` seconds for NOTIFY messages on a LISTENing
+    /// connection and returns the channel and payload of each.
+    public func waitForNotifications(timeout: Double) throws(PostgresError) -> [(channel: String, payload: String)] {
+        guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        var notes = drainNotifications()
+        if !notes.isEmpty { return notes }
+        var fds = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        let ready = poll(&fds, 1, Int32(timeout * 1000))
+        if ready > 0 {
+            if PQconsumeInput(conn) == 0 {
+                throw PostgresError(sqlstate: nil, message: Connection.errorText(conn) ?? "connection lost", connectionLost: true)
+            }
+            notes = drainNotifications()
+        }
+        return notes
+    }
+
+    private func drainNotifications() -> [(channel: String, payload: String)] {
+        var notes: [(String, String)] = []
+        while let note = PQnotifies(conn) {
+            notes.append((String(cString: note.pointee.relname), String(cString: note.pointee.extra)))
+            PQfreemem(note)
+        }
+        return notes
+    }
+
+    private func check(_ result: OpaquePointer?) throws(PostgresError) {
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return
+        default:
+            func field(_ code: Character) -> String? {
+                guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+                return String(cString: value)
+            }
+            let lost = PQstatus(conn) != CONNECTION_OK
+            if lost { prepared.removeAll() }
+            throw PostgresError(
+                sqlstate: field("C"),
+                message: field("M") ?? Connection.errorText(conn) ?? "query failed",
+                detail: field("D"),
+                hint: field("H"),
+                connectionLost: lost)
+        }
+    }
+
+    private static func read(_ result: OpaquePointer?) -> QueryResult {
+        let columnCount = PQnfields(result)
+        let rowCount = PQntuples(result)
+        var columns: [String] = []
+        columns.reserveCapacity(Int(columnCount))
+        for c in 0..<columnCount { columns.append(String(cString: PQfname(result, c))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(Int(rowCount))
+        for r in 0..<rowCount {
+            var row: [String?] = []
+            row.reserveCapacity(Int(columnCount))
+            for c in 0..<columnCount {
+                row.append(PQgetisnull(result, r, c) == 1 ? nil : String(cString: PQgetvalue(result, r, c)))
+            }
+            rows.append(row)
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return QueryResult(columns: columns, rows: rows, affectedRows: affected)
+    }
+
+    private static func errorText(_ conn: OpaquePointer?) -> String? {
+        guard let conn, let text = PQerrorMessage(conn) else { return nil }
+        let message = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+        return message.isEmpty ? nil : message
+    }
+}
+
+/// Calls body with a C array of the strings (nil stays a null pointer: SQL NULL).
+private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeMutableBufferPointer { buffer in
+        body(buffer.map { UnsafePointer($0) })
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+public enum IsolationLevel: String, Sendable {
+    case readCommitted = "read committed"
+    case repeatableRead = "repeatable read"
+    case serializable = "serializable"
+}
+
+/// A pool of libpq connections. libpq blocks, so every call runs on a thread
+/// of an NIOThreadPool with one thread per connection, never on an event loop.
+/// Connections open on first use; one whose session broke (its backend was
+/// terminated, the server restarted) is reopened before its next use, so only
+/// the request that was using it fails. A caller waits at most
+/// `acquireTimeout` for a free connection, then gets `PoolUnavailableError`.
+public final class Database: Sendable {
+    public struct Configuration: Sendable {
+        public var conninfo: String
+        public var poolSize: Int
+        public var acquireTimeout: TimeAmount
+        /// `boxoffice.<name>` session settings: the policy the SQL reads.
+        public var settings: [String: String]
+
+        public init(conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), settings: [String: String] = [:]) {
+            self.conninfo = conninfo
+            self.poolSize = poolSize
+            self.acquireTimeout = acquireTimeout
+            self.settings = settings
+        }
+    }
+
+    private struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<Connection, any Error>
+        var timeout: Scheduled<Void>?
+    }
+
+    private struct State {
+        var idle: [Connection]
+        var waiters: [Waiter] = []
+        var nextWaiterID: UInt64 = 0
+        var closed = false
+    }
+
+    public let configuration: Configuration
+    private let threadPool: NIOThreadPool
+    private let state: NIOLockedValueBox<State>
+    private let logger: Logger
+
+    public init(_ configuration: Configuration, logger: Logger = Logger(label: "boxoffice.db")) {
+        self.configuration = configuration
+        self.logger = logger
+        let setup = configuration.settings.sorted { $0.key < $1.key }.map { key, value in
+            (sql: "select set_config($1, $2, false)", params: [Optional("boxoffice.\(key)"), Optional(value)])
+        } + [(sql: "select set_config('application_name', 'boxoffice', false)", params: [])]
+        let connections = (0..<configuration.poolSize).map { _ in
+            Connection(conninfo: configuration.conninfo, setup: setup)
+        }
+        state = NIOLockedValueBox(State(idle: connections))
+        threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
+        threadPool.start()
+    }
+
+    /// Closes every idle connection and stops the threads. Calls after this fail.
+    public func shutdown() async {
+        let idle = state.withLockedValue { state -> [Connection] in
+            state.closed = true
+            let waiters = state.waiters
+            state.waiters.removeAll()
+            for waiter in waiters {
+                waiter.timeout?.cancel()
+                waiter.continuation.resume(throwing: PoolUnavailableError(reason: "the pool is shut down"))
+            }
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+        for connection in idle { connection.close() }
+        try? await threadPool.shutdownGracefully()
+    }
+
+    /// Runs `body` with a connection of its own, on a pool thread.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let connection = try await acquire()
+        defer { release(connection) }
+        return try await threadPool.runIfActive {
+            do {
+                try connection.reconnectIfBroken()
+            } catch {
+                throw PoolUnavailableError(reason: "\(error)")
+            }
+            return try body(connection)
+        }
+    }
+
+    /// One statement on any free connection.
+    @discardableResult
+    public func query(_ sql: String, _ params: [String?] = []) async throws -> QueryResult {
+        try await withConnection { try $0.execute(sql, params) }
+    }
+
+    /// Runs `body` inside BEGIN ISOLATION LEVEL ... / COMMIT, rolling back
+    /// when it throws. A failed COMMIT throws too.
+    public func withTransaction<T: Sendable>(
+        isolation: IsolationLevel = .readCommitted,
+        _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in
+            try connection.run(script: "begin isolation level \(isolation.rawValue)")
+            do {
+                let result = try body(connection)
+                try connection.run(script: "commit")
+                return result
+            } catch {
+                if connection.isHealthy() { _ = try? connection.run(script: "rollback") }
+                throw error
+            }
+        }
+    }
+
+    /// `withTransaction`, retried on serialization failure (40001) and
+    /// deadlock (40P01) up to `attempts` times with jittered exponential
+    /// backoff. `retries` counts the extra attempts, for the metrics.
+    public func withRetryingTransaction<T: Sendable>(
+        isolation: IsolationLevel = .serializable,
+        attempts: Int = 6,
+        onRetry: @Sendable (PostgresError) -> Void = { _ in },
+        _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await withTransaction(isolation: isolation, body)
+            } catch let error as PostgresError where error.isRetryable && attempt < attempts {
+                onRetry(error)
+                let ceiling = 5.0 * pow(2.0, Double(attempt - 1))  // 5, 10, 20, 40, 80 ms
+                try await Task.sleep(for: .milliseconds(Int(Double.random(in: 0.5...1.0) * ceiling)))
+                attempt += 1
+            }
+        }
+    }
+
+    private func acquire() async throws -> Connection {
+        try await withCheckedThrowingContinuation { continuation in
+            state.withLockedValue { state in
+                if state.closed {
+                    continuation.resume(throwing: PoolUnavailableError(reason: "the pool is shut down"))
+                } else if let connection = state.idle.popLast() {
+                    continuation.resume(returning: connection)
+                } else {
+                    let id = state.nextWaiterID
+                    state.nextWaiterID += 1
+                    let timeout = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: configuration.acquireTimeout) {
+                        self.timeOut(waiter: id)
+                    }
+                    state.waiters.append(Waiter(id: id, continuation: continuation, timeout: timeout))
+                }
+            }
+        }
+    }
+
+    private func release(_ connection: Connection) {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            if state.waiters.isEmpty {
+                state.idle.append(connection)
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        if let waiter {
+            waiter.timeout?.cancel()
+            waiter.continuation.resume(returning: connection)
+        }
+    }
+
+    private func timeOut(waiter id: UInt64) {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: PoolUnavailableError(reason: "no free connection within \(configuration.acquireTimeout.nanoseconds / 1_000_000) ms"))
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import Logging
+
+/// The private PostgreSQL 15 cluster under `.boxoffice/` that `serve` uses
+/// when DATABASE_URL is unset: Debian's binaries, initdb on first use, a free
+/// loopback port and a unix socket, and never a root-owned server (when the
+/// caller is root it runs as the `postgres` system user).
+public struct EmbeddedPostgres: Sendable {
+    public let home: String
+    public let databaseName = "boxoffice"
+    public var dataDirectory: String { home + "/data" }
+    public var socketDirectory: String { home + "/run" }
+    public var logFile: String { home + "/postgres.log" }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public enum Status: Equatable, Sendable {
+        case notInitialized
+        case stopped
+        case running(port: Int)
+    }
+
+    public init(home: String) {
+        self.home = URL(fileURLWithPath: home).standardizedFileURL.path
+    }
+
+    public static func binDirectory() throws -> String {
+        for candidate in ["/usr/lib/postgresql/15/bin"] where FileManager.default.isExecutableFile(atPath: candidate + "/pg_ctl") {
+            return candidate
+        }
+        if let output = try? run(["pg_config", "--bindir"]), FileManager.default.isExecutableFile(atPath: output + "/pg_ctl") {
+            return output
+        }
+        throw Failure(description: "PostgreSQL 15 binaries not found: install postgresql-15 (scripts/run does)")
+    }
+
+    public func status() throws -> Status {
+        guard FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") else { return .notInitialized }
+        let bin = try Self.binDirectory()
+        guard (try? asServerUser([bin + "/pg_ctl", "-D", dataDirectory, "status"])) != nil else { return .stopped }
+        return .running(port: try port())
+    }
+
+    /// Initializes the cluster when needed, starts it when stopped, and makes
+    /// sure the `boxoffice` database exists. Returns true when it started it.
+    @discardableResult
+    public func start(logger: Logger? = nil) throws -> Bool {
+        let bin = try Self.binDirectory()
+        var started = false
+        switch try status() {
+        case .running:
+            break
+        case .notInitialized:
+            try initialize(bin: bin)
+            fallthrough
+        case .stopped:
+            let port = try Self.freePort()
+            logger?.info("starting embedded PostgreSQL", metadata: ["data": "\(dataDirectory)", "port": "\(port)"])
+            try asServerUser([
+                bin + "/pg_ctl", "-D", dataDirectory, "-l", logFile, "-w", "-t", "60",
+                "-o", "-p \(port) -k \(socketDirectory) -c listen_addresses=127.0.0.1", "start",
+            ])
+            started = true
+        }
+        try createDatabaseIfMissing()
+        return started
+    }
+
+    public func stop() throws {
+        guard case .running = try status() else { return }
+        try asServerUser([try Self.binDirectory() + "/pg_ctl", "-D", dataDirectory, "-w", "-m", "fast", "stop"])
+    }
+
+    /// A libpq connection string for `user` (the superuser by default).
+    public func conninfo(user: String = "postgres", database: String? = nil) throws -> String {
+        "host=\(socketDirectory) port=\(try port()) dbname=\(database ?? databaseName) user=\(user)"
+    }
+
+    /// The same as a URL, for `boxoffice db url`.
+    public func url(user: String = "postgres") throws -> String {
+        let socket = socketDirectory.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? socketDirectory
+        return "postgresql://\(user)@/\(databaseName)?host=\(socket)&port=\(try port())"
+    }
+
+    private func port() throws -> Int {
+        let pid = try String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8)
+        let lines = pid.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count > 3, let port = Int(lines[3].trimmingCharacters(in: .whitespaces)) else {
+            throw Failure(description: "cannot read the port from \(dataDirectory)/postmaster.pid")
+        }
+        return port
+    }
+
+    private func initialize(bin: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        if Self.isRoot {
+            // Everything the server writes must belong to the user it runs as.
+            try Self.run(["chown", "-R", "postgres:postgres", home])
+        }
+        try asServerUser([
+            bin + "/initdb", "-D", dataDirectory, "-U", "postgres", "--auth=trust",
+            "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
+        ])
+        var settings = """
+
+            # boxoffice: a private cluster, reachable on loopback and the socket only
+            listen_addresses = '127.0.0.1'
+            unix_socket_directories = '\(socketDirectory)'
+            max_connections = 200
+            shared_buffers = 256MB
+
+            """
+        if fm.fileExists(atPath: "/usr/lib/postgresql/15/lib/pg_stat_statements.so") {
+            settings += "shared_preload_libraries = 'pg_stat_statements'\n"
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDirectory + "/postgresql.conf"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(settings.utf8))
+        try handle.close()
+    }
+
+    private func createDatabaseIfMissing() throws {
+        let admin = try Connection.open(conninfo: try conninfo(database: "postgres"))
+        defer { admin.close() }
+        let exists = try admin.execute("select 1 from pg_database where datname = $1", [databaseName])
+        if exists.rows.isEmpty {
+            try admin.run(script: "create database \(databaseName)")
+        }
+    }
+
+    @discardableResult
+    private func asServerUser(_ arguments: [String]) throws -> String {
+        try Self.run(Self.isRoot ? ["runuser", "-u", "postgres", "--"] + arguments : arguments)
+    }
+
+    static var isRoot: Bool { getuid() == 0 }
+
+    /// Runs a program (looked up on PATH) and waits for it, returning its
+    /// trimmed output (standard output and error together). posix_spawn and
+    /// waitpid rather than Foundation's Process, whose waitUntilExit needs a
+    /// free Dispatch thread and hangs when the caller's pool is busy; output
+    /// goes to a file, not a pipe, because `pg_ctl start` leaves a server
+    /// running that would hold a pipe open.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("boxoffice-\(UUID().uuidString).out").path
+        defer { unlink(capture) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, capture, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
+        guard spawned == 0 else {
+            throw Failure(description: "\(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: capture, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        // WIFEXITED && WEXITSTATUS == 0
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw Failure(description: "\(arguments.joined(separator: " ")) failed: \(output)")
+        }
+        return output
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw Failure(description: "cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// An error answer: `{"error": {"code", "message", "sqlstate"?}}` with its
+/// status. Database error text never reaches a client unless it is one of
+/// ours (class CR), whose DETAIL is written for clients.
+public struct APIError: HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var sqlstate: String?
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, sqlstate: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.sqlstate = sqlstate
+    }
+
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "BAD_REQUEST", message) }
+
+    public static func unavailable(_ message: String = "the service is busy; try again shortly") -> APIError {
+        var error = APIError(.serviceUnavailable, "UNAVAILABLE", message)
+        error.headers[.retryAfter] = "1"
+        return error
+    }
+
+    /// Maps anything thrown while serving a request to its answer.
+    public static func from(_ error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as PostgresError:
+            if let sqlstate = error.sqlstate, let known = ErrorCodes.bySQLState[sqlstate] {
+                return APIError(known.status, known.code, error.detail ?? error.message, sqlstate: sqlstate)
+            }
+            if ErrorCodes.isUnavailable(error.sqlstate) || error.connectionLost {
+                logger.warning("database unavailable", metadata: ["db.sqlstate": "\(error.sqlstate ?? "-")", "error": "\(error.message)"])
+                return .unavailable()
+            }
+            logger.error("unexpected database error", metadata: ["db.sqlstate": "\(error.sqlstate ?? "-")", "error": "\(error)"])
+            return APIError(.internalServerError, "INTERNAL", "internal error")
+        case is PoolUnavailableError:
+            logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            return .unavailable()
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "the request body is over 65536 bytes")
+        case let error as HTTPError where error.status == .contentTooLarge:
+            return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "the request body is over 65536 bytes")
+        case let error as HTTPError:
+            return APIError(error.status, "HTTP_\(error.status.code)", error.body ?? error.status.reasonPhrase)
+        default:
+            logger.error("unexpected error", metadata: ["error": "\(error)"])
+            return APIError(.internalServerError, "INTERNAL", "internal error")
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var error: [String: String] = ["code": code, "message": message]
+        if let sqlstate { error["sqlstate"] = sqlstate }
+        let data = try JSONSerialization.data(withJSONObject: ["error": error], options: [.sortedKeys])
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Builds the HTTP application: the route table, the operational routes and
+/// the error middleware.
+public enum App {
+    public static func router(database: Database, migrator: Migrator, notifier: QueueNotifier?) -> Router<BasicRequestContext> {
+        Metrics.bootstrap()
+        let router = Router()
+        let operational: [(method: HTTPRequest.Method, path: String)] = [(.get, "/health"), (.get, "/ready"), (.get, "/metrics")]
+        router.add(middleware: ErrorMiddleware(routes: Routes.table.map { ($0.method, $0.path) } + operational))
+        router.add(middleware: MetricsMiddleware())
+
+        for route in Routes.table {
+            let path = RouterPath(route.path.replacing(/\{(\w+)\}/) { ":" + $0.1 })
+            router.on(path, method: route.method) { request, context in
+                let body = request.method == .post ? try await request.body.collect(upTo: Call.maxBody) : nil
+                let call = Call(request: request, context: context, database: database, notifier: notifier, body: body)
+                return try await route.handler(call)
+            }
+        }
+
+        router.get("/health") { _, _ in
+            Call.json(.ok, #"{"status": "ok"}"#)
+        }
+        router.get("/ready") { _, context in
+            let expected = try migrator.expectedVersion()
+            let actual: String
+            do {
+                actual = try await database.query("select api.schema_version()::text").scalar ?? ""
+            } catch {
+                throw APIError.unavailable("database not reachable or schema not installed")
+            }
+            let version = (try? JSONSerialization.jsonObject(with: Data(actual.utf8))) as? [String: String] ?? [:]
+            guard version["migration"] == expected.migration, version["procedures"] == expected.procedures else {
+                throw APIError.unavailable("database schema is not current: run boxoffice migrate")
+            }
+            return Call.json(.ok, #"{"status": "ready", "migration": "\#(expected.migration)"}"#)
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: Metrics.registry.emitToBuffer())))
+        }
+        return router
+    }
+}

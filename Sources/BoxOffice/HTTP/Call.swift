@@ -1,0 +1,116 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// One request on its way to one `api` function: reads and checks the shape
+/// of what the client sent (400 and the token header's 401s), binds it as
+/// parameters, and writes the function's jsonb out as the response body.
+struct Call: Sendable {
+    static let maxBody = 65_536
+
+    let request: Request
+    let context: BasicRequestContext
+    let database: Database
+    let notifier: QueueNotifier?
+    let body: ByteBuffer?
+
+    var logger: Logger { context.logger }
+
+    /// The JSON body, decoded strictly: malformed JSON, a missing field or a
+    /// wrong type (a string for a number, a fraction for an id) is a 400.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        guard let body, body.readableBytes > 0 else { throw APIError.badRequest("a JSON body is required") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw APIError.badRequest("field \(key.stringValue) is required")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw APIError.badRequest("field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw APIError.badRequest("field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has an invalid value")
+        } catch {
+            throw APIError.badRequest("the body is not valid JSON")
+        }
+    }
+
+    /// The queue token from `Authorization: Bearer <token>` or a bare
+    /// `Authorization: <token>`. Whether it exists and may be used here is the
+    /// SQL function's call (the gate); this only checks it is a UUID.
+    func token() throws -> String {
+        guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+            throw APIError(.unauthorized, "TOKEN_MISSING", "send the queue token as Authorization: Bearer <token>")
+        }
+        if value.lowercased().hasPrefix("bearer ") {
+            value = String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        guard let uuid = UUID(uuidString: value) else {
+            throw APIError(.unauthorized, "TOKEN_INVALID", "the token is not a UUID")
+        }
+        return uuid.uuidString.lowercased()
+    }
+
+    /// The Idempotency-Key header, checked by the SQL (1 to 255 printable characters).
+    var idempotencyKey: String? { request.headers[.idempotencyKey] }
+
+    /// An integer id from the path; anything else is a 400.
+    func id(_ name: String) throws -> String {
+        guard let text = context.parameters.get(name), let value = Int64(text), value > 0 else {
+            throw APIError.badRequest("\(name) in the path must be a positive integer")
+        }
+        return String(value)
+    }
+
+    /// A whole-number query parameter, or nil when absent.
+    func queryInteger(_ name: String) throws -> String? {
+        guard let text = request.uri.queryParameters.get(name) else { return nil }
+        guard let value = Int32(text) else { throw APIError.badRequest("\(name) must be a whole number") }
+        return String(value)
+    }
+
+    /// Calls a function that returns the body; answers with `status`.
+    func respond(_ status: HTTPResponse.Status, _ sql: String, _ params: [String?]) async throws -> Response {
+        let result = try await database.query(sql, params)
+        return Self.json(status, result.scalar ?? "null")
+    }
+
+    /// Calls a function returning `(status integer, body jsonb)`: the routes
+    /// whose answer is 201 or 200 depending on what the database found.
+    func respondWithStatus(_ sql: String, _ params: [String?]) async throws -> Response {
+        let result = try await database.query(sql, params)
+        return Self.answer(result)
+    }
+
+    /// Calls a function in a SERIALIZABLE transaction, retried on 40001/40P01.
+    func respondSerializable(_ status: HTTPResponse.Status, _ sql: String, _ params: [String?]) async throws -> Response {
+        let result = try await database.withRetryingTransaction(onRetry: { error in
+            Metrics.serializationRetries.increment()
+        }) { connection in
+            try connection.execute(sql, params)
+        }
+        return Self.json(status, result.scalar ?? "null")
+    }
+
+    /// Calls a function that returns nothing; answers 204.
+    func respondNoContent(_ sql: String, _ params: [String?]) async throws -> Response {
+        try await database.query(sql, params)
+        return Response(status: .noContent)
+    }
+
+    static func answer(_ result: QueryResult) -> Response {
+        let row = result.rows.first
+        let status = row?.first.flatMap { $0 }.flatMap(Int.init) ?? 200
+        return json(HTTPResponse.Status(code: status), row?.last.flatMap { $0 } ?? "null")
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Logging
+
+/// Applies `sql/`: numbered migrations once each, in order, each in its own
+/// transaction and recorded with a checksum (an applied file that changed is
+/// an error, never skipped); then every procedure file, re-applied each time;
+/// then the index files, outside a transaction. Everything but a migration
+/// marked `-- migrate: as connecting user` runs as boxoffice_owner, which then
+/// owns the tables and the SECURITY DEFINER functions. Two migrators at once
+/// take turns on an advisory lock.
+public struct Migrator: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public struct SQLFile: Sendable {
+        public var name: String
+        public var path: String
+        public var text: String
+        /// The number before the first underscore, for migrations.
+        public var version: String { String(name.prefix { $0 != "_" }) }
+    }
+
+    public struct Status: Sendable {
+        public var applied: [String]
+        public var pending: [String]
+        public var changed: [String]
+        public var isCurrent: Bool { pending.isEmpty && changed.isEmpty }
+    }
+
+    public let directory: String
+    private static let lockKey = "7243001"
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public func files(_ folder: String) throws -> [SQLFile] {
+        let path = directory + "/" + folder
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: path)
+            .filter { $0.hasSuffix(".sql") }
+            .sorted()
+            .map { SQLFile(name: $0, path: path + "/" + $0, text: try String(contentsOfFile: path + "/" + $0, encoding: .utf8)) }
+    }
+
+    /// What is applied, pending, or changed since it was applied.
+    public func status(on connection: Connection) throws -> Status {
+        try ensureBookkeeping(on: connection)
+        let recorded = try appliedChecksums(on: connection)
+        var status = Status(applied: [], pending: [], changed: [])
+        for file in try files("migrations") {
+            guard let checksum = recorded[file.version] else {
+                status.pending.append(file.name)
+                continue
+            }
+            if checksum != (try self.checksum(file.text, on: connection)) {
+                status.changed.append(file.name)
+            } else {
+                status.applied.append(file.name)
+            }
+        }
+        return status
+    }
+
+    /// Brings the database up to date. Returns the migrations it applied.
+    @discardableResult
+    public func migrate(on connection: Connection, logger: Logger = Logger(label: "boxoffice.migrate")) throws -> [String] {
+        try connection.execute("select pg_advisory_lock(\(Self.lockKey))")
+        defer { _ = try? connection.execute("select pg_advisory_unlock(\(Self.lockKey))") }
+        let current = try status(on: connection)
+        if !current.changed.isEmpty {
+            throw Failure(description: "applied migrations changed since they were applied: \(current.changed.joined(separator: ", ")); add a new migration instead of editing one")
+        }
+        var applied: [String] = []
+        for file in try files("migrations") where current.pending.contains(file.name) {
+            logger.notice("applying migration", metadata: ["file": "\(file.name)"])
+            let asOwner = !file.text.contains("-- migrate: as connecting user")
+            try inTransaction(connection, file: file, asOwner: asOwner) {
+                try connection.execute(
+                    "insert into boxoffice_meta.schema_migrations (version, name, checksum) values ($1, $2, md5($3))",
+                    [file.version, file.name, file.text])
+            }
+            applied.append(file.name)
+        }
+        let procedures = try files("procedures")
+        for file in procedures {
+            try inTransaction(connection, file: file, asOwner: true) {}
+        }
+        try recordVersion(procedures: procedures, on: connection)
+        for file in try files("indexes") {
+            try buildIndex(file, on: connection)
+        }
+        return applied
+    }
+
+    /// The version this tree of sql/ would leave behind: the newest migration
+    /// and a checksum over the procedure files. `/ready` compares it with
+    /// what `api.schema_version()` reports.
+    public func expectedVersion() throws -> (migration: String, procedures: String) {
+        let migration = try files("migrations").last?.version ?? ""
+        return (migration, Self.fingerprint(try files("procedures")))
+    }
+
+    private func recordVersion(procedures: [SQLFile], on connection: Connection) throws {
+        let migration = try files("migrations").last?.version ?? ""
+        let version = "{\"migration\": \"\(migration)\", \"procedures\": \"\(Self.fingerprint(procedures))\"}"
+        try connection.run(script: """
+            begin;
+            set local role boxoffice_owner;
+            create or replace function api.schema_version() returns jsonb
+              language sql immutable security definer set search_path = '' as $v$ select '\(version)'::jsonb $v$;
+            comment on function api.schema_version() is 'The schema this database is at: the newest migration applied and a fingerprint of the procedure files. Written by boxoffice migrate.';
+            grant execute on function api.schema_version() to boxoffice_api;
+            commit;
+            """)
+    }
+
+    /// FNV-1a over the procedure files' names and texts: cheap, stable, local.
+    static func fingerprint(_ files: [SQLFile]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in files.flatMap({ Array(($0.name + "\u{0}" + $0.text).utf8) }) {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+
+    private func inTransaction(_ connection: Connection, file: SQLFile, asOwner: Bool, then record: () throws -> Void) throws {
+        do {
+            try connection.run(script: "begin")
+            if asOwner { try connection.run(script: "set local role boxoffice_owner") }
+            try connection.run(script: file.text)
+            if asOwner { try connection.run(script: "reset role") }
+            try record()
+            try connection.run(script: "commit")
+        } catch let error as PostgresError {
+            _ = try? connection.run(script: "rollback")
+            throw Failure(description: "\(file.name): \(error)\(error.hint.map { " hint: \($0)" } ?? "")")
+        }
+    }
+
+    private func buildIndex(_ file: SQLFile, on connection: Connection) throws {
+        let name = String(file.name.dropLast(4))
+        do {
+            try connection.run(script: "set role boxoffice_owner")
+            defer { _ = try? connection.run(script: "reset role") }
+            // A CONCURRENTLY build that failed leaves an invalid index behind,
+            // which IF NOT EXISTS would then keep: drop it and build again.
+            let invalid = try connection.execute("""
+                select n.nspname from pg_index i join pg_class c on c.oid = i.indexrelid
+                join pg_namespace n on n.oid = c.relnamespace where c.relname = $1 and not i.indisvalid
+                """, [name])
+            if let schema = invalid.scalar {
+                try connection.run(script: "drop index concurrently if exists \(schema).\(name)")
+            }
+            try connection.run(script: file.text)
+        } catch {
+            throw Failure(description: "\(file.name): \(error)")
+        }
+    }
+
+    private func ensureBookkeeping(on connection: Connection) throws {
+        try connection.run(script: """
+            create schema if not exists boxoffice_meta;
+            create table if not exists boxoffice_meta.schema_migrations (
+              version    text primary key,
+              name       text not null,
+              checksum   text not null,
+              applied_at timestamptz not null default now());
+            """)
+    }
+
+    private func appliedChecksums(on connection: Connection) throws -> [String: String] {
+        let result = try connection.execute("select version, checksum from boxoffice_meta.schema_migrations")
+        return Dictionary(uniqueKeysWithValues: result.rows.map { ($0[0]!, $0[1]!) })
+    }
+
+    private func checksum(_ text: String, on connection: Connection) throws -> String {
+        try connection.execute("select md5($1)", [text]).scalar ?? ""
+    }
+}

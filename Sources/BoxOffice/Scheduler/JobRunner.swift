@@ -1,0 +1,63 @@
+import Foundation
+
+/// One run of one job, recorded in app.job_runs: `api.job_run_start`, the
+/// job's command in its own transaction under a statement timeout, then
+/// `api.job_run_finish` with the outcome. Used by the scheduler and by
+/// `boxoffice jobs run NAME`.
+public enum JobRunner {
+    public struct Job: Sendable, Equatable {
+        public var id: Int64
+        public var name: String
+        public var schedule: String
+        public var command: String
+        public var active: Bool
+    }
+
+    public struct Outcome: Sendable {
+        public var succeeded: Bool
+        public var message: String?
+    }
+
+    /// The jobs of app.jobs, through `api.job_list()`.
+    public static func jobs(connection: Connection) throws -> [Job] {
+        let rows = try connection.execute("""
+            select (j->>'jobId')::bigint, j->>'name', j->>'schedule', j->>'command', (j->>'active')::boolean
+            from jsonb_array_elements(api.job_list()->'jobs') j
+            """)
+        return rows.rows.map { row in
+            Job(id: Int64(row[0] ?? "") ?? 0, name: row[1] ?? "", schedule: row[2] ?? "", command: row[3] ?? "", active: row[4] == "t")
+        }
+    }
+
+    public static func runNow(name: String, connection: Connection, instance: String, timeoutSeconds: Int) throws -> Outcome {
+        guard let job = try jobs(connection: connection).first(where: { $0.name == name }) else {
+            throw PostgresError(sqlstate: "CR105", message: "job not found", detail: "no job named \(name)")
+        }
+        return try run(job, connection: connection, instance: instance, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Runs `job` once on `connection` and records the run. A failing command
+    /// is an outcome, not an error: only failing to record the run throws.
+    public static func run(_ job: Job, connection: Connection, instance: String, timeoutSeconds: Int) throws -> Outcome {
+        let runId = try connection.execute(
+            "select api.job_run_start(job_id => $1::bigint, instance => $2)", [String(job.id), instance]
+        ).scalar ?? "0"
+        var outcome: Outcome
+        do {
+            try connection.run(script: "begin")
+            try connection.run(script: "set local statement_timeout = '\(timeoutSeconds)s'")
+            let result = try connection.run(script: job.command)
+            try connection.run(script: "commit")
+            outcome = Outcome(succeeded: true, message: result.scalar.map { "result: \($0)" } ?? "\(result.affectedRows) row(s)")
+        } catch {
+            if connection.isHealthy() { _ = try? connection.run(script: "rollback") }
+            outcome = Outcome(succeeded: false, message: "\(error)")
+        }
+        // A command that broke its session must still have its run recorded.
+        try connection.reconnectIfBroken()
+        try connection.execute(
+            "select api.job_run_finish(run_id => $1::bigint, succeeded => $2::boolean, message => $3)",
+            [runId, outcome.succeeded ? "true" : "false", outcome.message])
+        return outcome
+    }
+}

@@ -1,0 +1,238 @@
+import ArgumentParser
+import BoxOffice
+import Foundation
+import Logging
+
+@main
+struct BoxOfficeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boxoffice",
+        abstract: "Box Office: concert reservations that survive an on-sale.",
+        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Audit.self])
+}
+
+/// Configuration and logging, shared by every command.
+struct Environment {
+    let config: Config
+    let logger: Logger
+
+    init() throws {
+        do {
+            config = try Config()
+        } catch {
+            throw ValidationError("configuration: \(error)")
+        }
+        let level = Logger.Level(rawValue: config.logLevel) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        logger = Logger(label: "boxoffice")
+    }
+
+    /// A connection for the owner's work (migrate, seed, jobs, audit).
+    func adminConnection() throws -> Connection {
+        let target = try DatabaseTarget.resolve(config, logger: logger)
+        return try Connection.open(conninfo: target.adminConninfo)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP server and the scheduler; migrates first if the schema is behind.")
+
+    func run() async throws {
+        let env = try Environment()
+        try await Server.run(config: env.config, logger: env.logger)
+    }
+}
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply sql/migrations, then sql/procedures, then sql/indexes.")
+
+    @Flag(help: "List what is applied, pending or changed, and apply nothing.")
+    var status = false
+
+    func run() throws {
+        let env = try Environment()
+        let connection = try env.adminConnection()
+        defer { connection.close() }
+        let migrator = Migrator(directory: env.config.sqlDirectory)
+        if status {
+            let current = try migrator.status(on: connection)
+            for name in current.applied { print("applied  \(name)") }
+            for name in current.pending { print("pending  \(name)") }
+            for name in current.changed { print("CHANGED  \(name) (edited after it was applied)") }
+            let procedures = try migrator.files("procedures").count
+            let indexes = try migrator.files("indexes").count
+            print("\(current.pending.count) pending; \(procedures) procedure files and \(indexes) index files are applied on every migrate")
+            if !current.changed.isEmpty { throw ExitCode(1) }
+            return
+        }
+        let applied = try migrator.migrate(on: connection, logger: env.logger)
+        print(applied.isEmpty ? "schema is current" : "applied \(applied.count) migration(s): \(applied.joined(separator: ", "))")
+    }
+}
+
+struct Seed: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Load demo data, or N seats' worth of concerts and dates for load and EXPLAIN work.")
+
+    @Flag(help: "A few concerts, dates and 1 000 users, for trying the service.")
+    var demo = false
+
+    @Option(help: "Seats to load (100 000 and up), 50 per date, 100 dates per concert.")
+    var scale: Int?
+
+    func validate() throws {
+        if demo == (scale != nil) { throw ValidationError("give exactly one of --demo or --scale N") }
+        if let scale, scale < 50 { throw ValidationError("--scale must be at least 50") }
+    }
+
+    func run() throws {
+        let env = try Environment()
+        let connection = try env.adminConnection()
+        defer { connection.close() }
+        try Server.migrateIfBehind(Migrator(directory: env.config.sqlDirectory), conninfo: connection.conninfo, logger: env.logger)
+        if demo {
+            print(try connection.execute("select app.seed_demo()::text").scalar ?? "")
+            return
+        }
+        try SeedProgress.scale(seats: scale!, connection: connection)
+    }
+}
+
+struct DB: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db", abstract: "The embedded PostgreSQL cluster under .boxoffice/.",
+        subcommands: [Start.self, Stop.self, Status.self, URL.self])
+
+    struct Start: ParsableCommand {
+        func run() throws {
+            let env = try Environment()
+            let embedded = EmbeddedPostgres(home: env.config.home)
+            try embedded.start(logger: env.logger)
+            print("running: \(try embedded.url())")
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        func run() throws {
+            let env = try Environment()
+            try EmbeddedPostgres(home: env.config.home).stop()
+            print("stopped")
+        }
+    }
+
+    struct Status: ParsableCommand {
+        func run() throws {
+            let env = try Environment()
+            switch try EmbeddedPostgres(home: env.config.home).status() {
+            case .notInitialized: print("not initialized (\(env.config.home))"); throw ExitCode(3)
+            case .stopped: print("stopped (\(env.config.home))"); throw ExitCode(3)
+            case .running(let port): print("running on port \(port) (\(env.config.home))")
+            }
+        }
+    }
+
+    struct URL: ParsableCommand {
+        @Option(help: "The role to connect as.") var user = "postgres"
+        func run() throws {
+            let env = try Environment()
+            print(try EmbeddedPostgres(home: env.config.home).url(user: user))
+        }
+    }
+}
+
+struct Jobs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The scheduler's jobs, their recent runs, one run now.",
+        subcommands: [List.self, Runs.self, Run.self])
+
+    struct List: ParsableCommand {
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            let rows = try connection.execute("""
+                select j->>'name', j->>'schedule', j->>'active', j->>'command'
+                from jsonb_array_elements(api.job_list()->'jobs') j
+                """)
+            Table.print(["name", "schedule", "active", "command"], rows.rows)
+        }
+    }
+
+    struct Runs: ParsableCommand {
+        @Argument(help: "Only this job's runs.") var name: String?
+        @Option(help: "How many runs.") var limit = 20
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            let rows = try connection.execute("""
+                select r->>'job', r->>'status', r->>'startedAt', r->>'durationMs', r->>'instance', coalesce(r->>'message', '')
+                from jsonb_array_elements(api.job_runs(job_name => $1, max_runs => $2::integer)->'runs') r
+                """, [name, String(limit)])
+            Table.print(["job", "status", "started", "ms", "instance", "message"], rows.rows)
+        }
+    }
+
+    struct Run: ParsableCommand {
+        @Argument(help: "The job to run now.") var name: String
+        func run() throws {
+            let env = try Environment()
+            let connection = try env.adminConnection()
+            defer { connection.close() }
+            let outcome = try JobRunner.runNow(name: name, connection: connection, instance: env.config.instanceName + "/cli",
+                                               timeoutSeconds: env.config.jobTimeoutSeconds)
+            print(outcome.succeeded ? "succeeded: \(outcome.message ?? "")" : "failed: \(outcome.message ?? "")")
+            if !outcome.succeeded { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check every invariant; exit status 1 when any is broken.")
+
+    func run() throws {
+        let connection = try Environment().adminConnection()
+        defer { connection.close() }
+        let rows = try connection.execute("select invariant, subject, detail from api.audit()")
+        if rows.rows.isEmpty {
+            print("all invariants hold")
+            return
+        }
+        Table.print(["invariant", "subject", "detail"], rows.rows)
+        throw ExitCode(1)
+    }
+}
+
+enum Table {
+    static func print(_ header: [String], _ rows: [[String?]]) {
+        let all = [header] + rows.map { $0.map { $0 ?? "" } }
+        let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+        for row in all {
+            Swift.print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+    }
+}
+
+enum SeedProgress {
+    /// Loads `seats` seats in batches of 10 concerts × 100 dates × 50 seats,
+    /// drawing a progress bar on standard error.
+    static func scale(seats: Int, connection: Connection) throws {
+        let dates = (seats + 49) / 50
+        let datesPerConcert = min(100, dates)
+        let concerts = (dates + datesPerConcert - 1) / datesPerConcert
+        var done = 0
+        let started = Date()
+        while done < concerts {
+            let batch = min(10, concerts - done)
+            try connection.execute("select app.seed_scale(concerts => $1::integer, dates_per_concert => $2::integer)",
+                                   [String(batch), String(datesPerConcert)])
+            done += batch
+            let fraction = Double(done) / Double(concerts)
+            let bar = String(repeating: "#", count: Int(fraction * 40)).padding(toLength: 40, withPad: ".", startingAt: 0)
+            FileHandle.standardError.write(Data(String(format: "\r[%@] %3.0f%%  %d seats", bar, fraction * 100, done * datesPerConcert * 50).utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        print("seeded \(concerts * datesPerConcert * 50) seats (\(concerts) concerts × \(datesPerConcert) dates × 50) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import BoxOffice
+
+@Suite("The libpq pool")
+struct DatabasePoolTests {
+    @Test("50 concurrent tasks share 8 connections and all succeed")
+    func fiftyTasksOnEight() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 8))
+        let pids = try await withThrowingTaskGroup(of: String.self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    try await pool.query("select pg_backend_pid()::text || ':' || $1 from pg_sleep(0.02)", [String(i)]).scalar ?? ""
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        await pool.shutdown()
+        #expect(pids.count == 50)
+        #expect(Set(pids.map { $0.split(separator: ":")[1] }).count == 50)
+        let backends = Set(pids.map { $0.split(separator: ":")[0] })
+        #expect(backends.count <= 8)
+        #expect(backends.count > 1)
+    }
+
+    @Test("a terminated backend is replaced and the next request succeeds")
+    func terminatedBackendReplaced() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 2))
+        let first = try await pool.query("select pg_backend_pid()").scalar
+        // Kill every backend of the pool while its connections sit idle.
+        let killed = try database.scalar(
+            "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = $1 and usename = 'boxoffice_api'",
+            [database.name])
+        #expect(killed != "0")
+        try await Task.sleep(for: .milliseconds(100))
+        for _ in 0..<4 {
+            let pid = try await pool.query("select pg_backend_pid()").scalar
+            #expect(pid != first)
+        }
+        await pool.shutdown()
+    }
+
+    @Test("a SQLSTATE raised in SQL reaches Swift with message, detail and hint")
+    func sqlstateSurfaces() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1))
+        await #expect {
+            try await pool.query("""
+                do $$ begin raise exception using errcode = 'CR201', message = 'seat taken',
+                  detail = 'seat 7 on date 3 is held by another user', hint = 'pick another seat'; end $$
+                """)
+        } throws: { error in
+            guard let error = error as? PostgresError else { return false }
+            return error.sqlstate == "CR201" && error.message == "seat taken"
+                && error.detail == "seat 7 on date 3 is held by another user" && error.hint == "pick another seat"
+        }
+        await pool.shutdown()
+    }
+
+    @Test("a request that cannot get a connection in time fails with PoolUnavailableError")
+    func boundedWait() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .milliseconds(100)))
+        async let busy = pool.query("select pg_sleep(1)")
+        try await Task.sleep(for: .milliseconds(50))
+        await #expect(throws: PoolUnavailableError.self) { try await pool.query("select 1") }
+        _ = try await busy
+        #expect(try await pool.query("select 1").scalar == "1")
+        await pool.shutdown()
+    }
+
+    @Test("a transaction that throws is rolled back")
+    func transactionRollsBack() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1))
+        try await pool.query("create table t (x int)")
+        await #expect(throws: PostgresError.self) {
+            try await pool.withTransaction(isolation: .serializable) { connection in
+                try connection.execute("insert into t values (1)")
+                try connection.execute("select 1/0")
+            }
+        }
+        #expect(try await pool.query("select count(*) from t").scalar == "0")
+        await pool.shutdown()
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+@testable import BoxOffice
+
+@Suite("HTTP basics end to end")
+struct HTTPFoundationTests {
+    @Test("/health, /ready and /metrics answer")
+    func operational() async throws {
+        try await TestServer.with { server in
+            let health = try await server.client.get("/health")
+            #expect(health.status == 200)
+            let ready = try await server.client.get("/ready")
+            #expect(ready.status == 200)
+            #expect(ready.string("status") == "ready")
+            _ = try await server.client.get("/api/concerts")
+            let metrics = try await server.client.get("/metrics")
+            #expect(metrics.status == 200)
+            #expect(String(decoding: metrics.body, as: UTF8.self).contains("hb_requests"))
+        }
+    }
+
+    @Test("/ready is 503 while the schema is not current")
+    func notReadyWhenBehind() async throws {
+        try await TestServer.with { server in
+            try server.database.scalar("drop function api.schema_version()")
+            let ready = try await server.client.get("/ready")
+            #expect(ready.status == 503)
+            #expect(ready.errorCode == "UNAVAILABLE")
+            #expect(ready.headers["retry-after"] != nil)
+        }
+    }
+
+    @Test("POST /api/users creates a user with a zero balance")
+    func createUser() async throws {
+        try await TestServer.with { server in
+            let answer = try await server.client.post("/api/users", ["name": "Ann"])
+            #expect(answer.status == 201)
+            #expect(answer.string("name") == "Ann")
+            #expect(answer.int("balance") == 0)
+            let id = try #require(answer.int("userId"))
+            #expect(try server.database.scalar("select name from app.users where user_id = $1", [String(id)]) == "Ann")
+        }
+    }
+
+    @Test("malformed bodies are 400 BAD_REQUEST and create nothing", arguments: [
+        #"{"name": "#, #"not json"#, #"{}"#, #"{"name": 7}"#, #"{"name": null}"#, #"{"name": ""}"#, #"[]"#, "",
+    ])
+    func badBodies(body: String) async throws {
+        try await TestServer.with { server in
+            let answer = try await server.client.send("POST", "/api/users", raw: Data(body.utf8))
+            #expect(answer.status == 400)
+            #expect(answer.errorCode == "BAD_REQUEST")
+            #expect(try server.database.scalar("select count(*) from app.users") == "0")
+        }
+    }
+
+    @Test("unknown routes are 404, wrong methods 405, big bodies 413, all as JSON")
+    func routingErrors() async throws {
+        try await TestServer.with { server in
+            let missing = try await server.client.get("/api/nothing-here")
+            #expect(missing.status == 404)
+            #expect(missing.errorCode == "NOT_FOUND")
+            #expect(missing.headers["content-type"] == "application/json")
+
+            let wrongMethod = try await server.client.send("PUT", "/api/users")
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.errorCode == "METHOD_NOT_ALLOWED")
+            #expect(wrongMethod.headers["allow"] == "POST")
+
+            let big = try await server.client.send("POST", "/api/users", raw: Data(("{\"name\": \"" + String(repeating: "x", count: 70_000) + "\"}").utf8))
+            #expect(big.status == 413)
+            #expect(big.errorCode == "PAYLOAD_TOO_LARGE")
+        }
+    }
+
+    @Test("a request that waits too long for a connection is 503 with Retry-After")
+    func poolExhaustionIs503() async throws {
+        try await TestServer.with(poolSize: 1) { server in
+            // Hold the only connection, then ask for another.
+            async let busy = server.pool.query("select pg_sleep(6)")
+            try await Task.sleep(for: .milliseconds(100))
+            let answer = try await server.client.post("/api/users", ["name": "Bo"])
+            #expect(answer.status == 503)
+            #expect(answer.errorCode == "UNAVAILABLE")
+            #expect(answer.headers["retry-after"] == "1")
+            _ = try await busy
+        }
+    }
+}

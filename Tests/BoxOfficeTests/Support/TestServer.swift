@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+@testable import BoxOffice
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The real HTTP application on a free loopback port, over a fresh database,
+/// for end-to-end tests. `settings` override the policy (HOLD_SECONDS...).
+struct TestServer: Sendable {
+    let port: Int
+    let database: TestDatabase
+    let pool: Database
+    var client: HTTPTestClient { HTTPTestClient(port: port) }
+
+    static func with<T: Sendable>(
+        settings: [String: String] = [:],
+        poolSize: Int = 8,
+        _ body: @Sendable (TestServer) async throws -> T
+    ) async throws -> T {
+        let database = try TestDatabase.create()
+        var policy = try Config(environment: [:]).sessionSettings
+        policy.merge(settings) { _, new in new }
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: poolSize, settings: policy))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let migrator = Migrator(directory: TestPaths.sql)
+        let notifier = QueueNotifier(conninfo: database.apiConninfo, logger: logger)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: App.router(database: pool, migrator: migrator, notifier: notifier),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            services: [notifier],
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let result = try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await app.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            let value = try await body(TestServer(port: port, database: database, pool: pool))
+            group.cancelAll()
+            return value
+        }
+        await pool.shutdown()
+        return result
+    }
+}
+
+enum TestPaths {
+    /// The repository root, found from this file's path.
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        }
+        return FileManager.default.currentDirectoryPath
+    }()
+    static var sql: String { root + "/sql" }
+    static var binary: String { root + "/.build/debug/boxoffice" }
+}
+
+/// A small HTTP client over URLSession (libcurl on Linux), allowing many
+/// requests at once to one host.
+struct HTTPTestClient: Sendable {
+    let port: Int
+
+    struct Answer: Sendable {
+        var status: Int
+        var body: Data
+        var headers: [String: String]
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        func int(_ key: String) -> Int64? { (json[key] as? NSNumber)?.int64Value }
+        func string(_ key: String) -> String? { json[key] as? String }
+    }
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 512
+        configuration.timeoutIntervalForRequest = 60
+        return URLSession(configuration: configuration)
+    }()
+
+    func send(
+        _ method: String, _ path: String, json: Any? = nil, raw: Data? = nil,
+        token: String? = nil, headers: [String: String] = [:]
+    ) async throws -> Answer {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        } else if let raw {
+            request.httpBody = raw
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await Self.session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (key, value) in http.allHeaderFields { fields[String(describing: key).lowercased()] = String(describing: value) }
+        return Answer(status: http.statusCode, body: data, headers: fields)
+    }
+
+    func get(_ path: String, token: String? = nil) async throws -> Answer { try await send("GET", path, token: token) }
+
+    func post(_ path: String, _ json: Any, token: String? = nil, headers: [String: String] = [:]) async throws -> Answer {
+        try await send("POST", path, json: json, token: token, headers: headers)
+    }
+}

@@ -1,0 +1,192 @@
+-- The waiting room's jobs: admission and the expiry sweep (app.jobs runs
+-- them every ADMIT_INTERVAL_SECONDS and every 5 s). See 20_queue.sql for the
+-- watermark and the lock order.
+
+create or replace function api.queue_admit(as_of timestamptz default null)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := coalesce(queue_admit.as_of, now());
+  v_cap bigint := app.setting('queue_active_cap', 100);
+  v_active_for interval := make_interval(secs => app.setting('active_token_seconds', 600));
+  v_idle_before timestamptz := v_now - make_interval(secs => app.setting('waiting_idle_seconds', 300));
+  -- At most this many idle tickets are expired per concert and run, to keep
+  -- the run short after a crowd walked away; the rest wait for the next run
+  -- or api.tokens_expire. Order is unaffected: the run stops, never skips.
+  v_idle_max constant bigint := 10000::bigint;
+  v_concert_id bigint;
+  v_queue app.queues;
+  v_need bigint;
+  v_admitted bigint;
+  v_expired bigint;
+  v_claimed bigint;
+  v_claimed_active bigint;
+  v_last bigint;
+  v_from bigint;
+  v_upto bigint;
+  v_dt double precision;
+  v_total bigint := 0::bigint;
+begin
+  -- Concerts whose line may hold WAITING tickets above the watermark, in
+  -- concert_id order, so two admitters lock queue rows in the same order.
+  for v_concert_id in
+    select q.concert_id from app.queues q where q.admitted_upto < q.next_no - 1 order by q.concert_id
+  loop
+    -- The queue row lock serializes the admitters of one concert, across
+    -- sessions and server instances: the second one waits here, then counts
+    -- the ACTIVE set the first one committed, so together they never pass the
+    -- cap nor admit a ticket twice. It also holds off joins for the moment.
+    select * into strict v_queue from app.queues q where q.concert_id = v_concert_id for update;
+    continue when v_queue.admitted_upto >= v_queue.next_no - 1;
+
+    select v_cap - count(*) into v_need
+    from app.queue_tickets t
+    where t.concert_id = v_concert_id and t.status = 'ACTIVE' and t.expires_at > v_now;
+
+    v_admitted := 0;
+    v_expired := 0;
+    v_from := v_queue.admitted_upto;
+    while v_admitted < v_need and v_expired < v_idle_max loop
+      -- The next WAITING tickets in queue_no order, from the watermark on
+      -- (an Index Scan on queue_tickets_concert_id_queue_no_key with
+      -- queue_no > v_from: admitted rows are never read again). Idle ones are
+      -- expired, the others admitted.
+      -- Plain FOR UPDATE, not SKIP LOCKED as DESIGN.md suggests: a WAITING row
+      -- is locked for a moment by its user's poll or leave, and skipping it
+      -- would admit the ticket behind it first, out of arrival order. Waiting
+      -- for that short lock is cheap, and the queue row lock above already
+      -- keeps concurrent admitters apart, which is what SKIP LOCKED is for.
+      with claimed as (
+        select t.token, t.last_seen_at <= v_idle_before as idle
+        from app.queue_tickets t
+        where t.concert_id = v_concert_id and t.queue_no > v_from and t.status = 'WAITING'
+        order by t.queue_no
+        limit v_need - v_admitted
+        for update
+      ), changed as (
+        update app.queue_tickets t
+        set status = case when c.idle then 'EXPIRED' else 'ACTIVE' end,
+            activated_at = case when c.idle then null else v_now end,
+            expires_at = case when c.idle then null else v_now + v_active_for end,
+            ended_at = case when c.idle then v_now end
+        from claimed c
+        where t.token = c.token
+        returning t.queue_no, t.status = 'ACTIVE' as admitted
+      )
+      select count(*), count(*) filter (where ch.admitted), max(ch.queue_no)
+        into v_claimed, v_claimed_active, v_last
+      from changed ch;
+      exit when v_claimed = 0;
+      v_admitted := v_admitted + v_claimed_active;
+      v_expired := v_expired + v_claimed - v_claimed_active;
+      v_from := v_last;
+    end loop;
+
+    -- Every ticket up to v_from has left the line now; the watermark goes up
+    -- to just below the first WAITING ticket after it (idle or not), or to the
+    -- last ticket handed out. Joins are held off by the lock, so next_no is exact.
+    select coalesce(
+             (select t.queue_no - 1
+              from app.queue_tickets t
+              where t.concert_id = v_concert_id and t.queue_no > v_from and t.status = 'WAITING'
+              order by t.queue_no
+              limit 1),
+             v_queue.next_no - 1)
+      into v_upto;
+
+    -- admit_rate: admissions per second, averaged exponentially over about a
+    -- minute. Updated on every run that finds a line, so it also falls while
+    -- the cap is full and nobody gets in. The first run counts from one
+    -- admission interval back.
+    v_dt := extract(epoch from v_now - coalesce(v_queue.rate_updated_at,
+              v_now - make_interval(secs => app.setting('admit_interval_seconds', 1))))::double precision;
+    update app.queues q
+    set admitted_upto = greatest(q.admitted_upto, v_upto),
+        admit_rate = case when v_dt > 0
+                          then q.admit_rate + (1 - exp(-v_dt / 60)) * (v_admitted / v_dt - q.admit_rate)
+                          else q.admit_rate + v_admitted / 60.0
+                     end,
+        rate_updated_at = greatest(q.rate_updated_at, v_now)
+    where q.concert_id = v_concert_id;
+
+    if v_admitted > 0 then
+      perform pg_notify('boxoffice_queue', v_concert_id::text);
+      v_total := v_total + v_admitted;
+    end if;
+  end loop;
+  return v_total::integer;
+end
+$$;
+
+comment on function api.queue_admit(timestamptz) is
+'Admits the next WAITING tickets of every concert, strictly in arrival order, until each has queue_active_cap
+ACTIVE tokens (the admission job; safe to run from several sessions at once). Idle WAITING tickets met on the
+way are expired instead. Each admitted ticket gets activated_at = now and expires_at = now + active_token_seconds;
+NOTIFY boxoffice_queue, payload the concert_id, for each concert where anyone was admitted.
+Parameters: as_of (tests only; default now()).
+Result: the number of tickets admitted over all concerts.
+Errors: none.';
+
+grant execute on function api.queue_admit(timestamptz) to boxoffice_api;
+
+create or replace function api.tokens_expire(as_of timestamptz default null)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := coalesce(tokens_expire.as_of, now());
+  v_idle_before timestamptz := v_now - make_interval(secs => app.setting('waiting_idle_seconds', 300));
+  -- per kind and run; a backlog is worked off over the next runs
+  v_batch constant integer := 10000;
+  v_active integer;
+  v_waiting integer;
+begin
+  -- SKIP LOCKED: a ticket locked by the admitter, a poll or a payment is left
+  -- for the next run, so the sweep never waits and never deadlocks with them.
+  -- (The gate treats such a ticket as expired already.)
+  with due as (
+    select t.token
+    from app.queue_tickets t
+    where t.status = 'ACTIVE' and t.expires_at <= v_now
+    limit v_batch
+    for update skip locked
+  )
+  update app.queue_tickets t
+  set status = 'EXPIRED', ended_at = v_now
+  from due d
+  where t.token = d.token;
+  get diagnostics v_active = row_count;
+
+  with due as (
+    select t.token
+    from app.queue_tickets t
+    where t.status = 'WAITING' and t.last_seen_at <= v_idle_before
+    limit v_batch
+    for update skip locked
+  )
+  update app.queue_tickets t
+  set status = 'EXPIRED', ended_at = v_now
+  from due d
+  where t.token = d.token;
+  get diagnostics v_waiting = row_count;
+
+  return v_active + v_waiting;
+end
+$$;
+
+comment on function api.tokens_expire(timestamptz) is
+'Marks EXPIRED the ACTIVE tokens past expires_at and the WAITING tokens not polled for waiting_idle_seconds
+(the expiry job; at most 10 000 of each kind per call). Freed ACTIVE slots go to the next in line at the next
+admission; the positions of tickets behind an expired WAITING one drop at once.
+Parameters: as_of (tests only; default now()).
+Result: the number of tokens expired.
+Errors: none.';
+
+grant execute on function api.tokens_expire(timestamptz) to boxoffice_api;

@@ -1,0 +1,222 @@
+-- Payments: pay for a held seat, list the payments of a user (API.md §2, routes 14-15).
+
+-- The Payment JSON of API.md: a payment and its reservation (for dateId, seatNo).
+create or replace function app.payment_json(payment app.payments, reservation app.reservations)
+returns jsonb
+language sql
+immutable
+security invoker
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'paymentId', (payment_json.payment).payment_id,
+    'reservationId', (payment_json.payment).reservation_id,
+    'userId', (payment_json.payment).user_id,
+    'concertId', (payment_json.payment).concert_id,
+    'dateId', (payment_json.reservation).date_id,
+    'seatNo', (payment_json.reservation).seat_no,
+    'amount', (payment_json.payment).amount,
+    'status', (payment_json.payment).status,
+    'paidAt', app.iso((payment_json.payment).paid_at))
+$$;
+
+comment on function app.payment_json(app.payments, app.reservations) is
+'The Payment JSON of API.md: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status", "paidAt"}.';
+
+revoke execute on function app.payment_json(app.payments, app.reservations) from public;
+
+
+-- Check order (API.md §3: 400, then token 401/410/403, then 404, then the rule):
+--   1. reservation_id missing: CR001.
+--   2. Idempotency-Key given: app.token_user (CR301 only) and app.idempotency_begin;
+--      a stored answer is returned as it is, even when the token has since been
+--      used up by this very payment (CR001 malformed key, CR204 key reused).
+--   3. The reservation is read, unlocked and without raising, for its concert.
+--   4. app.ticket_gate(token, that concert, need_active): CR301 unknown, CR302
+--      not live, CR304 another concert's token, CR303 still waiting. For an
+--      unknown reservation the concert is null, so an unknown, dead or waiting
+--      token still wins over the 404. Then app.ticket_user_check: CR304.
+--   5. CR104 the reservation does not exist; CR304 it is another user's.
+--   6. Locks, in the order the seat functions take them: the seat, then the
+--      reservation (re-read under the lock, so a payment or cancel that
+--      committed meanwhile is seen in READ COMMITTED too), then the user's row
+--      by the debit itself.
+--   7. The rules on the locked rows: CR202 PAID or CANCELLED; CR205 EXPIRED, or
+--      the hold has lapsed, or the seat is no longer held by this reservation;
+--      CR401 the balance is below the price. Every error rolls back everything.
+-- Business conflicts never raise 40001: that SQLSTATE is left to PostgreSQL,
+-- and the server retries the whole SERIALIZABLE transaction on it.
+create or replace function api.payment_create(
+  token uuid,
+  reservation_id bigint,
+  user_id bigint default null,
+  idempotency_key text default null,
+  as_of timestamptz default null)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_now timestamptz := coalesce(payment_create.as_of, now());
+  v_user_id bigint;
+  v_stored jsonb;
+  v_ticket app.queue_tickets;
+  v_reservation app.reservations;
+  v_seat app.seats;
+  v_balance bigint;
+  v_payment app.payments;
+  v_body jsonb;
+  v_event_id bigint;
+begin
+  if payment_create.reservation_id is null then
+    raise exception using errcode = 'CR001', message = 'bad request',
+      detail = 'reservationId is required';
+  end if;
+
+  if payment_create.idempotency_key is not null then
+    v_user_id := app.token_user(payment_create.token);
+    select b.response into v_stored
+    from app.idempotency_begin(v_user_id, payment_create.idempotency_key,
+      md5('payment_create:' || payment_create.reservation_id || ':'
+          || coalesce(payment_create.user_id, v_user_id))) b;
+    if v_stored is not null then
+      return v_stored;
+    end if;
+  end if;
+
+  select * into v_reservation
+  from app.reservations r where r.reservation_id = payment_create.reservation_id;
+
+  v_ticket := app.ticket_gate(payment_create.token, v_reservation.concert_id, true, payment_create.as_of);
+  perform app.ticket_user_check(v_ticket, payment_create.user_id);
+  v_user_id := v_ticket.user_id;
+
+  if v_reservation.reservation_id is null then
+    raise exception using errcode = 'CR104', message = 'reservation not found',
+      detail = 'no reservation ' || payment_create.reservation_id || ' exists';
+  end if;
+  if v_reservation.user_id <> v_user_id then
+    raise exception using errcode = 'CR304', message = 'token forbidden',
+      detail = 'reservation ' || v_reservation.reservation_id || ' belongs to another user';
+  end if;
+
+  select * into v_seat
+  from app.seats s
+  where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no
+  for update;
+  select * into v_reservation
+  from app.reservations r where r.reservation_id = payment_create.reservation_id
+  for update;
+
+  if v_reservation.status in ('PAID', 'CANCELLED') then
+    raise exception using errcode = 'CR202', message = 'reservation not payable',
+      detail = 'reservation ' || v_reservation.reservation_id || ' is ' || lower(v_reservation.status);
+  end if;
+  if v_reservation.status = 'EXPIRED' or v_reservation.expires_at <= v_now then
+    raise exception using errcode = 'CR205', message = 'hold expired',
+      detail = 'the hold of reservation ' || v_reservation.reservation_id || ' ended at '
+        || app.iso(v_reservation.expires_at);
+  end if;
+  if v_seat.status is distinct from 'HELD'
+     or v_seat.reservation_id is distinct from v_reservation.reservation_id
+     or v_seat.user_id is distinct from v_user_id
+     or v_seat.hold_expires_at <= v_now then
+    raise exception using errcode = 'CR205', message = 'hold expired',
+      detail = 'seat ' || v_reservation.seat_no || ' on date ' || v_reservation.date_id
+        || ' is no longer held by reservation ' || v_reservation.reservation_id;
+  end if;
+
+  update app.users u
+  set balance = u.balance - v_reservation.price
+  where u.user_id = v_user_id and u.balance >= v_reservation.price
+  returning u.balance into v_balance;
+  if not found then
+    raise exception using errcode = 'CR401', message = 'insufficient balance',
+      detail = 'the price is ' || v_reservation.price || ', more than the balance';
+  end if;
+
+  update app.seats s
+  set status = 'SOLD', hold_expires_at = null
+  where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no;
+
+  update app.reservations r
+  set status = 'PAID', ended_at = v_now
+  where r.reservation_id = v_reservation.reservation_id
+  returning * into v_reservation;
+
+  insert into app.payments (reservation_id, user_id, concert_id, amount, paid_at)
+  values (v_reservation.reservation_id, v_user_id, v_reservation.concert_id, v_reservation.price, v_now)
+  returning * into v_payment;
+
+  insert into app.ledger (user_id, kind, amount, balance_after, payment_id, created_at)
+  values (v_user_id, 'PAYMENT', -v_payment.amount, v_balance, v_payment.payment_id, v_now);
+
+  v_body := app.payment_json(v_payment, v_reservation);
+
+  insert into app.outbox (kind, user_id, payload)
+  values ('payment.completed', v_user_id, v_body)
+  returning event_id into v_event_id;
+  perform pg_notify('boxoffice_outbox', v_event_id::text);
+
+  -- The token is used up: the user joins the queue again for another purchase.
+  update app.queue_tickets t
+  set status = 'USED', ended_at = v_now
+  where t.token = v_ticket.token;
+
+  perform app.idempotency_finish(v_user_id, payment_create.idempotency_key, 201, v_body);
+  return v_body;
+end
+$$;
+
+comment on function api.payment_create(uuid, bigint, bigint, text, timestamptz) is
+'Pays for a held seat from the balance (POST /api/payments, 201). Run it in a SERIALIZABLE transaction
+and retry on 40001/40P01. In one go: debits the price, marks the seat SOLD and the reservation PAID,
+writes the payment, a PAYMENT ledger row and a payment.completed outbox event (NOTIFY boxoffice_outbox),
+and uses up the token.
+Parameters: token, an ACTIVE queue token of the reservation''s concert; reservation_id; user_id, optional,
+must be the token''s user; idempotency_key, optional Idempotency-Key (a repeat returns the first 201,
+before any other check, even after the token was used up); as_of, the clock for tests (default now()).
+Result: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status": "COMPLETED", "paidAt"}.
+Errors: CR001 reservation_id missing or malformed key, CR301 unknown token, CR302 token no longer live,
+CR304 token of another concert or user, or reservation of another user, CR303 token still waiting,
+CR104 no such reservation, CR202 reservation paid or cancelled, CR205 hold expired or lost,
+CR401 balance below the price, CR204 key reused with another request.';
+
+revoke execute on function api.payment_create(uuid, bigint, bigint, text, timestamptz) from public;
+grant execute on function api.payment_create(uuid, bigint, bigint, text, timestamptz) to boxoffice_api;
+
+
+create or replace function api.payment_list(token uuid, as_of timestamptz default null)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_ticket app.queue_tickets;
+  v_payments jsonb;
+begin
+  v_ticket := app.ticket_gate(payment_list.token, null, false, payment_list.as_of);
+
+  -- payments_user_id_payment_id_idx: an index scan of the user's payments only
+  select coalesce(jsonb_agg(app.payment_json(p, r) order by p.payment_id desc), '[]'::jsonb)
+  into v_payments
+  from app.payments p
+  join app.reservations r on r.reservation_id = p.reservation_id
+  where p.user_id = v_ticket.user_id;
+
+  return jsonb_build_object('payments', v_payments);
+end
+$$;
+
+comment on function api.payment_list(uuid, timestamptz) is
+'The payments of the token''s user, newest first (GET /api/payments).
+Parameters: token, any live queue token (of any concert); as_of, the clock for tests (default now()).
+Result: {"payments": [{"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status", "paidAt"}]}.
+Errors: CR301 unknown token, CR302 token no longer live.';
+
+revoke execute on function api.payment_list(uuid, timestamptz) from public;
+grant execute on function api.payment_list(uuid, timestamptz) to boxoffice_api;

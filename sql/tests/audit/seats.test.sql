@@ -1,0 +1,99 @@
+-- api.audit: each corruption of seats and reservations is reported, by its invariant and subject, and nothing else is.
+begin;
+select plan(9);
+
+-- Whatever the database held before this test is the baseline: only new findings count.
+create temp table audit_before as select invariant, subject from api.audit();
+create temp view audit_new as
+  select invariant, subject from api.audit() except select invariant, subject from audit_before;
+grant select on audit_new to boxoffice_api;
+
+insert into app.users (name, balance) values ('ann', 80000) returning user_id as ann \gset
+insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:ann, 'CHARGE', 80000, 80000, now());
+insert into app.users (name, balance) values ('bob', 80000) returning user_id as bob \gset
+insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:bob, 'CHARGE', 80000, 80000, now());
+insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
+insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 3, 2);
+insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '30 days') returning date_id as date_id \gset
+insert into app.seats (date_id, seat_no, concert_id, price) select :date_id, n, :concert, 50000 from generate_series(1, 50) n;
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
+values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
+values (:concert, 2, :bob, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as bob_token \gset
+-- ann holds seat 7
+insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
+values (:ann, :concert, :date_id, 7, 50000, now(), now() + interval '5 minutes') returning reservation_id as res \gset
+update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res, hold_expires_at = now() + interval '5 minutes'
+where date_id = :date_id and seat_no = 7;
+-- bob holds seat 9
+insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
+values (:bob, :concert, :date_id, 9, 50000, now(), now() + interval '5 minutes') returning reservation_id as res9 \gset
+update app.seats set status = 'HELD', user_id = :bob, reservation_id = :res9, hold_expires_at = now() + interval '5 minutes'
+where date_id = :date_id and seat_no = 9;
+-- ann charges and pays for seat 7
+set local role boxoffice_api;
+select api.balance_charge(:'ann_token'::uuid, 1000) is not null as charged \gset
+select (api.payment_create(:'ann_token'::uuid, :res)->>'paymentId')::bigint as pay \gset
+reset role;
+select entry_id as pay_entry from app.ledger where payment_id = :pay \gset
+select is_empty('select * from audit_new', 'the fixture is consistent');
+
+-- 1. A sold seat freed under its PAID reservation.
+update app.seats set status = 'FREE', user_id = null, reservation_id = null, hold_expires_at = null
+where date_id = :date_id and seat_no = 7;
+select set_eq('select * from audit_new',
+  format('values (%L, %L)', 'paid_reservation_seat', 'reservation ' || :res),
+  'a PAID reservation whose seat is free');
+update app.seats set status = 'SOLD', user_id = :ann, reservation_id = :res where date_id = :date_id and seat_no = 7;
+
+-- 2. A paid reservation marked CANCELLED.
+update app.reservations set status = 'CANCELLED' where reservation_id = :res;
+select set_eq('select * from audit_new',
+  format('values (%L, %L), (%L, %L)',
+    'sold_seat_reservation', 'seat ' || :date_id || '/7', 'payment_reservation', 'payment ' || :pay),
+  'a SOLD seat and a payment whose reservation is not PAID');
+update app.reservations set status = 'PAID' where reservation_id = :res;
+
+-- 3. A price changed after the sale.
+update app.seats set price = price + 1 where date_id = :date_id and seat_no = 7;
+select set_eq('select * from audit_new',
+  format('values (%L, %L)', 'payment_amount', 'payment ' || :pay),
+  'a payment that is not its seat''s price');
+update app.seats set price = price - 1 where date_id = :date_id and seat_no = 7;
+
+-- 4. A held seat whose reservation was cancelled without freeing it.
+update app.reservations set status = 'CANCELLED' where reservation_id = :res9;
+select set_eq('select * from audit_new',
+  format('values (%L, %L)', 'seat_hold_reservation', 'seat ' || :date_id || '/9'),
+  'a HELD seat whose reservation is not HELD');
+update app.reservations set status = 'HELD' where reservation_id = :res9;
+
+-- 5. A held reservation whose seat was freed under it.
+update app.seats set status = 'FREE', user_id = null, reservation_id = null, hold_expires_at = null
+where date_id = :date_id and seat_no = 9;
+select set_eq('select * from audit_new',
+  format('values (%L, %L)', 'reservation_hold_seat', 'reservation ' || :res9),
+  'an unlapsed HELD reservation whose seat is not held by it');
+update app.seats set status = 'HELD', user_id = :bob, reservation_id = :res9, hold_expires_at = now() + interval '5 minutes'
+where date_id = :date_id and seat_no = 9;
+
+-- 6. A seat held by one user with the reservation of another.
+update app.seats set user_id = :ann where date_id = :date_id and seat_no = 9;
+select set_eq('select * from audit_new',
+  format('values (%L, %L)', 'seat_hold_reservation', 'seat ' || :date_id || '/9'),
+  'a HELD seat whose user is not its reservation''s');
+update app.seats set user_id = :bob where date_id = :date_id and seat_no = 9;
+
+-- 7. Two live holds on one seat (possible only without the partial unique index).
+drop index app.reservations_date_id_seat_no_key;
+insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
+values (:ann, :concert, :date_id, 9, 50000, now(), now() + interval '5 minutes') returning reservation_id as second \gset
+select set_eq('select * from audit_new',
+  format('values (%L, %L), (%L, %L)',
+    'seat_live_reservations', 'seat ' || :date_id || '/9', 'reservation_hold_seat', 'reservation ' || :second),
+  'two live reservations on one seat; the second does not hold it');
+update app.reservations set expires_at = now() - interval '1 second' where reservation_id = :second;
+select is_empty('select * from audit_new', 'a lapsed second hold is not live: nothing reported');
+
+select * from finish();
+rollback;

@@ -1,0 +1,51 @@
+-- api.balance_charge: adds to the balance, writes a CHARGE ledger row, answers the new balance.
+begin;
+select plan(13);
+
+insert into app.users (name) values ('ann') returning user_id as ann \gset
+insert into app.users (name) values ('bob') returning user_id as bob \gset
+insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
+insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 4, 1);
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
+values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
+values (:concert, 2, :bob, 'WAITING', now(), now()) returning token as bob_token \gset
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, ended_at)
+values (:concert, 3, :ann, 'USED', now(), now(), now()) returning token as used_token \gset
+
+set local role boxoffice_api;
+
+select is(api.balance_charge(:'ann_token'::uuid, 5000), jsonb_build_object('userId', :ann, 'balance', 5000),
+  'a charge answers the new balance');
+select is(api.balance_charge(:'ann_token'::uuid, 700, user_id => :ann), jsonb_build_object('userId', :ann, 'balance', 5700),
+  'a second charge adds to it (userId naming the token''s user is accepted)');
+select is(api.balance_charge(:'bob_token'::uuid, 1), jsonb_build_object('userId', :bob, 'balance', 1),
+  'a WAITING token may charge');
+select throws_ok(format('select api.balance_charge(%L, 10, user_id => %s)', :'ann_token', :bob), 'CR304', NULL,
+  'a userId other than the token''s user is refused');
+select throws_ok(format('select api.balance_charge(%L, 10)', gen_random_uuid()), 'CR301', NULL,
+  'an unknown token is refused');
+select throws_ok(format('select api.balance_charge(%L, 10)', :'used_token'), 'CR302', NULL,
+  'a used-up token is refused');
+select throws_ok(format('select api.balance_charge(%L, 10, as_of => %L)', :'ann_token', now() + interval '11 minutes'),
+  'CR302', NULL, 'an expired ACTIVE token is refused');
+
+reset role;
+select is((select balance from app.users where user_id = :ann), 5700::bigint, 'the balance holds both charges');
+select is((select balance from app.users where user_id = :bob), 1::bigint, 'the other user''s balance holds theirs');
+select results_eq(
+  format('select kind, amount, balance_after, payment_id from app.ledger where user_id = %s order by entry_id', :ann),
+  $$values ('CHARGE', 5000::bigint, 5000::bigint, null::bigint), ('CHARGE', 700::bigint, 5700::bigint, null::bigint)$$,
+  'each charge wrote one CHARGE ledger row with the balance after it');
+select is((select created_at from app.ledger where user_id = :ann order by entry_id limit 1), now(),
+  'the ledger row is stamped with the database clock');
+
+set local role boxoffice_api;
+select is(api.balance_charge(:'ann_token'::uuid, 300, as_of => now() + interval '1 minute')->'balance', '6000'::jsonb,
+  'as_of moves the clock');
+reset role;
+select is((select created_at from app.ledger where user_id = :ann order by entry_id desc limit 1), now() + interval '1 minute',
+  'and stamps the ledger row with it');
+
+select * from finish();
+rollback;

@@ -1,0 +1,71 @@
+-- api.holds_expire: lapsed holds become FREE seats and EXPIRED reservations; the count is returned.
+begin;
+select plan(10);
+
+-- Clear holds that lapse in this test's window and are not its own, so the counts below are exact.
+select api.holds_expire(now() + interval '1 day');
+
+-- Fixtures: concert (dates date1, date2 to come, past_date begun) and
+-- other_concert (other_date), 50 seats per date priced 1000 * seat_no;
+-- ann and bob ACTIVE on concert, cid WAITING on concert, ann ACTIVE on other_concert.
+insert into app.users (name) values ('ann') returning user_id as ann \gset
+insert into app.users (name) values ('bob') returning user_id as bob \gset
+insert into app.users (name) values ('cid') returning user_id as cid \gset
+insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
+insert into app.concerts (title, venue) values ('Other concert', 'Other hall') returning concert_id as other_concert \gset
+insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 4, 2), (:other_concert, 2, 1);
+insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '1 day') returning date_id as date1 \gset
+insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '2 days') returning date_id as date2 \gset
+insert into app.concert_dates (concert_id, starts_at) values (:concert, now() - interval '1 hour') returning date_id as past_date \gset
+insert into app.concert_dates (concert_id, starts_at) values (:other_concert, now() + interval '1 day') returning date_id as other_date \gset
+insert into app.seats (date_id, seat_no, concert_id, price)
+select d.date_id, n, d.concert_id, 1000 * n
+from app.concert_dates d, generate_series(1, 50) n
+where d.concert_id in (:concert, :other_concert);
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
+values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '7 days') returning token as ann_token \gset
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
+values (:concert, 2, :bob, 'ACTIVE', now(), now(), now(), now() + interval '7 days') returning token as bob_token \gset
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
+values (:concert, 3, :cid, 'WAITING', now(), now()) returning token as cid_token \gset
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
+values (:other_concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '7 days') returning token as ann_other_token \gset
+
+set local role boxoffice_api;
+
+select (api.seat_hold(:'ann_token'::uuid, :concert, :date1, 1)).body ->> 'reservationId' as r1 \gset
+select (api.seat_hold(:'ann_token'::uuid, :concert, :date1, 2)).body ->> 'reservationId' as r2 \gset
+select (api.seat_hold(:'bob_token'::uuid, :concert, :date2, 3)).body ->> 'reservationId' as r3 \gset
+set local boxoffice.hold_seconds = 1000;
+select (api.seat_hold(:'bob_token'::uuid, :concert, :date2, 4)).body ->> 'reservationId' as r4 \gset
+
+select is(api.holds_expire(), 0, 'nothing has lapsed yet');
+select is(api.holds_expire(now() + interval '299 seconds'), 0, 'nor one second before the holds end');
+select is(api.holds_expire(now() + interval '300 seconds'), 3, 'the three 300 s holds lapse together');
+select is(api.holds_expire(now() + interval '300 seconds'), 0, 'a second run finds nothing');
+
+reset role;
+select is((select array_agg((s.status, s.user_id is null, s.reservation_id is null, s.hold_expires_at is null)::text
+                     order by s.date_id, s.seat_no)
+           from app.seats s where (s.date_id, s.seat_no) in ((:date1, 1), (:date1, 2), (:date2, 3), (:date2, 4))),
+  array['(FREE,t,t,t)', '(FREE,t,t,t)', '(FREE,t,t,t)', '(HELD,f,f,f)'],
+  'the three lapsed seats are FREE with their holder columns cleared; the 1000 s hold is not');
+select is((select array_agg((r.status, r.ended_at = r.expires_at)::text order by r.reservation_id)
+           from app.reservations r where r.reservation_id in (:r1, :r2, :r3)),
+  array['(EXPIRED,t)', '(EXPIRED,t)', '(EXPIRED,t)'], 'their reservations are EXPIRED, ended when the hold lapsed');
+select is((select r.status from app.reservations r where r.reservation_id = :r4), 'HELD',
+  'the 1000 s hold''s reservation is untouched');
+
+set local role boxoffice_api;
+select is(api.holds_expire(now() + interval '1000 seconds'), 1, 'it lapses later, alone');
+reset role;
+select is((select r.status from app.reservations r where r.reservation_id = :r4), 'EXPIRED', 'and is EXPIRED');
+
+-- A cancelled or taken-over hold is not swept again.
+set local role boxoffice_api;
+select (api.seat_hold(:'ann_token'::uuid, :concert, :date1, 5, as_of => now() + interval '2000 seconds')).body ->> 'reservationId' as r5 \gset
+select api.reservation_cancel(:'ann_token'::uuid, :r5, now() + interval '2001 seconds') \gset
+select is(api.holds_expire(now() + interval '1 day'), 0, 'a cancelled hold is not counted');
+
+select * from finish();
+rollback;

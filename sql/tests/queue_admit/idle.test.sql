@@ -1,0 +1,66 @@
+-- api.queue_admit never admits an idle WAITING ticket: it expires it and
+-- gives the slot to the next in line. It keeps admit_rate, an average of
+-- admissions per second over about a minute.
+begin;
+select plan(10);
+
+-- The job functions count over the whole database: take the lines of other
+-- concerts out of the picture (rolled back at the end).
+update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
+update app.queues set admitted_upto = next_no - 1;
+
+set local boxoffice.queue_active_cap = 2;
+set local boxoffice.waiting_idle_seconds = 300;
+set local boxoffice.admit_interval_seconds = 1;
+insert into app.concerts (title, venue) values ('queue_admit idle', 'Hall') returning concert_id as concert_id \gset
+insert into app.users (name) values ('idle 1') returning user_id as u1 \gset
+insert into app.users (name) values ('idle 2') returning user_id as u2 \gset
+insert into app.users (name) values ('idle 3') returning user_id as u3 \gset
+insert into app.users (name) values ('idle 4') returning user_id as u4 \gset
+insert into app.users (name) values ('idle 5') returning user_id as u5 \gset
+
+set local role boxoffice_api;
+select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
+select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
+select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
+select body->>'token' as t4 from api.queue_join(:u4, :concert_id) \gset
+select body->>'token' as t5 from api.queue_join(:u5, :concert_id) \gset
+reset role;
+update app.queue_tickets set last_seen_at = now() - interval '300 seconds' where token = :'t1';
+
+set local role boxoffice_api;
+select is(api.queue_admit(), 2, 'two admitted');
+reset role;
+select is((select array_agg(status order by queue_no) from app.queue_tickets where concert_id = :concert_id),
+  array['EXPIRED', 'ACTIVE', 'ACTIVE', 'WAITING', 'WAITING'],
+  'the idle first one is expired, not admitted; the next two are');
+select is((select (activated_at, ended_at) from app.queue_tickets where token = :'t1'),
+  row(null::timestamptz, now()), 'the idle one was never activated and ended now');
+set local role boxoffice_api;
+select throws_ok(format('select api.queue_status(%L)', :'t1'), 'CR302', null, 'its token is CR302');
+select is((api.queue_status(:'t4')->>'position')::integer, 1, 'the fourth is now first in line');
+reset role;
+select is((select admitted_upto from app.queues where concert_id = :concert_id), 3::bigint, 'the watermark is 3');
+
+-- the rate: from 0, one admission interval back: 2 admissions in 1 s weigh 1 - e^(-1/60)
+select admit_rate as rate1 from app.queues where concert_id = :concert_id \gset
+select ok(abs(:rate1 - 2 * (1 - exp(-1.0 / 60))) < 1e-9, 'the first admit_rate counts from one interval back');
+select is((select rate_updated_at from app.queues where concert_id = :concert_id), now(), 'rate_updated_at is now');
+-- 30 s later, the cap full: nobody admitted, the rate decays
+set local role boxoffice_api;
+select api.queue_admit(now() + interval '30 seconds') as admitted \gset
+reset role;
+select ok(abs((select admit_rate from app.queues where concert_id = :concert_id) - :rate1 * exp(-30.0 / 60)) < 1e-9,
+  'a run that admits nobody lets the rate decay: rate * e^(-30/60)');
+-- 60 s after that, one slot frees: 1 admission in 60 s
+update app.queue_tickets set status = 'LEFT', ended_at = now() where token = :'t2';
+select admit_rate as rate2 from app.queues where concert_id = :concert_id \gset
+set local role boxoffice_api;
+select api.queue_admit(now() + interval '90 seconds') as admitted \gset
+reset role;
+select ok(abs((select admit_rate from app.queues where concert_id = :concert_id)
+              - (:rate2 + (1 - exp(-1.0)) * (1.0 / 60 - :rate2))) < 1e-9,
+  'rate += (1 - e^(-dt/60)) * (n/dt - rate)');
+
+select * from finish();
+rollback;

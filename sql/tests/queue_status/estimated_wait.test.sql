@@ -1,0 +1,50 @@
+-- estimatedWaitSeconds: position over the observed admission rate, or over the
+-- rate the policy implies (queue_active_cap / active_token_seconds) before
+-- any was observed; 0 once ACTIVE. expiresAt: null while WAITING, the ISO
+-- time once ACTIVE.
+begin;
+select plan(10);
+
+set local boxoffice.queue_active_cap = 10;
+set local boxoffice.active_token_seconds = 100;
+insert into app.concerts (title, venue) values ('queue_status wait', 'Hall') returning concert_id as concert_id \gset
+insert into app.users (name) values ('wait 1') returning user_id as u1 \gset
+insert into app.users (name) values ('wait 2') returning user_id as u2 \gset
+insert into app.users (name) values ('wait 3') returning user_id as u3 \gset
+
+set local role boxoffice_api;
+select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
+select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
+select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
+
+select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 30::bigint,
+  'no rate observed: position 3 at 10 admissions per 100 s is 30 s');
+set local boxoffice.queue_active_cap = 20;
+select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 15::bigint,
+  'the fallback rate follows the policy: cap 20 makes it 15 s');
+select is(api.queue_status(:'t3')->'expiresAt', 'null'::jsonb, 'expiresAt is JSON null while WAITING');
+
+set local boxoffice.queue_active_cap = 1;
+select api.queue_admit() as admitted \gset
+reset role;
+select app.iso(now() + interval '100 seconds') as expires_iso \gset
+select admit_rate from app.queues where concert_id = :concert_id \gset
+select ok(:admit_rate > 0.01, 'one admission makes an observed rate');
+set local role boxoffice_api;
+select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, ceil(2 / :admit_rate)::bigint,
+  'then the wait is position / observed rate, rounded up');
+select ok((api.queue_status(:'t2')->>'estimatedWaitSeconds')::bigint > 0, 'and above 0 for the first in line');
+
+select is(api.queue_status(:'t1')->'estimatedWaitSeconds', '0'::jsonb, 'estimatedWaitSeconds is 0 once ACTIVE');
+select is(api.queue_status(:'t1')->'position', '0'::jsonb, 'position is 0 once ACTIVE');
+select is(api.queue_status(:'t1')->>'expiresAt', (:'expires_iso')::text,
+  'expiresAt is the ISO time the ACTIVE token stops working');
+
+reset role;
+update app.queues set admit_rate = 0.005 where concert_id = :concert_id;
+set local role boxoffice_api;
+select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 200::bigint,
+  'a rate at or below 0.01/s counts as none: back to cap / active_token_seconds (position 2 at 1 per 100 s)');
+
+select * from finish();
+rollback;

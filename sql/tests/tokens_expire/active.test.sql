@@ -1,0 +1,51 @@
+-- api.tokens_expire: an ACTIVE token past expires_at is dead at once (CR302
+-- at the gate), the sweep marks it EXPIRED, and its slot goes to the next in
+-- line at the next admission.
+begin;
+select plan(9);
+
+-- The job functions count over the whole database: take the lines of other
+-- concerts out of the picture (rolled back at the end).
+update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
+update app.queues set admitted_upto = next_no - 1;
+
+set local boxoffice.queue_active_cap = 2;
+set local boxoffice.active_token_seconds = 600;
+set local boxoffice.waiting_idle_seconds = 3600;
+insert into app.concerts (title, venue) values ('tokens_expire active', 'Hall') returning concert_id as concert_id \gset
+insert into app.users (name) values ('expire 1') returning user_id as u1 \gset
+insert into app.users (name) values ('expire 2') returning user_id as u2 \gset
+insert into app.users (name) values ('expire 3') returning user_id as u3 \gset
+
+set local role boxoffice_api;
+select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
+select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
+select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
+select api.queue_admit() as admitted \gset
+-- the second one keeps its slot longer
+reset role;
+update app.queue_tickets set expires_at = now() + interval '900 seconds' where token = :'t2';
+
+set local role boxoffice_api;
+select is(api.tokens_expire(now() + interval '599 seconds'), 0, 'before its time nothing expires');
+reset role;
+select lives_ok(format('select app.ticket_gate(%L, null, true, %L)', :'t1', now() + interval '599 seconds'),
+  'the ACTIVE token works a second before its time');
+select throws_ok(format('select app.ticket_gate(%L, null, true, %L)', :'t1', now() + interval '600 seconds'),
+  'CR302', null, 'at its time the ACTIVE token is CR302 at the gate, before any sweep');
+set local role boxoffice_api;
+select throws_ok(format('select api.queue_status(%L, %L)', :'t1', now() + interval '600 seconds'),
+  'CR302', null, 'and for queue_status');
+
+select is(api.tokens_expire(now() + interval '600 seconds'), 1, 'the sweep expires it');
+reset role;
+select is((select array_agg((status, ended_at)::text order by queue_no) from app.queue_tickets where concert_id = :concert_id),
+  array[('EXPIRED', now() + interval '600 seconds')::text, ('ACTIVE', null)::text, ('WAITING', null)::text],
+  'EXPIRED and ended then; the others untouched');
+set local role boxoffice_api;
+select is(api.queue_admit(now() + interval '600 seconds'), 1, 'the next admission fills the slot');
+select is(api.queue_status(:'t3', now() + interval '600 seconds')->>'status', 'ACTIVE', 'with the next in line');
+select is(api.tokens_expire(now() + interval '600 seconds'), 0, 'a second sweep finds nothing');
+
+select * from finish();
+rollback;

@@ -1,0 +1,44 @@
+-- api.tokens_expire: a WAITING token not polled for waiting_idle_seconds
+-- loses its place: CR302 at once, EXPIRED by the sweep, and the positions
+-- behind it drop.
+begin;
+select plan(9);
+
+-- The job functions count over the whole database: take the lines of other
+-- concerts out of the picture (rolled back at the end).
+update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
+update app.queues set admitted_upto = next_no - 1;
+
+set local boxoffice.waiting_idle_seconds = 60;
+insert into app.concerts (title, venue) values ('tokens_expire idle', 'Hall') returning concert_id as concert_id \gset
+insert into app.users (name) values ('idle 1') returning user_id as u1 \gset
+insert into app.users (name) values ('idle 2') returning user_id as u2 \gset
+insert into app.users (name) values ('idle 3') returning user_id as u3 \gset
+
+set local role boxoffice_api;
+select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
+select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
+select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
+-- the second and third poll 50 s later (throttle 20 s: recorded), the first does not
+select api.queue_status(:'t2', now() + interval '50 seconds') \gset
+select api.queue_status(:'t3', now() + interval '50 seconds') \gset
+
+select is(api.tokens_expire(now() + interval '59 seconds'), 0, 'nothing is idle after 59 s');
+select throws_ok(format('select api.queue_status(%L, %L)', :'t1', now() + interval '60 seconds'),
+  'CR302', null, 'after 60 s without a poll the token is CR302');
+select is((api.queue_status(:'t3', now() + interval '60 seconds')->>'position')::integer, 3,
+  'before the sweep the idle ticket still counts ahead (position 3)');
+select is(api.tokens_expire(now() + interval '60 seconds'), 1, 'the sweep expires the idle one only');
+reset role;
+select is((select (status, activated_at, ended_at)::text from app.queue_tickets where token = :'t1'),
+  ('EXPIRED', null, now() + interval '60 seconds')::text, 'EXPIRED, never activated, ended then');
+set local role boxoffice_api;
+select is((api.queue_status(:'t2', now() + interval '60 seconds')->>'position')::integer, 1,
+  'the second moves up to 1');
+select is((api.queue_status(:'t3', now() + interval '60 seconds')->>'position')::integer, 2,
+  'the third moves up to 2');
+select is(api.queue_admit(now() + interval '60 seconds'), 2, 'admission takes the two live ones');
+select is(api.queue_status(:'t2', now() + interval '60 seconds')->>'status', 'ACTIVE', 'the second is ACTIVE');
+
+select * from finish();
+rollback;
