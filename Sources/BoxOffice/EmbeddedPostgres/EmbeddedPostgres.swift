@@ -138,37 +138,13 @@ public struct EmbeddedPostgres: Sendable {
 
     static var isRoot: Bool { getuid() == 0 }
 
-    /// Runs a program (looked up on PATH) and waits for it, returning its
-    /// trimmed output (standard output and error together). posix_spawn and
-    /// waitpid rather than Foundation's Process, whose waitUntilExit needs a
-    /// free Dispatch thread and hangs when the caller's pool is busy; output
-    /// goes to a file, not a pipe, because `pg_ctl start` leaves a server
-    /// running that would hold a pipe open.
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
-        let capture = FileManager.default.temporaryDirectory.appendingPathComponent("boxoffice-\(UUID().uuidString).out").path
-        defer { unlink(capture) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, capture, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
-        guard spawned == 0 else {
-            throw Failure(description: "\(arguments[0]): \(String(cString: strerror(spawned)))")
+        do {
+            return try Subprocess.run(arguments)
+        } catch {
+            throw Failure(description: "\(error)")
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let output = (try? String(contentsOfFile: capture, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        // WIFEXITED && WEXITSTATUS == 0
-        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
-            throw Failure(description: "\(arguments.joined(separator: " ")) failed: \(output)")
-        }
-        return output
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now.

@@ -50,8 +50,16 @@ struct Call: Sendable {
         return uuid.uuidString.lowercased()
     }
 
-    /// The Idempotency-Key header, checked by the SQL (1 to 255 printable characters).
-    var idempotencyKey: String? { request.headers[.idempotencyKey] }
+    /// The Idempotency-Key header: 1 to 255 printable ASCII characters. The
+    /// SQL checks it too, for DBAs; checking the shape here keeps the order of
+    /// API.md §3 (a malformed request is 400 before any token error).
+    func idempotencyKey() throws -> String? {
+        guard let key = request.headers[.idempotencyKey] else { return nil }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+            throw APIError.badRequest("Idempotency-Key must be 1 to 255 printable characters")
+        }
+        return key
+    }
 
     /// An integer id from the path; anything else is a 400.
     func id(_ name: String) throws -> String {

@@ -51,13 +51,14 @@ enum Routes {
         },
         Route(method: .post, path: "/api/reservations") { call in
             let body = try call.decode(ReservationBody.self)
+            let key = try call.idempotencyKey()
             return try await call.respondWithStatus(
                 """
                 select status, body::text from api.seat_hold(token => $1::uuid, concert_id => $2::bigint,
                   date_id => $3::bigint, seat_no => $4::integer, user_id => $5::bigint, idempotency_key => $6)
                 """,
                 [call.token(), String(body.concertId), String(body.dateId), String(body.seatNo),
-                 body.userId.map(String.init), call.idempotencyKey])
+                 body.userId.map(String.init), key])
         },
         Route(method: .get, path: "/api/reservations/{reservationId}") { call in
             let reservationId = try call.id("reservationId")
@@ -76,13 +77,14 @@ enum Routes {
         },
         Route(method: .post, path: "/api/balance/charge") { call in
             let body = try call.decode(ChargeBody.self)
+            let key = try call.idempotencyKey()
             return try await call.respond(
                 .ok,
                 """
                 select api.balance_charge(token => $1::uuid, amount => $2::bigint, user_id => $3::bigint,
                   idempotency_key => $4)::text
                 """,
-                [call.token(), String(body.amount), body.userId.map(String.init), call.idempotencyKey])
+                [call.token(), String(body.amount), body.userId.map(String.init), key])
         },
         Route(method: .get, path: "/api/balance/history") { call in
             let limit = try call.queryInteger("limit")
@@ -92,13 +94,14 @@ enum Routes {
         },
         Route(method: .post, path: "/api/payments") { call in
             let body = try call.decode(PaymentBody.self)
+            let key = try call.idempotencyKey()
             return try await call.respondSerializable(
                 .created,
                 """
                 select api.payment_create(token => $1::uuid, reservation_id => $2::bigint, user_id => $3::bigint,
                   idempotency_key => $4)::text
                 """,
-                [call.token(), String(body.reservationId), body.userId.map(String.init), call.idempotencyKey])
+                [call.token(), String(body.reservationId), body.userId.map(String.init), key])
         },
         Route(method: .get, path: "/api/payments") { call in
             try await call.respond(.ok, "select api.payment_list(token => $1::uuid)::text", [call.token()])

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -24,7 +25,8 @@ public enum Server {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.httpPort
                 logger.notice("listening", metadata: ["address": "http://\(config.httpHost):\(port)"])
-                print("boxoffice listening on http://\(config.httpHost):\(port)")
+                // Unbuffered, even to a file or pipe: scripts and tests wait for this line.
+                FileHandle.standardOutput.write(Data("boxoffice listening on http://\(config.httpHost):\(port)\n".utf8))
                 await onListening?(port)
             },
             logger: logger)
