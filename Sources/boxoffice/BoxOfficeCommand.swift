@@ -8,7 +8,7 @@ struct BoxOfficeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boxoffice",
         abstract: "Box Office: concert reservations that survive an on-sale.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Audit.self])
+        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Audit.self, Bench.self])
 }
 
 /// Configuration and logging, shared by every command.
@@ -201,6 +201,51 @@ struct Audit: ParsableCommand {
         }
         Table.print(["invariant", "subject", "detail"], rows.rows)
         throw ExitCode(1)
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load-test a running server on loopback (scenarios: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))).",
+        discussion: "Each phase is bounded by --duration and --max-requests. scripts/bench runs them all; BENCHMARKS.md has the results.")
+
+    @Argument(help: "flow, queue, onsale, holds, payments or calls.") var scenario: String
+    @Option(help: "The server, on loopback only.") var url = "http://127.0.0.1:8080"
+    @Option(help: "Concurrent virtual users, one keep-alive connection each.") var users = 10
+    @Option(help: "Seconds per measured phase.") var duration = 10.0
+    @Option(help: "Requests per measured phase, at most.") var maxRequests = 2_000_000
+    @Option(help: "Concerts to use: 7, 1-100 or 3,5 (default: every concert listed).") var concerts: String?
+    @Option(help: "onsale: how many people are after the seats.") var people = 10_000
+    @Option(help: "onsale: seats on sale; the run ends once they are all paid.") var seats = 50
+    @Option(help: "onsale: seconds to go on after the last seat is sold.") var drain = 3.0
+    @Option(name: .customLong("poll-ms"), help: "How often a waiting user polls its ticket.") var pollMilliseconds = 200
+    @Option(help: "payments: holds to prepare and pay.") var count = 2_000
+    @Option(help: "queue, onsale: existing user ids to use, as A-B (else users are created over HTTP first).") var userIds: String?
+    @Option(help: "Event loop threads of the load generator.") var threads = 1
+    @Option(help: "Also write the report as JSON to this file.") var json: String?
+
+    func run() async throws {
+        guard let chosen = BenchScenario(rawValue: scenario) else {
+            throw ValidationError("unknown scenario \(scenario): one of \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var options = BenchOptions(target: try BenchTarget(url: url))
+        options.users = users
+        options.duration = duration
+        options.maxRequests = maxRequests
+        options.concerts = try concerts.map(BenchOptions.ids)
+        options.people = people
+        options.seats = seats
+        options.drain = drain
+        options.pollMilliseconds = pollMilliseconds
+        options.count = count
+        options.userIDs = try userIds.map(BenchOptions.ids).map { $0.first!...$0.last! }
+        options.threads = threads
+        try BenchOptions.ensureFileLimit(users: users)
+        let report = try await BenchRunner.run(chosen, options: options) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        print(report.table)
+        if let json { try report.json().write(to: URL(fileURLWithPath: json)) }
     }
 }
 

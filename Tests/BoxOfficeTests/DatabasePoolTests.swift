@@ -9,7 +9,7 @@ struct DatabasePoolTests {
     @Test("50 concurrent tasks share 8 connections and all succeed")
     func fiftyTasksOnEight() async throws {
         let database = try TestDatabase.create()
-        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 8))
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 8, acquireTimeout: .seconds(30)))
         let pids = try await withThrowingTaskGroup(of: String.self) { group in
             for i in 0..<50 {
                 group.addTask {
@@ -29,7 +29,7 @@ struct DatabasePoolTests {
     @Test("a terminated backend is replaced and the next request succeeds")
     func terminatedBackendReplaced() async throws {
         let database = try TestDatabase.create()
-        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 2))
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 2, acquireTimeout: .seconds(30)))
         let first = try await pool.query("select pg_backend_pid()").scalar
         // Kill every backend of the pool while its connections sit idle.
         let killed = try database.scalar(
@@ -47,7 +47,7 @@ struct DatabasePoolTests {
     @Test("a SQLSTATE raised in SQL reaches Swift with message, detail and hint")
     func sqlstateSurfaces() async throws {
         let database = try TestDatabase.create()
-        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1))
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         await #expect {
             try await pool.query("""
                 do $$ begin raise exception using errcode = 'CR201', message = 'seat taken',
@@ -76,7 +76,7 @@ struct DatabasePoolTests {
     @Test("a transaction that throws is rolled back")
     func transactionRollsBack() async throws {
         let database = try TestDatabase.create()
-        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1))
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         try await pool.query("create table t (x int)")
         await #expect(throws: PostgresError.self) {
             try await pool.withTransaction(isolation: .serializable) { connection in

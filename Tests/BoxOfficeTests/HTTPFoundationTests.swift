@@ -76,15 +76,26 @@ struct HTTPFoundationTests {
 
     @Test("a request that waits too long for a connection is 503 with Retry-After")
     func poolExhaustionIs503() async throws {
-        try await TestServer.with(poolSize: 1) { server in
-            // Hold the only connection, then ask for another.
-            async let busy = server.pool.query("select pg_sleep(6)")
-            try await Task.sleep(for: .milliseconds(100))
+        try await TestServer.with(poolSize: 1, poolWait: .milliseconds(500)) { server in
+            // Hold the only connection until the request has been answered.
+            let acquired = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            async let holder: Void = server.pool.withConnection { _ in
+                acquired.signal()
+                release.wait()
+            }
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { acquired.wait(); continuation.resume() }
+            }
             let answer = try await server.client.post("/api/users", ["name": "Bo"])
+            release.signal()
+            try await holder
             #expect(answer.status == 503)
             #expect(answer.errorCode == "UNAVAILABLE")
             #expect(answer.headers["retry-after"] == "1")
-            _ = try await busy
+            #expect(try server.database.scalar("select count(*) from app.users") == "0")
+            // and the pool serves again once the connection is back
+            #expect(try await server.client.post("/api/users", ["name": "Bo"]).status == 201)
         }
     }
 }

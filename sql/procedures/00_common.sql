@@ -32,7 +32,9 @@ $$;
 comment on function app.iso(timestamptz) is 'at as ISO 8601 UTC text, to the second; null stays null.';
 
 -- The token gate. Finds the ticket and checks it in the order of API.md §3:
--- known (CR301), live (CR302), this concert (CR304), admitted (CR303).
+-- given (CR300), known (CR301), live (CR302), this concert (CR304), admitted
+-- (CR303). Callers check their other parameters first, so a malformed request
+-- is a 400 even without a token.
 -- A ticket past its time counts as expired at once, before any job sweeps it.
 create or replace function app.ticket_gate(
   token uuid,
@@ -49,10 +51,14 @@ declare
   v_now timestamptz := coalesce(ticket_gate.as_of, now());
   v_ticket app.queue_tickets;
 begin
+  if ticket_gate.token is null then
+    raise exception using errcode = 'CR300', message = 'token missing',
+      detail = 'send the queue token as Authorization: Bearer <token>';
+  end if;
   select * into v_ticket from app.queue_tickets t where t.token = ticket_gate.token;
   if not found then
     raise exception using errcode = 'CR301', message = 'token invalid',
-      detail = 'no queue token ' || ticket_gate.token || ' exists';
+      detail = 'no such queue token';
   end if;
   if v_ticket.status not in ('WAITING', 'ACTIVE')
      or (v_ticket.status = 'ACTIVE' and v_ticket.expires_at <= v_now)
@@ -78,7 +84,7 @@ $$;
 
 comment on function app.ticket_gate(uuid, bigint, boolean, timestamptz) is
 'The token gate: the live ticket of token, checked against concert_id and, when need_active, admitted.
-Raises CR301 (unknown), CR302 (expired, left, used), CR304 (another concert), CR303 (still waiting).';
+Raises CR300 (no token), CR301 (unknown), CR302 (expired, left, used), CR304 (another concert), CR303 (still waiting).';
 
 -- A userId sent in a body must be the token's user (API.md §2).
 create or replace function app.ticket_user_check(ticket app.queue_tickets, user_id bigint)
@@ -111,16 +117,20 @@ as $$
 declare
   v_user_id bigint;
 begin
+  if token_user.token is null then
+    raise exception using errcode = 'CR300', message = 'token missing',
+      detail = 'send the queue token as Authorization: Bearer <token>';
+  end if;
   select t.user_id into v_user_id from app.queue_tickets t where t.token = token_user.token;
   if not found then
     raise exception using errcode = 'CR301', message = 'token invalid',
-      detail = 'no queue token ' || token_user.token || ' exists';
+      detail = 'no such queue token';
   end if;
   return v_user_id;
 end
 $$;
 
-comment on function app.token_user(uuid) is 'The user of token, whatever its status. Raises CR301 when there is no such token.';
+comment on function app.token_user(uuid) is 'The user of token, whatever its status. Raises CR300 when token is null, CR301 when there is no such token.';
 
 -- Idempotency keys. begin claims (user_id, key) for this transaction, or
 -- returns the first answer stored under it. A concurrent request with the same

@@ -73,6 +73,7 @@ public struct Config: Sendable {
             "active_token_seconds": String(activeTokenSeconds),
             "waiting_idle_seconds": String(waitingIdleSeconds),
             "queue_active_cap": String(queueActiveCap),
+            "admit_interval_seconds": String(admitIntervalSeconds),
             "charge_max": String(chargeMax),
             "balance_max": String(balanceMax),
         ]

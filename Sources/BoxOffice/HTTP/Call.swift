@@ -35,20 +35,23 @@ struct Call: Sendable {
     }
 
     /// The queue token from `Authorization: Bearer <token>` or a bare
-    /// `Authorization: <token>`. Whether it exists and may be used here is the
-    /// SQL function's call (the gate); this only checks it is a UUID.
-    func token() throws -> String {
+    /// `Authorization: <token>`, as the function's `token` argument. Every
+    /// token check is the SQL function's, made after it has checked its other
+    /// parameters (API.md §3: a malformed request is a 400 before any token
+    /// error): no header is passed as NULL (CR300, TOKEN_MISSING), and a value
+    /// that is not a UUID as the nil UUID, which no ticket can have
+    /// (gen_random_uuid sets version bits), so it is CR301, TOKEN_INVALID.
+    func token() -> String? {
         guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
-            throw APIError(.unauthorized, "TOKEN_MISSING", "send the queue token as Authorization: Bearer <token>")
+            return nil
         }
         if value.lowercased().hasPrefix("bearer ") {
             value = String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         }
-        guard let uuid = UUID(uuidString: value) else {
-            throw APIError(.unauthorized, "TOKEN_INVALID", "the token is not a UUID")
-        }
-        return uuid.uuidString.lowercased()
+        return (UUID(uuidString: value) ?? Self.noSuchToken).uuidString.lowercased()
     }
+
+    static let noSuchToken = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
     /// The Idempotency-Key header: 1 to 255 printable ASCII characters. The
     /// SQL checks it too, for DBAs; checking the shape here keeps the order of

@@ -16,6 +16,7 @@ public enum ErrorCodes {
         "CR203": (.conflict, "BALANCE_LIMIT"),
         "CR204": (.conflict, "IDEMPOTENCY_KEY_REUSED"),
         "CR205": (.gone, "HOLD_EXPIRED"),
+        "CR300": (.unauthorized, "TOKEN_MISSING"),
         "CR301": (.unauthorized, "TOKEN_INVALID"),
         "CR302": (.gone, "TOKEN_EXPIRED"),
         "CR303": (.forbidden, "QUEUE_WAITING"),

@@ -12,7 +12,7 @@ enum QueueEvents {
     static let tick: Duration = .milliseconds(200)
 
     static func stream(_ call: Call) async throws -> Response {
-        let token = try call.token()
+        let token = call.token()
         let sql = "select api.queue_status(token => $1::uuid)::text"
         let first = try await call.database.query(sql, [token]).scalar ?? "null"
         let concertId = (try? JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])?["concertId"] as? Int64 ?? 0

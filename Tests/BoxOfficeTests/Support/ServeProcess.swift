@@ -25,6 +25,7 @@ final class ServeProcess: @unchecked Sendable {
         env["INSTANCE_NAME"] = instance
         env["BOXOFFICE_SQL_DIR"] = TestPaths.sql
         env["LOG_LEVEL"] = "notice"
+        env["DB_POOL_WAIT_MS"] = "30000"  // the suite runs in parallel on two cores
         env.merge(environment) { _, new in new }
         pid = try Subprocess.spawn([TestPaths.binary, "serve"], environment: env, outputPath: logPath)
         var found: Int?

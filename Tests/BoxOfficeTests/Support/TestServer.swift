@@ -21,12 +21,15 @@ struct TestServer: Sendable {
     static func with<T: Sendable>(
         settings: [String: String] = [:],
         poolSize: Int = 8,
+        poolWait: TimeAmount = .seconds(30),
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let database = try TestDatabase.create()
         var policy = try Config(environment: [:]).sessionSettings
         policy.merge(settings) { _, new in new }
-        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: poolSize, settings: policy))
+        // A generous wait: the whole suite runs in parallel on two cores, and
+        // only the test of the wait itself wants it short.
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: poolSize, acquireTimeout: poolWait, settings: policy))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let migrator = Migrator(directory: TestPaths.sql)

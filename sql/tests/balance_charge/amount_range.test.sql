@@ -2,12 +2,9 @@
 begin;
 select plan(11);
 
-insert into app.users (name, balance) values ('ann', 100) returning user_id as ann \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:ann, 'CHARGE', 100, 100, now());
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 2, 1);
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
+select tests.user('ann', 100) as ann \gset
+select tests.concert() as concert \gset
+select tests.active_ticket(:ann, :concert) as ann_token \gset
 
 set local role boxoffice_api;
 

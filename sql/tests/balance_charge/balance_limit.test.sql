@@ -2,15 +2,11 @@
 begin;
 select plan(11);
 
-insert into app.users (name, balance) values ('ann', 600) returning user_id as ann \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:ann, 'CHARGE', 600, 600, now());
-insert into app.users (name, balance) values ('rich', 999999990) returning user_id as rich \gset
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 3, 2);
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 2, :rich, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as rich_token \gset
+select tests.user('ann', 600) as ann \gset
+select tests.user('rich', 999999990) as rich \gset
+select tests.concert() as concert \gset
+select tests.active_ticket(:ann, :concert) as ann_token \gset
+select tests.active_ticket(:rich, :concert) as rich_token \gset
 
 set local boxoffice.balance_max = 1000;
 set local role boxoffice_api;
@@ -35,7 +31,8 @@ select throws_ok(format('select api.balance_charge(%L, 11)', :'rich_token'), 'CR
 select is(api.balance_charge(:'rich_token'::uuid, 10)->'balance', '1000000000'::jsonb,
   'a charge reaching the hard ceiling passes');
 reset role;
-select is((select count(*) from app.ledger where user_id = :rich), 1::bigint, 'only the charge that passed wrote a ledger row');
+select is((select count(*) from app.ledger where user_id = :rich), 2::bigint,
+  'only the charge that passed wrote a ledger row (after the CHARGE row of the fixture''s opening balance)');
 
 reset boxoffice.balance_max;
 set local role boxoffice_api;

@@ -2,16 +2,12 @@
 begin;
 select plan(13);
 
-insert into app.users (name) values ('ann') returning user_id as ann \gset
-insert into app.users (name) values ('bob') returning user_id as bob \gset
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 4, 1);
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
-values (:concert, 2, :bob, 'WAITING', now(), now()) returning token as bob_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, ended_at)
-values (:concert, 3, :ann, 'USED', now(), now(), now()) returning token as used_token \gset
+select tests.user('ann') as ann \gset
+select tests.user('bob') as bob \gset
+select tests.concert() as concert \gset
+select tests.active_ticket(:ann, :concert) as ann_token \gset
+select tests.waiting_ticket(:bob, :concert) as bob_token \gset
+select tests.ended_ticket(:ann, :concert, 'USED') as used_token \gset
 
 set local role boxoffice_api;
 

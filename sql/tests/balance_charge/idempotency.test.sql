@@ -2,14 +2,11 @@
 begin;
 select plan(11);
 
-insert into app.users (name) values ('ann') returning user_id as ann \gset
-insert into app.users (name) values ('bob') returning user_id as bob \gset
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 3, 2);
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 2, :bob, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as bob_token \gset
+select tests.user('ann') as ann \gset
+select tests.user('bob') as bob \gset
+select tests.concert() as concert \gset
+select tests.active_ticket(:ann, :concert) as ann_token \gset
+select tests.active_ticket(:bob, :concert) as bob_token \gset
 
 set local role boxoffice_api;
 

@@ -2,16 +2,13 @@
 begin;
 select plan(14);
 
+-- The ledger is the subject: ann's and bob's balances and entries are written by hand, interleaved.
 insert into app.users (name, balance) values ('ann', 700) returning user_id as ann \gset
 insert into app.users (name, balance) values ('bob', 5) returning user_id as bob \gset
-insert into app.users (name) values ('cat') returning user_id as cat \gset
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 4, 1);
-insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '30 days') returning date_id as date_id \gset
-insert into app.seats (date_id, seat_no, concert_id, price) values (:date_id, 1, :concert, 300);
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, status, created_at, expires_at, ended_at)
-values (:ann, :concert, :date_id, 1, 300, 'PAID', now(), now() + interval '5 minutes', now()) returning reservation_id as res \gset
-update app.seats set status = 'SOLD', user_id = :ann, reservation_id = :res where date_id = :date_id and seat_no = 1;
+select tests.user('cat') as cat \gset
+select tests.concert(price => 300) as concert \gset
+select tests.date_of(:concert) as date_id \gset
+select tests.sold_seat(:ann, :date_id, 1) as res \gset
 insert into app.payments (reservation_id, user_id, concert_id, amount, paid_at)
 values (:res, :ann, :concert, 300, now()) returning payment_id as pay \gset
 insert into app.ledger (user_id, kind, amount, balance_after, payment_id, created_at) values
@@ -19,12 +16,9 @@ insert into app.ledger (user_id, kind, amount, balance_after, payment_id, create
   (:bob, 'CHARGE', 5, 5, null, '2026-01-01 10:00:01+00'),
   (:ann, 'PAYMENT', -300, 700, :pay, '2026-01-01 10:00:02+00');
 select min(entry_id) as e_charge, max(entry_id) as e_payment from app.ledger where user_id = :ann \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
-values (:concert, 2, :cat, 'WAITING', now(), now()) returning token as cat_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, ended_at)
-values (:concert, 3, :ann, 'LEFT', now(), now(), now()) returning token as left_token \gset
+select tests.active_ticket(:ann, :concert) as ann_token \gset
+select tests.waiting_ticket(:cat, :concert) as cat_token \gset
+select tests.ended_ticket(:ann, :concert, 'LEFT') as left_token \gset
 
 set local role boxoffice_api;
 

@@ -2,38 +2,10 @@
 begin;
 select plan(11);
 
-insert into app.users (name, balance) values ('ann', 80000) returning user_id as ann \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:ann, 'CHARGE', 80000, 80000, now());
-insert into app.users (name, balance) values ('bob', 80000) returning user_id as bob \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:bob, 'CHARGE', 80000, 80000, now());
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 3, 2);
-insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '30 days') returning date_id as date_id \gset
-insert into app.seats (date_id, seat_no, concert_id, price) select :date_id, n, :concert, 50000 from generate_series(1, 50) n;
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 2, :bob, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as bob_token \gset
--- ann holds seat 7
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:ann, :concert, :date_id, 7, 50000, now(), now() + interval '5 minutes') returning reservation_id as res \gset
-update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res, hold_expires_at = now() + interval '5 minutes'
-where date_id = :date_id and seat_no = 7;
--- The state a refused payment must leave alone, as one line of text.
-create function pg_temp.payment_state(u bigint, r bigint, tok uuid) returns text language sql as $$
-  select concat_ws(' | ',
-    (select balance from app.users where user_id = u),
-    (select s.status || ':' || coalesce(s.user_id::text, '-') || ':' || coalesce(s.reservation_id::text, '-')
-            || ':' || coalesce(s.hold_expires_at::text, '-')
-     from app.reservations x join app.seats s on s.date_id = x.date_id and s.seat_no = x.seat_no
-     where x.reservation_id = r),
-    (select x.status || ':' || coalesce(x.ended_at::text, '-') from app.reservations x where x.reservation_id = r),
-    (select count(*) from app.payments p where p.user_id = u),
-    (select count(*) || ':' || coalesce(sum(l.amount), 0) from app.ledger l where l.user_id = u),
-    (select count(*) from app.outbox o where o.user_id = u),
-    (select t.status from app.queue_tickets t where t.token = tok))
-$$;
-select pg_temp.payment_state(:ann, :res, :'ann_token') as before \gset
+-- Fixtures (tests.payment_world()): ann and bob with 80000 each, ACTIVE on concert (one date, date_id, seats
+-- at 50000); ann holds seat 7 through reservation res.
+select * from tests.payment_world() \gset
+select tests.payment_state(:ann, :res, :'ann_token') as before \gset
 
 set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s, as_of => %L)', :'ann_token', :res, now() + interval '5 minutes'),
@@ -41,24 +13,21 @@ select throws_ok(format('select api.payment_create(%L, %s, as_of => %L)', :'ann_
 select throws_ok(format('select api.payment_create(%L, %s, as_of => %L)', :'ann_token', :res, now() + interval '6 minutes'),
   'CR205', NULL, 'a lapsed hold is refused (the token still live)');
 reset role;
-select is(pg_temp.payment_state(:ann, :res, :'ann_token'), :'before', 'nothing changed: no debit, seat still HELD, token ACTIVE');
+select is(tests.payment_state(:ann, :res, :'ann_token'), :'before', 'nothing changed: no debit, seat still HELD, token ACTIVE');
 
 -- The job has tidied it: reservation EXPIRED, seat free.
 update app.seats set status = 'FREE', user_id = null, reservation_id = null, hold_expires_at = null
 where date_id = :date_id and seat_no = 7;
 update app.reservations set status = 'EXPIRED', ended_at = expires_at where reservation_id = :res;
-select pg_temp.payment_state(:ann, :res, :'ann_token') as before \gset
+select tests.payment_state(:ann, :res, :'ann_token') as before \gset
 set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s)', :'ann_token', :res), 'CR205', NULL,
   'an EXPIRED reservation is refused');
 reset role;
-select is(pg_temp.payment_state(:ann, :res, :'ann_token'), :'before', 'nothing changed');
+select is(tests.payment_state(:ann, :res, :'ann_token'), :'before', 'nothing changed');
 
 -- bob took the seat over: ann's reservation EXPIRED, bob's HELD.
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:bob, :concert, :date_id, 7, 50000, now(), now() + interval '5 minutes') returning reservation_id as bob_res \gset
-update app.seats set status = 'HELD', user_id = :bob, reservation_id = :bob_res, hold_expires_at = now() + interval '5 minutes'
-where date_id = :date_id and seat_no = 7;
+select tests.held_reservation(:bob, :date_id, 7) as bob_res \gset
 set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s)', :'ann_token', :res), 'CR205', NULL,
   'a hold taken over by another user is refused');
@@ -66,26 +35,24 @@ reset role;
 select is((select status from app.seats where date_id = :date_id and seat_no = 7), 'HELD', 'bob''s hold stands');
 
 -- Inconsistent rows (the audit's business): reservation HELD and unlapsed, but the seat's hold has lapsed.
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:ann, :concert, :date_id, 9, 50000, now(), now() + interval '5 minutes') returning reservation_id as res9 \gset
-update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res9, hold_expires_at = now() - interval '1 second'
-where date_id = :date_id and seat_no = 9;
-select pg_temp.payment_state(:ann, :res9, :'ann_token') as before \gset
+select tests.held_reservation(:ann, :date_id, 9) as res9 \gset
+update app.seats set hold_expires_at = now() - interval '1 second' where date_id = :date_id and seat_no = 9;
+select tests.payment_state(:ann, :res9, :'ann_token') as before \gset
 set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s)', :'ann_token', :res9), 'CR205', NULL,
   'a seat whose hold has lapsed is refused, whatever the reservation says');
 reset role;
-select is(pg_temp.payment_state(:ann, :res9, :'ann_token'), :'before', 'nothing changed');
+select is(tests.payment_state(:ann, :res9, :'ann_token'), :'before', 'nothing changed');
 
 -- Inconsistent rows: reservation HELD and unlapsed, but its seat is FREE.
 insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
 values (:ann, :concert, :date_id, 10, 50000, now(), now() + interval '5 minutes') returning reservation_id as res10 \gset
-select pg_temp.payment_state(:ann, :res10, :'ann_token') as before \gset
+select tests.payment_state(:ann, :res10, :'ann_token') as before \gset
 set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s)', :'ann_token', :res10), 'CR205', NULL,
   'a seat no longer held by the reservation is refused');
 reset role;
-select is(pg_temp.payment_state(:ann, :res10, :'ann_token'), :'before', 'nothing changed, the seat stays FREE');
+select is(tests.payment_state(:ann, :res10, :'ann_token'), :'before', 'nothing changed, the seat stays FREE');
 
 select * from finish();
 rollback;

@@ -3,27 +3,10 @@
 begin;
 select plan(10);
 
-insert into app.users (name, balance) values ('ann', 80000) returning user_id as ann \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:ann, 'CHARGE', 80000, 80000, now());
-insert into app.users (name, balance) values ('bob', 80000) returning user_id as bob \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:bob, 'CHARGE', 80000, 80000, now());
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 3, 2);
-insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '30 days') returning date_id as date_id \gset
-insert into app.seats (date_id, seat_no, concert_id, price) select :date_id, n, :concert, 50000 from generate_series(1, 50) n;
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 2, :bob, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as bob_token \gset
--- ann holds seat 7
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:ann, :concert, :date_id, 7, 50000, now(), now() + interval '5 minutes') returning reservation_id as res \gset
-update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res, hold_expires_at = now() + interval '5 minutes'
-where date_id = :date_id and seat_no = 7;
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:ann, :concert, :date_id, 8, 50000, now(), now() + interval '5 minutes') returning reservation_id as res8 \gset
-update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res8, hold_expires_at = now() + interval '5 minutes'
-where date_id = :date_id and seat_no = 8;
+-- Fixtures (tests.payment_world()): ann and bob with 80000 each, ACTIVE on concert (one date, date_id, seats
+-- at 50000); ann holds seat 7 through reservation res.
+select * from tests.payment_world() \gset
+select tests.held_reservation(:ann, :date_id, 8) as res8 \gset
 
 set local role boxoffice_api;
 select api.payment_create(:'ann_token'::uuid, :res, idempotency_key => 'pay-1') as paid \gset

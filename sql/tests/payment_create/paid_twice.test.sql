@@ -2,65 +2,33 @@
 begin;
 select plan(6);
 
-insert into app.users (name, balance) values ('ann', 80000) returning user_id as ann \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:ann, 'CHARGE', 80000, 80000, now());
-insert into app.users (name, balance) values ('bob', 80000) returning user_id as bob \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:bob, 'CHARGE', 80000, 80000, now());
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 3, 2);
-insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '30 days') returning date_id as date_id \gset
-insert into app.seats (date_id, seat_no, concert_id, price) select :date_id, n, :concert, 50000 from generate_series(1, 50) n;
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 2, :bob, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as bob_token \gset
--- ann holds seat 7
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:ann, :concert, :date_id, 7, 50000, now(), now() + interval '5 minutes') returning reservation_id as res \gset
-update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res, hold_expires_at = now() + interval '5 minutes'
-where date_id = :date_id and seat_no = 7;
--- The state a refused payment must leave alone, as one line of text.
-create function pg_temp.payment_state(u bigint, r bigint, tok uuid) returns text language sql as $$
-  select concat_ws(' | ',
-    (select balance from app.users where user_id = u),
-    (select s.status || ':' || coalesce(s.user_id::text, '-') || ':' || coalesce(s.reservation_id::text, '-')
-            || ':' || coalesce(s.hold_expires_at::text, '-')
-     from app.reservations x join app.seats s on s.date_id = x.date_id and s.seat_no = x.seat_no
-     where x.reservation_id = r),
-    (select x.status || ':' || coalesce(x.ended_at::text, '-') from app.reservations x where x.reservation_id = r),
-    (select count(*) from app.payments p where p.user_id = u),
-    (select count(*) || ':' || coalesce(sum(l.amount), 0) from app.ledger l where l.user_id = u),
-    (select count(*) from app.outbox o where o.user_id = u),
-    (select t.status from app.queue_tickets t where t.token = tok))
-$$;
+-- Fixtures (tests.payment_world()): ann and bob with 80000 each, ACTIVE on concert (one date, date_id, seats
+-- at 50000); ann holds seat 7 through reservation res.
+select * from tests.payment_world() \gset
 
 set local role boxoffice_api;
 select is(api.payment_create(:'ann_token'::uuid, :res)->>'status', 'COMPLETED', 'the first payment passes');
 reset role;
 
 -- ann joins again and is admitted: a new ACTIVE token.
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 3, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token2 \gset
-update app.queues set next_no = 4, admitted_upto = 3 where concert_id = :concert;
-select pg_temp.payment_state(:ann, :res, :'ann_token2') as before \gset
+select tests.active_ticket(:ann, :concert) as ann_token2 \gset
+select tests.payment_state(:ann, :res, :'ann_token2') as before \gset
 
 set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s)', :'ann_token2', :res), 'CR202', NULL,
   'paying a PAID reservation again is refused');
 reset role;
-select is(pg_temp.payment_state(:ann, :res, :'ann_token2'), :'before', 'nothing changed: charged once, token still ACTIVE');
+select is(tests.payment_state(:ann, :res, :'ann_token2'), :'before', 'nothing changed: charged once, token still ACTIVE');
 select is((select count(*) from app.payments where reservation_id = :res), 1::bigint, 'one payment for the reservation');
 
 -- A cancelled reservation of ann's, seat 8 free again.
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, status, created_at, expires_at, ended_at)
-values (:ann, :concert, :date_id, 8, 50000, 'CANCELLED', now(), now() + interval '5 minutes', now())
-returning reservation_id as cancelled \gset
-select pg_temp.payment_state(:ann, :cancelled, :'ann_token2') as before \gset
+select tests.reservation(:ann, :date_id, 8, 'CANCELLED') as cancelled \gset
+select tests.payment_state(:ann, :cancelled, :'ann_token2') as before \gset
 set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s)', :'ann_token2', :cancelled), 'CR202', NULL,
   'paying a CANCELLED reservation is refused');
 reset role;
-select is(pg_temp.payment_state(:ann, :cancelled, :'ann_token2'), :'before', 'nothing changed');
+select is(tests.payment_state(:ann, :cancelled, :'ann_token2'), :'before', 'nothing changed');
 
 select * from finish();
 rollback;

@@ -3,18 +3,9 @@
 begin;
 select plan(21);
 
-insert into app.users (name, balance) values ('ann', 80000) returning user_id as ann \gset
-insert into app.ledger (user_id, kind, amount, balance_after, created_at) values (:ann, 'CHARGE', 80000, 80000, now());
-insert into app.concerts (title, venue) values ('Test concert', 'Test hall') returning concert_id as concert \gset
-insert into app.queues (concert_id, next_no, admitted_upto) values (:concert, 2, 1);
-insert into app.concert_dates (concert_id, starts_at) values (:concert, now() + interval '30 days') returning date_id as date_id \gset
-insert into app.seats (date_id, seat_no, concert_id, price) select :date_id, n, :concert, 50000 from generate_series(1, 50) n;
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 1, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token \gset
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:ann, :concert, :date_id, 7, 50000, now(), now() + interval '5 minutes') returning reservation_id as res \gset
-update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res, hold_expires_at = now() + interval '5 minutes'
-where date_id = :date_id and seat_no = 7;
+-- Fixtures (tests.payment_world()): ann and bob with 80000 each, ACTIVE on concert (one date, date_id, seats
+-- at 50000); ann holds seat 7 through reservation res.
+select * from tests.payment_world() \gset
 select coalesce(max(event_id), 0) as last_event from app.outbox \gset
 
 set local role boxoffice_api;
@@ -66,13 +57,9 @@ reset role;
 
 -- The debit is of the reservation's price (what the user was shown), and
 -- the ledger's running balance holds over several payments.
-insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
-values (:concert, 2, :ann, 'ACTIVE', now(), now(), now(), now() + interval '10 minutes') returning token as ann_token2 \gset
+select tests.active_ticket(:ann, :concert) as ann_token2 \gset
 update app.seats set price = 20000 where date_id = :date_id and seat_no = 8;
-insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
-values (:ann, :concert, :date_id, 8, 20000, now(), now() + interval '5 minutes') returning reservation_id as res2 \gset
-update app.seats set status = 'HELD', user_id = :ann, reservation_id = :res2, hold_expires_at = now() + interval '5 minutes'
-where date_id = :date_id and seat_no = 8;
+select tests.held_reservation(:ann, :date_id, 8) as res2 \gset
 set local role boxoffice_api;
 select is(api.payment_create(:'ann_token2'::uuid, :res2, as_of => now() + interval '1 minute')->'amount', '20000'::jsonb,
   'a second payment with a new token');

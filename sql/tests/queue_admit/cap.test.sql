@@ -5,15 +5,12 @@ select plan(7);
 
 -- The job functions count over the whole database: take the lines of other
 -- concerts out of the picture (rolled back at the end).
-update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
-update app.queues set admitted_upto = next_no - 1;
+select tests.clear_queues();
 
 set local boxoffice.queue_active_cap = 100;
-insert into app.concerts (title, venue) values ('queue_admit cap', 'Hall') returning concert_id as concert_id \gset
-insert into app.concerts (title, venue) values ('queue_admit cap 2', 'Hall') returning concert_id as concert2_id \gset
-create temp table fx_users (n integer, user_id bigint) on commit drop;
-with u as (insert into app.users (name) select 'admit cap ' || g from generate_series(1, 500) g returning user_id)
-insert into fx_users select row_number() over (order by user_id), user_id from u;
+select tests.concert() as concert_id \gset
+select tests.concert() as concert2_id \gset
+create temp table fx_users on commit drop as select * from tests.users(500, 'admit cap');
 grant select on fx_users to boxoffice_api;
 
 set local role boxoffice_api;

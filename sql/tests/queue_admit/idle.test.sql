@@ -6,26 +6,14 @@ select plan(10);
 
 -- The job functions count over the whole database: take the lines of other
 -- concerts out of the picture (rolled back at the end).
-update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
-update app.queues set admitted_upto = next_no - 1;
+select tests.clear_queues();
 
 set local boxoffice.queue_active_cap = 2;
 set local boxoffice.waiting_idle_seconds = 300;
 set local boxoffice.admit_interval_seconds = 1;
-insert into app.concerts (title, venue) values ('queue_admit idle', 'Hall') returning concert_id as concert_id \gset
-insert into app.users (name) values ('idle 1') returning user_id as u1 \gset
-insert into app.users (name) values ('idle 2') returning user_id as u2 \gset
-insert into app.users (name) values ('idle 3') returning user_id as u3 \gset
-insert into app.users (name) values ('idle 4') returning user_id as u4 \gset
-insert into app.users (name) values ('idle 5') returning user_id as u5 \gset
-
-set local role boxoffice_api;
-select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
-select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
-select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
-select body->>'token' as t4 from api.queue_join(:u4, :concert_id) \gset
-select body->>'token' as t5 from api.queue_join(:u5, :concert_id) \gset
-reset role;
+select tests.concert() as concert_id \gset
+-- five users join in turn: tokens t1..t5; the first has not polled for 300 s
+select * from tests.queue_line(:concert_id, 5, 'idle') \gset
 update app.queue_tickets set last_seen_at = now() - interval '300 seconds' where token = :'t1';
 
 set local role boxoffice_api;

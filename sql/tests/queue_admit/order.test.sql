@@ -6,16 +6,13 @@ select plan(13);
 
 -- The job functions count over the whole database: take the lines of other
 -- concerts out of the picture (rolled back at the end).
-update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
-update app.queues set admitted_upto = next_no - 1;
+select tests.clear_queues();
 
 set local boxoffice.queue_active_cap = 5;
 set local boxoffice.active_token_seconds = 600;
 set local boxoffice.waiting_idle_seconds = 3600;
-insert into app.concerts (title, venue) values ('queue_admit order', 'Hall') returning concert_id as concert_id \gset
-create temp table fx_users (n integer, user_id bigint) on commit drop;
-with u as (insert into app.users (name) select 'admit order ' || g from generate_series(1, 20) g returning user_id)
-insert into fx_users select row_number() over (order by user_id), user_id from u;
+select tests.concert() as concert_id \gset
+create temp table fx_users on commit drop as select * from tests.users(20, 'admit order');
 create temp table fx_tokens (n integer, token uuid) on commit drop;
 grant select on fx_users to boxoffice_api;
 grant select, insert on fx_tokens to boxoffice_api;

@@ -3,8 +3,8 @@
 begin;
 select plan(7);
 
-insert into app.users (name) values ('queue_join errors') returning user_id as user_id \gset
-insert into app.concerts (title, venue) values ('queue_join errors', 'Hall') returning concert_id as concert_id \gset
+select tests.user('queue_join errors') as user_id \gset
+select tests.concert() as concert_id \gset
 select coalesce(max(user_id), 0) + 1 as no_user from app.users \gset
 select coalesce(max(concert_id), 0) + 1 as no_concert from app.concerts \gset
 

@@ -3,10 +3,8 @@
 begin;
 select plan(9);
 
-insert into app.concerts (title, venue) values ('queue_join positions', 'Hall') returning concert_id as concert_id \gset
-create temp table fx_users (n integer, user_id bigint) on commit drop;
-with u as (insert into app.users (name) select 'queue_join positions ' || g from generate_series(1, 20) g returning user_id)
-insert into fx_users select row_number() over (order by user_id), user_id from u;
+select tests.concert() as concert_id \gset
+create temp table fx_users on commit drop as select * from tests.users(20, 'queue_join positions');
 create temp table fx_joins (n integer, status integer, body jsonb) on commit drop;
 grant select on fx_users to boxoffice_api;
 grant insert on fx_joins to boxoffice_api;

@@ -6,18 +6,13 @@ select plan(20);
 
 set local boxoffice.waiting_idle_seconds = 300;
 set local boxoffice.active_token_seconds = 600;
-insert into app.concerts (title, venue) values ('queue_join rejoin', 'Hall') returning concert_id as concert_id \gset
-insert into app.concerts (title, venue) values ('queue_join rejoin 2', 'Hall') returning concert_id as concert2_id \gset
-insert into app.users (name) values ('rejoin 1') returning user_id as u1 \gset
-insert into app.users (name) values ('rejoin 2') returning user_id as u2 \gset
-insert into app.users (name) values ('rejoin 3') returning user_id as u3 \gset
-insert into app.users (name) values ('rejoin 4') returning user_id as u4 \gset
+select tests.concert() as concert_id \gset
+select tests.concert() as concert2_id \gset
+-- users u1..u3 joined concert in turn (tokens t1..t3); u4 has joined nothing yet
+select * from tests.queue_line(:concert_id, 3, 'rejoin') \gset
+select tests.user('rejoin 4') as u4 \gset
 
 set local role boxoffice_api;
-select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
-select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
-select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
-
 select status as again_status, body->>'token' as again_token, (body->>'position')::integer as again_position
 from api.queue_join(:u1, :concert_id) \gset
 select is(:again_status, 200, 'joining twice answers 200');

@@ -5,22 +5,14 @@ select plan(11);
 
 -- The job functions count over the whole database: take the lines of other
 -- concerts out of the picture (rolled back at the end).
-update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
-update app.queues set admitted_upto = next_no - 1;
+select tests.clear_queues();
 
 set local boxoffice.queue_active_cap = 1;
-insert into app.concerts (title, venue) values ('queue_leave', 'Hall') returning concert_id as concert_id \gset
-insert into app.users (name) values ('leave 1') returning user_id as u1 \gset
-insert into app.users (name) values ('leave 2') returning user_id as u2 \gset
-insert into app.users (name) values ('leave 3') returning user_id as u3 \gset
-insert into app.users (name) values ('leave 4') returning user_id as u4 \gset
+select tests.concert() as concert_id \gset
+-- four users join in turn: tokens t1..t4
+select * from tests.queue_line(:concert_id, 4, 'leave') \gset
 
 set local role boxoffice_api;
-select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
-select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
-select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
-select body->>'token' as t4 from api.queue_join(:u4, :concert_id) \gset
-
 select lives_ok(format('select api.queue_leave(%L)', :'t1'), 'a WAITING ticket can leave');
 reset role;
 select is((select (status, ended_at, activated_at) from app.queue_tickets where token = :'t1'),

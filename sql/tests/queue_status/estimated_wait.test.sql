@@ -7,16 +7,11 @@ select plan(10);
 
 set local boxoffice.queue_active_cap = 10;
 set local boxoffice.active_token_seconds = 100;
-insert into app.concerts (title, venue) values ('queue_status wait', 'Hall') returning concert_id as concert_id \gset
-insert into app.users (name) values ('wait 1') returning user_id as u1 \gset
-insert into app.users (name) values ('wait 2') returning user_id as u2 \gset
-insert into app.users (name) values ('wait 3') returning user_id as u3 \gset
+select tests.concert() as concert_id \gset
+-- three users join in turn: tokens t1..t3
+select * from tests.queue_line(:concert_id, 3, 'wait') \gset
 
 set local role boxoffice_api;
-select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
-select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
-select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
-
 select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 30::bigint,
   'no rate observed: position 3 at 10 admissions per 100 s is 30 s');
 set local boxoffice.queue_active_cap = 20;

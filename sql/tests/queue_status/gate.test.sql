@@ -5,15 +5,12 @@ begin;
 select plan(9);
 
 set local boxoffice.waiting_idle_seconds = 300;
-insert into app.concerts (title, venue) values ('queue_status gate', 'Hall') returning concert_id as concert_id \gset
-insert into app.concerts (title, venue) values ('queue_status gate 2', 'Hall') returning concert_id as concert2_id \gset
-insert into app.users (name) values ('gate 1') returning user_id as u1 \gset
-insert into app.users (name) values ('gate 2') returning user_id as u2 \gset
+select tests.concert() as concert_id \gset
+select tests.concert() as concert2_id \gset
+-- two users join concert in turn: tokens t1, t2
+select * from tests.queue_line(:concert_id, 2, 'gate') \gset
 
 set local role boxoffice_api;
-select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
-select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
-
 select throws_ok(format('select api.queue_status(%L)', gen_random_uuid()),
   'CR301', null, 'an unknown token is CR301');
 select is(api.queue_status(:'t1')->>'token', :'t1', 'a WAITING token is live for queue_status');

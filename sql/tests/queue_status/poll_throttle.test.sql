@@ -4,16 +4,13 @@
 begin;
 select plan(10);
 
-insert into app.concerts (title, venue) values ('queue_status throttle', 'Hall') returning concert_id as concert_id \gset
-insert into app.users (name) values ('throttle 1') returning user_id as u1 \gset
+select tests.concert() as concert_id \gset
+-- one user joins: token t1
+select * from tests.queue_line(:concert_id, 1, 'throttle') \gset
 create temp table fx_polls (at_s integer, position integer) on commit drop;
 grant insert on fx_polls to boxoffice_api;
 
-set local role boxoffice_api;
-select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
-
 -- default waiting_idle_seconds 300: throttle 30 s
-reset role;
 select ctid::text as ctid_before from app.queue_tickets where token = :'t1' \gset
 set local role boxoffice_api;
 select api.queue_status(:'t1', now() + interval '29 seconds') \gset

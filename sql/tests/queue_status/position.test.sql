@@ -6,10 +6,8 @@ select plan(4);
 
 set local boxoffice.queue_active_cap = 3;
 set local boxoffice.waiting_idle_seconds = 300;
-insert into app.concerts (title, venue) values ('queue_status position', 'Hall') returning concert_id as concert_id \gset
-create temp table fx_users (n integer, user_id bigint) on commit drop;
-with u as (insert into app.users (name) select 'position ' || g from generate_series(1, 12) g returning user_id)
-insert into fx_users select row_number() over (order by user_id), user_id from u;
+select tests.concert() as concert_id \gset
+create temp table fx_users on commit drop as select * from tests.users(12, 'position');
 create temp table fx_tokens (n integer, token uuid) on commit drop;
 create temp table fx_positions (step integer, position integer) on commit drop;
 grant select on fx_users to boxoffice_api;

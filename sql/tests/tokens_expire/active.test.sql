@@ -6,21 +6,16 @@ select plan(9);
 
 -- The job functions count over the whole database: take the lines of other
 -- concerts out of the picture (rolled back at the end).
-update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
-update app.queues set admitted_upto = next_no - 1;
+select tests.clear_queues();
 
 set local boxoffice.queue_active_cap = 2;
 set local boxoffice.active_token_seconds = 600;
 set local boxoffice.waiting_idle_seconds = 3600;
-insert into app.concerts (title, venue) values ('tokens_expire active', 'Hall') returning concert_id as concert_id \gset
-insert into app.users (name) values ('expire 1') returning user_id as u1 \gset
-insert into app.users (name) values ('expire 2') returning user_id as u2 \gset
-insert into app.users (name) values ('expire 3') returning user_id as u3 \gset
+select tests.concert() as concert_id \gset
+-- three users join in turn (tokens t1..t3); the first two are admitted
+select * from tests.queue_line(:concert_id, 3, 'expire') \gset
 
 set local role boxoffice_api;
-select body->>'token' as t1 from api.queue_join(:u1, :concert_id) \gset
-select body->>'token' as t2 from api.queue_join(:u2, :concert_id) \gset
-select body->>'token' as t3 from api.queue_join(:u3, :concert_id) \gset
 select api.queue_admit() as admitted \gset
 -- the second one keeps its slot longer
 reset role;

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@testable import BoxOffice
+
+/// Issue 6, several instances: two real `boxoffice serve` processes on one
+/// database, requests alternating between them, the same outcomes as one.
+/// Both run with SCHEDULER=off, so the tests admit tokens themselves.
+@Suite("Two instances on one database")
+struct MultiInstanceTests {
+    /// Starts two instances on a fresh database (one after the other, so only
+    /// one checks the schema at a time), runs `body` with their clients and
+    /// stops both, whatever happened.
+    func withTwoInstances(_ body: (TestDatabase, [HTTPTestClient]) async throws -> Void) async throws {
+        let database = try TestDatabase.create()
+        let first = try await ServeProcess(database: database, instance: "one", environment: ["SCHEDULER": "off"])
+        defer { first.stop() }
+        let second = try await ServeProcess(database: database, instance: "two", environment: ["SCHEDULER": "off"])
+        defer { second.stop() }
+        do {
+            try await body(database, [first.client, second.client])
+        } catch {
+            Issue.record("instance one:\n\(first.log.suffix(2_000))\ninstance two:\n\(second.log.suffix(2_000))")
+            throw error
+        }
+        #expect(first.stop() == 0)
+        #expect(second.stop() == 0)
+    }
+
+    @Test("the seat storm across two instances: 100 ACTIVE users on one seat, one 201 and 99 SEAT_TAKEN")
+    func seatStorm() async throws {
+        try await withTwoInstances { database, clients in
+            let concert = try Fixtures.concert(database)
+            let users = try await Fixtures.activeTokens(clients[0], database, concertId: concert.concertId, count: 100)
+            #expect(try PaymentFixtures.integer(database,
+                "select count(*) from app.queue_tickets where status = 'ACTIVE'") == 100)
+            let dateId = concert.dateIds[0]
+
+            let answers = try await PaymentFixtures.atOnce(100) { index in
+                try await clients[index % 2].post(
+                    "/api/reservations", ["concertId": concert.concertId, "dateId": dateId, "seatNo": 17],
+                    token: users[index].token)
+            }
+
+            #expect(PaymentFixtures.tally(answers) == ["201": 1, "409 SEAT_TAKEN": 99])
+            let winner = try #require(answers.firstIndex { $0.status == 201 })
+            #expect(try database.scalar(
+                "select status || ' ' || user_id from app.seats where date_id = $1::bigint and seat_no = 17",
+                [String(dateId)]) == "HELD \(users[winner].userId)")
+            #expect(try PaymentFixtures.integer(database, "select count(*) from app.reservations") == 1)
+            #expect(try Fixtures.audit(database) == [])
+        }
+    }
+
+    @Test("100 concurrent charges across two instances: all 200, the balance up by exactly 100 000, 100 ledger rows")
+    func concurrentCharges() async throws {
+        try await withTwoInstances { database, clients in
+            let concert = try Fixtures.concert(database)
+            let (userId, token) = try await Fixtures.activeToken(clients[0], database, concertId: concert.concertId)
+
+            let answers = try await PaymentFixtures.atOnce(100) { index in
+                try await PaymentFixtures.charge(clients[index % 2], token: token, amount: 1_000)
+            }
+
+            #expect(PaymentFixtures.tally(answers) == ["200": 100])
+            #expect(Set(answers.compactMap { $0.int("balance") }) == Set((1...100).map { Int64($0 * 1_000) }))
+            #expect(try PaymentFixtures.balance(database, userId) == 100_000)
+            #expect(try PaymentFixtures.integer(database,
+                "select count(*) from app.ledger where user_id = $1::bigint and kind = 'CHARGE'", [String(userId)]) == 100)
+            #expect(try Fixtures.audit(database) == [])
+        }
+    }
+
+    @Test("10 concurrent payments of one reservation across two instances: exactly one 201, debited once")
+    func doublePayment() async throws {
+        try await withTwoInstances { database, clients in
+            let concert = try Fixtures.concert(database, price: 100_000)
+            let (userId, token) = try await Fixtures.activeToken(clients[0], database, concertId: concert.concertId)
+            try await Fixtures.charge(clients[1], token: token, amount: 300_000)
+            let reservationId = try await PaymentFixtures.hold(clients[0], token: token, concert: concert, seatNo: 7)
+
+            let answers = try await PaymentFixtures.atOnce(10) { index in
+                try await PaymentFixtures.pay(clients[index % 2], token: token, reservationId: reservationId)
+            }
+
+            // As on one instance (PaymentHTTPTests.concurrentPaymentsOfOneReservation):
+            // the losers share the winner's token, which the winning payment used
+            // up, so 410 TOKEN_EXPIRED (token first, API.md §3) is as legitimate
+            // as 409 RESERVATION_NOT_PAYABLE; never a second 201.
+            let tally = PaymentFixtures.tally(answers)
+            #expect(tally["201"] == 1, "\(tally)")
+            #expect(tally.keys.allSatisfy { ["201", "409 RESERVATION_NOT_PAYABLE", "410 TOKEN_EXPIRED"].contains($0) }, "\(tally)")
+            #expect(try PaymentFixtures.balance(database, userId) == 200_000)
+            #expect(try PaymentFixtures.integer(database, "select count(*) from app.payments") == 1)
+            #expect(try PaymentFixtures.integer(database, "select count(*) from app.ledger where kind = 'PAYMENT'") == 1)
+            #expect(try database.scalar("select status from app.reservations where reservation_id = $1::bigint", [String(reservationId)]) == "PAID")
+            #expect(try Fixtures.audit(database) == [])
+        }
+    }
+}

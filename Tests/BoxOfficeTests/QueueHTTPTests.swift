@@ -1,0 +1,522 @@
+import Foundation
+import Testing
+
+@testable import BoxOffice
+
+/// Issue 4 end to end: the waiting room (routes 2, 3, 4 and 16 of API.md) and
+/// the token gate, over real HTTP against a real database. Admission and
+/// expiry run as the scheduler would run them: `api.queue_admit()` and
+/// `api.tokens_expire()` on a superuser connection with the policy set.
+@Suite("The waiting room over HTTP")
+struct QueueHTTPTests {
+    // MARK: order and positions
+
+    @Test("20 users joining one after another get positions 1 to 20 and are admitted strictly in that order")
+    func twentyAdmittedInOrder() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            var tokens: [String] = []
+            for number in 1...20 {
+                let userId = try await Fixtures.user(client, name: "fan \(number)")
+                let answer = try await client.post("/api/queue/tokens", ["userId": userId, "concertId": concert.concertId])
+                #expect(answer.status == 201)
+                #expect(answer.int("position") == Int64(number))
+                #expect(answer.int("userId") == userId)
+                #expect(answer.string("status") == "WAITING")
+                QueueFixtures.expectTicketShape(answer.json)
+                tokens.append(try #require(answer.string("token")))
+            }
+            #expect(Set(tokens).count == 20)
+
+            // Admit with a cap of 3; after each admission check all 20 tickets;
+            // then some ACTIVE users leave so that slots free up for the next.
+            var left = Set<Int>()
+            var everActive = Set<Int>()
+            var lastPosition: [Int: Int64] = [:]
+            var admittedTotal = 0
+            var round = 0
+            while left.count < 20 && round < 30 {
+                round += 1
+                admittedTotal += try QueueFixtures.admit(server.database, cap: 3)
+                var statuses: [String] = []
+                var active: [Int] = []
+                var waiting: [(index: Int, position: Int64)] = []
+                for (index, token) in tokens.enumerated() {
+                    let answer = try await client.get("/api/queue/tokens/me", token: token)
+                    if left.contains(index) {
+                        #expect(answer.status == 410 && answer.errorCode == "TOKEN_EXPIRED", "a left token: \(answer.status)")
+                        statuses.append("LEFT")
+                        continue
+                    }
+                    #expect(answer.status == 200, "ticket \(index + 1): \(answer.status) \(answer.json)")
+                    QueueFixtures.expectTicketShape(answer.json)
+                    let status = answer.string("status") ?? "?"
+                    statuses.append(status)
+                    if status == "ACTIVE" {
+                        active.append(index)
+                        everActive.insert(index)
+                    } else if status == "WAITING" {
+                        let position = answer.int("position") ?? -1
+                        waiting.append((index, position))
+                        if let before = lastPosition[index] {
+                            #expect(position <= before, "ticket \(index + 1) rose from \(before) to \(position)")
+                        }
+                        lastPosition[index] = position
+                    }
+                }
+                let summary = "round \(round): " + statuses.enumerated().map { "\($0.offset + 1):\($0.element)" }.joined(separator: " ")
+                // Nobody is ACTIVE while someone who joined earlier is still WAITING.
+                if let firstWaiting = waiting.first?.index, let lastActive = active.last {
+                    #expect(lastActive < firstWaiting, "\(summary)")
+                }
+                #expect(active.count == min(3, 20 - left.count), "\(summary)")
+                // The WAITING ones stand at 1, 2, 3... in join order.
+                #expect(waiting.map(\.position) == waiting.indices.map { Int64($0 + 1) }, "\(summary)")
+                #expect(waiting.map(\.index) == waiting.map(\.index).sorted(), "\(summary)")
+
+                // Two of the ACTIVE users leave (all of them once nobody waits).
+                for index in active.prefix(waiting.isEmpty ? active.count : 2) {
+                    let answer = try await client.send("DELETE", "/api/queue/tokens/me", token: tokens[index])
+                    #expect(answer.status == 204)
+                    #expect(answer.body.isEmpty)
+                    left.insert(index)
+                }
+            }
+            #expect(everActive.count == 20)
+            #expect(admittedTotal == 20)
+            #expect(left.count == 20)
+            // In the table too: admission times follow queue order.
+            #expect(try QueueFixtures.count(server.database, """
+                select count(*) from app.queue_tickets a join app.queue_tickets b
+                  on a.concert_id = b.concert_id and a.queue_no < b.queue_no and a.activated_at > b.activated_at
+                """) == 0)
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.queue_tickets where status = 'LEFT' and activated_at is not null") == 20)
+        }
+    }
+
+    @Test("a polled position never rises while others join behind, and drops by one for each leaver ahead")
+    func positionNeverRises() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            var ahead: [String] = []
+            for _ in 1...4 {
+                ahead.append(try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId))
+            }
+            let mine = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            var last = try #require(try await client.get("/api/queue/tokens/me", token: mine).int("position"))
+            #expect(last == 5)
+            var leavers = 0
+            for step in 1...8 {
+                let behind = try await client.post("/api/queue/tokens", ["userId": try await Fixtures.user(client), "concertId": concert.concertId])
+                #expect(behind.status == 201)
+                #expect(behind.int("position") == Int64(5 - leavers + step))
+                if step.isMultiple(of: 2) {
+                    let gone = try await client.send("DELETE", "/api/queue/tokens/me", token: ahead[leavers])
+                    #expect(gone.status == 204)
+                    leavers += 1
+                }
+                let answer = try await client.get("/api/queue/tokens/me", token: mine)
+                #expect(answer.status == 200)
+                QueueFixtures.expectTicketShape(answer.json)
+                let position = try #require(answer.int("position"))
+                #expect(position <= last, "step \(step): rose from \(last) to \(position)")
+                #expect(position == Int64(5 - leavers))
+                last = position
+            }
+            #expect(last == 1)
+        }
+    }
+
+    @Test("200 distinct users joining at once get 200 tickets at positions exactly 1 to 200")
+    func twoHundredAtOnce() async throws {
+        try await TestServer.with { server in
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let userIds = try Fixtures.users(server.database, count: 200)
+            let answers = try await QueueFixtures.joinAll(server.client, userIds: userIds, concertId: concert.concertId)
+            #expect(answers.count == 200)
+            #expect(answers.allSatisfy { $0.status == 201 }, "statuses: \(Dictionary(grouping: answers, by: \.status).mapValues(\.count))")
+            #expect(Set(answers.compactMap { $0.int("position") }) == Set((1...200).map(Int64.init)))
+            #expect(Set(answers.compactMap { $0.string("token") }).count == 200)
+            #expect(zip(answers, userIds).allSatisfy { $0.int("userId") == $1 })
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.queue_tickets") == 200)
+            #expect(try QueueFixtures.count(server.database, "select count(distinct user_id) from app.queue_tickets where status = 'WAITING'") == 200)
+
+            // Polled afterwards, the positions are still exactly 1 to 200.
+            let polled = try await withThrowingTaskGroup(of: Int64?.self) { group in
+                for answer in answers {
+                    let token = answer.string("token")
+                    group.addTask { try await server.client.get("/api/queue/tokens/me", token: token).int("position") }
+                }
+                return try await group.reduce(into: [Int64?]()) { $0.append($1) }
+            }
+            #expect(Set(polled.compactMap { $0 }) == Set((1...200).map(Int64.init)))
+            #expect(try Fixtures.audit(server.database).isEmpty)
+        }
+    }
+
+    @Test("one user joining 10 times at once gets one ticket, the same token in all 10 answers")
+    func tenJoinsOfOneUser() async throws {
+        try await TestServer.with { server in
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let userId = try await Fixtures.user(server.client)
+            let answers = try await QueueFixtures.joinAll(
+                server.client, userIds: Array(repeating: userId, count: 10), concertId: concert.concertId)
+            #expect(answers.map(\.status).sorted() == [200, 200, 200, 200, 200, 200, 200, 200, 200, 201])
+            let tokens = Set(answers.map { $0.string("token") })
+            #expect(tokens.count == 1)
+            #expect(tokens.first??.isEmpty == false)
+            #expect(answers.allSatisfy { $0.int("position") == 1 && $0.string("status") == "WAITING" })
+            for answer in answers { QueueFixtures.expectTicketShape(answer.json) }
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.queue_tickets") == 1)
+            #expect(try Fixtures.audit(server.database).isEmpty)
+        }
+    }
+
+    // MARK: admission
+
+    @Test("cap 100 with 500 waiting: one admission leaves exactly 100 ACTIVE; two admitters at once never pass the cap nor admit anyone twice")
+    func capHundredOfFiveHundred() async throws {
+        try await TestServer.with { server in
+            let database = server.database
+            let concert = try Fixtures.concert(database, dates: 1)
+            let userIds = try Fixtures.users(database, count: 500)
+            let answers = try await QueueFixtures.joinAll(server.client, userIds: userIds, concertId: concert.concertId)
+            #expect(answers.allSatisfy { $0.status == 201 })
+            let activeSQL = "select count(*) from app.queue_tickets where status = 'ACTIVE'"
+            let everAdmittedSQL = "select count(*) from app.queue_tickets where activated_at is not null"
+            // Nobody WAITING ahead of someone who was ever admitted.
+            let outOfOrderSQL = """
+                select count(*) from app.queue_tickets w
+                where w.status = 'WAITING'
+                  and w.queue_no < (select max(a.queue_no) from app.queue_tickets a where a.activated_at is not null)
+                """
+
+            #expect(try QueueFixtures.admit(database, cap: 100) == 100)
+            #expect(try QueueFixtures.count(database, activeSQL) == 100)
+            #expect(try QueueFixtures.count(database, outOfOrderSQL) == 0)
+            #expect(try QueueFixtures.admit(database, cap: 100) == 0, "a full concert admits nobody")
+
+            let admitters = try (0..<2).map { _ in try database.admin() }
+            defer { admitters.forEach { $0.close() } }
+            for connection in admitters { try QueueFixtures.apply(["queue_active_cap": "100"], to: connection) }
+            for round in 1...3 {
+                // 30 ACTIVE users leave through the API.
+                let leaving = try admitters[0].execute(
+                    "select token::text from app.queue_tickets where status = 'ACTIVE' order by random() limit 30"
+                ).rows.compactMap { $0[0] }
+                #expect(leaving.count == 30)
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for token in leaving {
+                        group.addTask { try await server.client.send("DELETE", "/api/queue/tokens/me", token: token).status }
+                    }
+                    for try await status in group { #expect(status == 204) }
+                }
+                let admitted: [Int]
+                if round < 3 {
+                    // Two sessions run the admission at the same moment.
+                    admitted = try await withThrowingTaskGroup(of: Int.self) { group in
+                        for connection in admitters {
+                            group.addTask { Int(try connection.execute("select api.queue_admit()").scalar ?? "0") ?? 0 }
+                        }
+                        return try await group.reduce(into: [Int]()) { $0.append($1) }
+                    }
+                } else {
+                    // Forced overlap: the second admission starts while the
+                    // first one's transaction is still open, and must wait for it.
+                    let secondPid = try #require(try admitters[1].execute("select pg_backend_pid()::text").scalar)
+                    try admitters[0].execute("begin")
+                    let firstCount = Int(try admitters[0].execute("select api.queue_admit()").scalar ?? "0") ?? 0
+                    async let secondCount = Int(try admitters[1].execute("select api.queue_admit()").scalar ?? "0") ?? 0
+                    var blocked = false
+                    let end = ContinuousClock.now + .seconds(20)
+                    while !blocked && ContinuousClock.now < end {
+                        try await Task.sleep(for: .milliseconds(50))
+                        blocked = try database.scalar(
+                            "select count(*) from pg_stat_activity where pid = $1::integer and wait_event_type = 'Lock'", [secondPid]) == "1"
+                    }
+                    #expect(blocked, "the second admission waits for the first one's lock")
+                    try admitters[0].execute("commit")
+                    admitted = [firstCount, try await secondCount]
+                    #expect(firstCount == 30)
+                }
+                #expect(admitted.reduce(0, +) == 30, "round \(round): the two admitters admitted \(admitted)")
+                #expect(try QueueFixtures.count(database, activeSQL) == 100, "round \(round)")
+                #expect(try QueueFixtures.count(database, everAdmittedSQL) == 100 + 30 * round, "round \(round)")
+                #expect(try QueueFixtures.count(database, outOfOrderSQL) == 0, "round \(round)")
+            }
+            #expect(try QueueFixtures.count(database, "select count(*) from app.queue_tickets where status = 'WAITING'") == 310)
+            #expect(try Fixtures.audit(database).isEmpty)
+        }
+    }
+
+    // MARK: expiry and leaving
+
+    @Test("an ACTIVE token past its time gets 410 TOKEN_EXPIRED and its slot goes to the next in line")
+    func activeTokenExpires() async throws {
+        let policy = ["active_token_seconds": "2"]
+        try await TestServer.with(settings: policy) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let datesPath = "/api/concerts/\(concert.concertId)/dates"
+            let first = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            let second = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
+            let active = try await client.get("/api/queue/tokens/me", token: first)
+            #expect(active.string("status") == "ACTIVE")
+            QueueFixtures.expectTicketShape(active.json)
+            #expect(try await client.get(datesPath, token: first).status == 200)
+            #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 0, "the slot is taken while the token lives")
+            #expect(try await client.get("/api/queue/tokens/me", token: second).int("position") == 1)
+
+            try await Task.sleep(for: .seconds(3))
+            let expired = try await client.get(datesPath, token: first)
+            #expect(expired.status == 410)
+            #expect(expired.errorCode == "TOKEN_EXPIRED")
+            let polled = try await client.get("/api/queue/tokens/me", token: first)
+            #expect(polled.status == 410)
+            #expect(polled.errorCode == "TOKEN_EXPIRED")
+
+            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) >= 1)
+            #expect(try server.database.scalar("select status from app.queue_tickets where token = $1", [first]) == "EXPIRED")
+            #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
+            let next = try await client.get("/api/queue/tokens/me", token: second)
+            #expect(next.string("status") == "ACTIVE")
+            #expect(try await client.get(datesPath, token: second).status == 200)
+        }
+    }
+
+    @Test("a WAITING token not polled for WAITING_IDLE_SECONDS loses its place, and the one behind moves up")
+    func idleWaitingTokenLosesPlace() async throws {
+        let policy = ["waiting_idle_seconds": "3"]
+        try await TestServer.with(settings: policy) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            // One user ACTIVE, so the three behind stay WAITING.
+            let holder = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
+            let idle = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            let behind = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            let last = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            #expect(try await client.get("/api/queue/tokens/me", token: behind).int("position") == 2)
+
+            // Four seconds in which everyone but `idle` keeps polling.
+            let end = ContinuousClock.now + .seconds(4)
+            while ContinuousClock.now < end {
+                for token in [holder, behind, last] {
+                    #expect(try await client.get("/api/queue/tokens/me", token: token).status == 200)
+                }
+                try await Task.sleep(for: .milliseconds(400))
+            }
+            let lost = try await client.get("/api/queue/tokens/me", token: idle)
+            #expect(lost.status == 410)
+            #expect(lost.errorCode == "TOKEN_EXPIRED")
+
+            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) == 1)
+            #expect(try server.database.scalar("select status from app.queue_tickets where token = $1", [idle]) == "EXPIRED")
+            let moved = try await client.get("/api/queue/tokens/me", token: behind)
+            #expect(moved.status == 200)
+            #expect(moved.int("position") == 1)
+            #expect(try await client.get("/api/queue/tokens/me", token: last).int("position") == 2)
+
+            // The freed slot goes to `behind`, never to the idle ticket.
+            let gone = try await client.send("DELETE", "/api/queue/tokens/me", token: holder)
+            #expect(gone.status == 204)
+            #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
+            #expect(try await client.get("/api/queue/tokens/me", token: behind).string("status") == "ACTIVE")
+            #expect(try await client.get("/api/queue/tokens/me", token: last).int("position") == 1)
+            #expect(try server.database.scalar("select activated_at is null from app.queue_tickets where token = $1", [idle]) == "t")
+        }
+    }
+
+    @Test("a left token gets 410, and joining again after leaving gives a new ticket at the back")
+    func leftToken() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let leaverId = try await Fixtures.user(client)
+            let leaver = try await Fixtures.join(client, userId: leaverId, concertId: concert.concertId)
+            let other = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+
+            let gone = try await client.send("DELETE", "/api/queue/tokens/me", token: leaver)
+            #expect(gone.status == 204)
+            #expect(gone.body.isEmpty)
+            for method in ["GET", "DELETE"] {
+                let answer = try await client.send(method, "/api/queue/tokens/me", token: leaver)
+                #expect(answer.status == 410, "\(method)")
+                #expect(answer.errorCode == "TOKEN_EXPIRED", "\(method)")
+            }
+            #expect(try server.database.scalar("select status from app.queue_tickets where token = $1", [leaver]) == "LEFT")
+            #expect(try await client.get("/api/queue/tokens/me", token: other).int("position") == 1)
+
+            let again = try await client.post("/api/queue/tokens", ["userId": leaverId, "concertId": concert.concertId])
+            #expect(again.status == 201)
+            #expect(again.string("token") != leaver)
+            #expect(again.int("position") == 2)
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.queue_tickets where user_id = $1", [String(leaverId)]) == 2)
+        }
+    }
+
+    // MARK: the gate
+
+    @Test("the gate: 401 for a missing, malformed or unknown token; a bare Authorization header works")
+    func gateTokenHeader() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let userId = try await Fixtures.user(client)
+            let token = try await Fixtures.join(client, userId: userId, concertId: concert.concertId)
+            try QueueFixtures.admit(server.database, cap: 10)
+            let datesPath = "/api/concerts/\(concert.concertId)/dates"
+
+            for path in ["/api/queue/tokens/me", datesPath] {
+                let missing = try await client.get(path)
+                #expect(missing.status == 401, "\(path)")
+                #expect(missing.errorCode == "TOKEN_MISSING", "\(path)")
+                let malformed = try await client.send("GET", path, headers: ["Authorization": "Bearer not-a-uuid"])
+                #expect(malformed.status == 401, "\(path)")
+                #expect(malformed.errorCode == "TOKEN_INVALID", "\(path)")
+                let unknown = try await client.get(path, token: UUID().uuidString.lowercased())
+                #expect(unknown.status == 401, "\(path)")
+                #expect(unknown.errorCode == "TOKEN_INVALID", "\(path)")
+                let bare = try await client.send("GET", path, headers: ["Authorization": token])
+                #expect(bare.status == 200, "\(path): \(bare.json)")
+            }
+            let bare = try await client.send("GET", "/api/queue/tokens/me", headers: ["Authorization": token])
+            #expect(bare.string("token") == token)
+            #expect(bare.int("userId") == userId)
+            let unknownLeave = try await client.send("DELETE", "/api/queue/tokens/me", token: UUID().uuidString)
+            #expect(unknownLeave.status == 401)
+            #expect(unknownLeave.errorCode == "TOKEN_INVALID")
+        }
+    }
+
+    @Test("the gate: 403 QUEUE_WAITING before admission, TOKEN_FORBIDDEN for another concert or another user's userId")
+    func gateForbidden() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let otherConcert = try Fixtures.concert(server.database, dates: 1)
+            let activeUser = try await Fixtures.user(client)
+            let active = try await Fixtures.join(client, userId: activeUser, concertId: concert.concertId)
+            let elsewhere = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: otherConcert.concertId)
+            #expect(try QueueFixtures.admit(server.database, cap: 1) == 2)
+            let waitingUser = try await Fixtures.user(client)
+            let waiting = try await Fixtures.join(client, userId: waitingUser, concertId: concert.concertId)
+            let dateId = concert.dateIds[0]
+            let datesPath = "/api/concerts/\(concert.concertId)/dates"
+            let seatsPath = "\(datesPath)/\(dateId)/seats"
+
+            for path in [datesPath, seatsPath] {
+                let early = try await client.get(path, token: waiting)
+                #expect(early.status == 403, "\(path)")
+                #expect(early.errorCode == "QUEUE_WAITING", "\(path)")
+                let foreign = try await client.get(path, token: elsewhere)
+                #expect(foreign.status == 403, "\(path)")
+                #expect(foreign.errorCode == "TOKEN_FORBIDDEN", "\(path)")
+                #expect(try await client.get(path, token: active).status == 200, "\(path)")
+            }
+            #expect(try await client.get("/api/queue/tokens/me", token: waiting).status == 200, "any live token may poll")
+
+            let seat: [String: Any] = ["concertId": concert.concertId, "dateId": dateId, "seatNo": 1]
+            let foreignHold = try await client.post("/api/reservations", seat, token: elsewhere)
+            #expect(foreignHold.status == 403)
+            #expect(foreignHold.errorCode == "TOKEN_FORBIDDEN")
+            let waitingHold = try await client.post("/api/reservations", seat, token: waiting)
+            #expect(waitingHold.status == 403)
+            #expect(waitingHold.errorCode == "QUEUE_WAITING")
+            let impostor = try await client.post("/api/reservations", seat.merging(["userId": waitingUser]) { _, new in new }, token: active)
+            #expect(impostor.status == 403)
+            #expect(impostor.errorCode == "TOKEN_FORBIDDEN")
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.reservations") == 0)
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.seats where status <> 'FREE'") == 0)
+
+            // The token's own userId is accepted.
+            let own = try await client.post("/api/reservations", seat.merging(["userId": activeUser]) { _, new in new }, token: active)
+            #expect(own.status == 201)
+            #expect(own.int("userId") == activeUser)
+        }
+    }
+
+    // MARK: joining with bad input
+
+    @Test("joining with an unknown user or concert is 404 and creates nothing")
+    func joinUnknown() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let userId = try await Fixtures.user(client)
+            let noUser = try await client.post("/api/queue/tokens", ["userId": userId + 1000, "concertId": concert.concertId])
+            #expect(noUser.status == 404)
+            #expect(noUser.errorCode == "USER_NOT_FOUND")
+            let noConcert = try await client.post("/api/queue/tokens", ["userId": userId, "concertId": concert.concertId + 1000])
+            #expect(noConcert.status == 404)
+            #expect(noConcert.errorCode == "CONCERT_NOT_FOUND")
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.queue_tickets") == 0)
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.queues") == 1)
+        }
+    }
+
+    @Test("joining with a malformed body is 400 BAD_REQUEST and creates no ticket", arguments: [
+        #"{"userId": U, "concertId": C"#, #"not json"#, "", #"[]"#, #"{}"#, #"{"userId": U}"#, #"{"concertId": C}"#,
+        #"{"userId": "U", "concertId": C}"#, #"{"userId": U, "concertId": "C"}"#, #"{"userId": U.5, "concertId": C}"#,
+        #"{"userId": null, "concertId": C}"#, #"{"userId": true, "concertId": C}"#, #"{"userId": U, "concertId": 99999999999999999999}"#,
+    ])
+    func joinMalformed(body: String) async throws {
+        try await TestServer.with { server in
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let userId = try await Fixtures.user(server.client)
+            let text = body.replacingOccurrences(of: "U", with: String(userId)).replacingOccurrences(of: "C", with: String(concert.concertId))
+            let answer = try await server.client.send("POST", "/api/queue/tokens", raw: Data(text.utf8))
+            #expect(answer.status == 400, "\(text): \(answer.json)")
+            #expect(answer.errorCode == "BAD_REQUEST")
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.queue_tickets") == 0)
+        }
+    }
+
+    // MARK: the event stream
+
+    @Test("the event stream sends the ticket first, then an ACTIVE ticket soon after admission")
+    func eventStream() async throws {
+        try await TestServer.with { server in
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let token = try await Fixtures.join(server.client, userId: try await Fixtures.user(server.client), concertId: concert.concertId)
+            let stream = try await QueueFixtures.EventStream(port: server.port, token: token)
+            defer { stream.close() }
+            #expect(stream.status == 200)
+            #expect(stream.headers["content-type"]?.hasPrefix("text/event-stream") == true)
+
+            let first = try #require(try await stream.next(within: .seconds(20)), "no first event")
+            #expect(first.name == "ticket")
+            #expect(first.json["token"] as? String == token)
+            #expect(first.json["status"] as? String == "WAITING")
+            QueueFixtures.expectTicketShape(first.json)
+
+            #expect(try QueueFixtures.admit(server.database, cap: 10) == 1)
+            let admitted = try await stream.next("ticket", within: .seconds(20)) { $0["status"] as? String == "ACTIVE" }
+            let ticket = try #require(admitted, "no ACTIVE ticket event within 20 s of the admission").json
+            #expect(ticket["token"] as? String == token)
+            QueueFixtures.expectTicketShape(ticket)
+        }
+    }
+
+    @Test("the event stream answers an unknown or missing token with a JSON 401 before any stream")
+    func eventStreamUnknownToken() async throws {
+        try await TestServer.with { server in
+            let unknown = try await server.client.get("/api/queue/tokens/me/events", token: UUID().uuidString)
+            #expect(unknown.status == 401)
+            #expect(unknown.errorCode == "TOKEN_INVALID")
+            #expect(unknown.headers["content-type"] == "application/json")
+            let missing = try await server.client.get("/api/queue/tokens/me/events")
+            #expect(missing.status == 401)
+            #expect(missing.errorCode == "TOKEN_MISSING")
+
+            // The same over a raw connection: a complete JSON answer, no event.
+            let stream = try await QueueFixtures.EventStream(port: server.port, token: UUID().uuidString)
+            defer { stream.close() }
+            #expect(stream.status == 401)
+            #expect(stream.headers["content-type"] == "application/json")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import BoxOffice
+
+/// Holds, charges and payments through the API, requests fired at once, and a
+/// picture of every table money and seats live in, for the payment tests.
+enum PaymentFixtures {
+    /// Holds seat `seatNo` on the concert's date `date` (an index into
+    /// `dateIds`) through POST /api/reservations; returns the reservation id.
+    static func hold(
+        _ client: HTTPTestClient, token: String, concert: Fixtures.Concert, date: Int = 0, seatNo: Int
+    ) async throws -> Int64 {
+        let answer = try await client.post(
+            "/api/reservations",
+            ["concertId": concert.concertId, "dateId": concert.dateIds[date], "seatNo": seatNo],
+            token: token)
+        #expect(answer.status == 201, "POST /api/reservations answered \(answer.status): \(answer.json)")
+        return try #require(answer.int("reservationId"), "POST /api/reservations answered \(answer.status): \(answer.json)")
+    }
+
+    /// POST /api/payments, with an Idempotency-Key when `key` is given.
+    static func pay(_ client: HTTPTestClient, token: String, reservationId: Int64, key: String? = nil) async throws -> HTTPTestClient.Answer {
+        try await client.post(
+            "/api/payments", ["reservationId": reservationId], token: token,
+            headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+    }
+
+    /// POST /api/balance/charge, with an Idempotency-Key when `key` is given.
+    static func charge(_ client: HTTPTestClient, token: String, amount: Int, key: String? = nil) async throws -> HTTPTestClient.Answer {
+        try await client.post(
+            "/api/balance/charge", ["amount": amount], token: token,
+            headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+    }
+
+    /// The user's balance as stored.
+    static func balance(_ database: TestDatabase, _ userId: Int64) throws -> Int64 {
+        try #require(Int64(try database.scalar("select balance from app.users where user_id = $1::bigint", [String(userId)]) ?? ""))
+    }
+
+    /// A count (or any integer) from one statement.
+    static func integer(_ database: TestDatabase, _ sql: String, _ params: [String?] = []) throws -> Int64 {
+        try #require(Int64(try database.scalar(sql, params) ?? ""), "no integer from \(sql)")
+    }
+
+    /// `count` calls of `body` at once (a task group); the results in index order.
+    static func atOnce<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            for index in 0..<count {
+                group.addTask { (index, try await body(index)) }
+            }
+            var results = [T?](repeating: nil, count: count)
+            for try await (index, value) in group { results[index] = value }
+            return results.map { $0! }
+        }
+    }
+
+    /// Answers counted by "status CODE" ("201", "409 SEAT_TAKEN"...).
+    static func tally(_ answers: [HTTPTestClient.Answer]) -> [String: Int] {
+        answers.reduce(into: [:]) { counts, answer in
+            counts[answer.errorCode.map { "\(answer.status) \($0)" } ?? "\(answer.status)", default: 0] += 1
+        }
+    }
+
+    /// Everything a charge or a payment can change, as one comparable text:
+    /// balances, the ledger, payments, outbox events, seats that are not free,
+    /// reservations, tickets and idempotency keys. Equal before and after a
+    /// refused request means the request changed nothing.
+    static func state(_ database: TestDatabase) throws -> String {
+        try database.scalar("""
+            select concat_ws(E'\\n',
+              'users ' || coalesce((select string_agg(user_id || ':' || balance, ' ' order by user_id) from app.users), ''),
+              'ledger ' || coalesce((select string_agg(entry_id || ':' || user_id || ':' || kind || ':' || amount || ':' || balance_after, ' ' order by entry_id) from app.ledger), ''),
+              'payments ' || coalesce((select string_agg(payment_id || ':' || reservation_id || ':' || amount, ' ' order by payment_id) from app.payments), ''),
+              'outbox ' || (select count(*) from app.outbox),
+              'seats ' || coalesce((select string_agg(date_id || '/' || seat_no || ':' || status || ':' || coalesce(reservation_id::text, '-'), ' ' order by date_id, seat_no) from app.seats where status <> 'FREE'), ''),
+              'reservations ' || coalesce((select string_agg(reservation_id || ':' || status, ' ' order by reservation_id) from app.reservations), ''),
+              'tickets ' || coalesce((select string_agg(concert_id || '/' || queue_no || ':' || status, ' ' order by concert_id, queue_no) from app.queue_tickets), ''),
+              'keys ' || coalesce((select string_agg(user_id || ':' || key || ':' || coalesce(status::text, '-'), ' ' order by user_id, key) from app.idempotency_keys), ''))
+            """) ?? ""
+    }
+
+    /// Waits (polling, up to `seconds`) until `sql` returns true.
+    static func waitUntil(_ database: TestDatabase, _ sql: String, _ params: [String?] = [], seconds: Double = 30) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try database.scalar(sql, params) == "t" { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("waited \(seconds) s in vain for: \(sql)")
+    }
+}

@@ -1,0 +1,2 @@
+-- api.concert_list: GET /api/concerts
+select api.concert_list();

@@ -1,0 +1,2 @@
+-- api.user_create: POST /api/users
+select api.user_create('pgbench');

@@ -1,0 +1,490 @@
+-- The pgTAP tests' fixture library: schema `tests`, functions that build the
+-- rows the tests start from, so that each test states WHAT it starts from in
+-- a line or two and keeps only its own steps and assertions.
+--
+-- Loaded once into the test database before pg_prove (scripts/test):
+--   psql -q -X -v ON_ERROR_STOP=1 -d DB -f sql/testing/fixtures.sql
+-- It lives outside sql/tests, which pg_prove runs file by file.
+--
+-- Rules for the functions here:
+-- - They only build rows; they assert nothing (the tests keep their plan and
+--   their assertions) and raise only on misuse.
+-- - They write the tables directly (as the tests' own inserts did) and keep
+--   the invariants api.audit() checks: a user with a balance has the CHARGE
+--   ledger row for it, a HELD reservation holds its seat, a PAID one has its
+--   seat SOLD. Queue tickets take the next queue_no from app.queues, which is
+--   made on the first ticket of a concert, as api.queue_join does.
+-- - They are created by the superuser and called by it, BEFORE a test's
+--   `set local role boxoffice_api` (or after `reset role`): boxoffice_api has
+--   no privilege on schema tests.
+-- - Times are relative to now(), the test transaction's start, like the tests'.
+-- - A function that returns several ids returns one row whose columns are
+--   named for psql's \gset: `select * from tests.seat_world() \gset` sets
+--   :ann, :concert, :date1, :ann_token, ...
+set client_min_messages = warning;
+begin;
+
+drop schema if exists tests cascade;
+create schema tests;
+comment on schema tests is 'pgTAP fixtures (sql/testing/fixtures.sql): functions that build test rows; superuser only.';
+
+-- Users ------------------------------------------------------------------
+
+create function tests.user(name text, balance bigint default 0)
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_user_id bigint;
+begin
+  insert into app.users (name, balance) values ("user".name, "user".balance)
+  returning users.user_id into v_user_id;
+  if "user".balance > 0 then
+    insert into app.ledger (user_id, kind, amount, balance_after, created_at)
+    values (v_user_id, 'CHARGE', "user".balance, "user".balance, now());
+  end if;
+  return v_user_id;
+end
+$$;
+
+comment on function tests.user(text, bigint) is
+'A user named name with balance; a balance above 0 comes with the CHARGE ledger row that explains it
+(amount = balance_after = balance, now), so the audit''s money invariants hold. Returns user_id.';
+
+create function tests.users(how_many integer, name text default 'user')
+returns table (n integer, user_id bigint)
+language sql
+volatile
+set search_path = ''
+as $$
+  with u as (
+    insert into app.users (name)
+    select users.name || ' ' || g from pg_catalog.generate_series(1, users.how_many) g
+    returning app.users.user_id)
+  select (row_number() over (order by u.user_id))::integer, u.user_id from u
+$$;
+
+comment on function tests.users(integer, text) is
+'how_many users with a zero balance, named "<name> 1" .. "<name> how_many".
+Returns (n, user_id), n = 1..how_many in the order they were made (for a temp table fx_users).';
+
+-- Concerts, dates, seats ---------------------------------------------------
+
+create function tests.concert_date(
+  concert_id bigint,
+  starts_at timestamptz,
+  price bigint default 50000,
+  price_step bigint default 0)
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_date_id bigint;
+begin
+  insert into app.concert_dates (concert_id, starts_at)
+  values (concert_date.concert_id, concert_date.starts_at)
+  returning concert_dates.date_id into v_date_id;
+  insert into app.seats (date_id, seat_no, concert_id, price)
+  select v_date_id, n, concert_date.concert_id, concert_date.price + concert_date.price_step * n
+  from pg_catalog.generate_series(1, 50) n;
+  return v_date_id;
+end
+$$;
+
+comment on function tests.concert_date(bigint, timestamptz, bigint, bigint) is
+'A date of the concert starting at starts_at, with its 50 FREE seats; seat n costs price + price_step * n.
+Returns date_id.';
+
+create function tests.concert(
+  dates integer default 1,
+  price bigint default 50000,
+  starts_in interval default '30 days',
+  price_step bigint default 0,
+  title text default 'Test concert',
+  venue text default 'Test hall')
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_concert_id bigint;
+begin
+  insert into app.concerts (title, venue) values (concert.title, concert.venue)
+  returning concerts.concert_id into v_concert_id;
+  for i in 1 .. concert.dates loop
+    perform tests.concert_date(v_concert_id, now() + concert.starts_in + make_interval(days => i - 1),
+                               concert.price, concert.price_step);
+  end loop;
+  return v_concert_id;
+end
+$$;
+
+comment on function tests.concert(integer, bigint, interval, bigint, text, text) is
+'A concert (title, venue) with dates dates, the first starting at now() + starts_in and each next one a day later,
+each with 50 FREE seats, seat n costing price + price_step * n (tests.concert_date). No app.queues row: the first
+ticket makes it (tests.*_ticket, api.queue_join). Returns concert_id.';
+
+create function tests.date_of(concert_id bigint, n integer default 1)
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select d.date_id from app.concert_dates d
+  where d.concert_id = date_of.concert_id
+  order by d.date_id
+  offset date_of.n - 1 limit 1
+$$;
+
+comment on function tests.date_of(bigint, integer) is
+'The date_id of the concert''s n-th date, in the order the dates were made.';
+
+-- Queue tickets --------------------------------------------------------------
+
+create function tests.ticket(
+  user_id bigint,
+  concert_id bigint,
+  status text,
+  expires_in interval default '10 minutes')
+returns uuid
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_queue_no bigint;
+  v_token uuid;
+begin
+  if ticket.status not in ('WAITING', 'ACTIVE', 'EXPIRED', 'LEFT', 'USED') then
+    raise exception 'tests.ticket: unknown status %', ticket.status;
+  end if;
+  insert into app.queues (concert_id) values (ticket.concert_id)
+  on conflict on constraint queues_pkey do nothing;
+  -- The watermark moves with a ticket that has left the line (any but WAITING)
+  -- when every ticket before it has left it too.
+  update app.queues q
+  set next_no = q.next_no + 1,
+      admitted_upto = case when ticket.status <> 'WAITING' and q.admitted_upto = q.next_no - 1
+                           then q.next_no else q.admitted_upto end
+  where q.concert_id = ticket.concert_id
+  returning q.next_no - 1 into v_queue_no;
+  insert into app.queue_tickets
+    (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at, ended_at)
+  values (ticket.concert_id, v_queue_no, ticket.user_id, ticket.status, now(), now(),
+          case when ticket.status = 'ACTIVE' then now() end,
+          case when ticket.status = 'ACTIVE' then now() + ticket.expires_in end,
+          case when ticket.status not in ('WAITING', 'ACTIVE') then now() end)
+  returning queue_tickets.token into v_token;
+  return v_token;
+end
+$$;
+
+comment on function tests.ticket(bigint, bigint, text, interval) is
+'A queue ticket of the user for the concert with the next queue_no, joined and last seen now: WAITING; ACTIVE
+(activated now, expiring after expires_in); or ended now (EXPIRED, LEFT, USED; never activated). Makes the
+concert''s app.queues row if missing, moves next_no, and moves admitted_upto to this ticket when it is not
+WAITING and all before it have left the line. Returns the token.';
+
+create function tests.active_ticket(user_id bigint, concert_id bigint, expires_in interval default '10 minutes')
+returns uuid
+language sql
+volatile
+set search_path = ''
+as $$
+  select tests.ticket(active_ticket.user_id, active_ticket.concert_id, 'ACTIVE', active_ticket.expires_in)
+$$;
+
+comment on function tests.active_ticket(bigint, bigint, interval) is
+'An ACTIVE ticket (tests.ticket), admitted now and live for expires_in. Returns the token.';
+
+create function tests.waiting_ticket(user_id bigint, concert_id bigint)
+returns uuid
+language sql
+volatile
+set search_path = ''
+as $$
+  select tests.ticket(waiting_ticket.user_id, waiting_ticket.concert_id, 'WAITING')
+$$;
+
+comment on function tests.waiting_ticket(bigint, bigint) is
+'A WAITING ticket (tests.ticket) at the back of the line, last seen now. Returns the token.';
+
+create function tests.ended_ticket(user_id bigint, concert_id bigint, status text default 'LEFT')
+returns uuid
+language sql
+volatile
+set search_path = ''
+as $$
+  select tests.ticket(ended_ticket.user_id, ended_ticket.concert_id, ended_ticket.status)
+$$;
+
+comment on function tests.ended_ticket(bigint, bigint, text) is
+'A ticket that ended now (tests.ticket): status LEFT, USED or EXPIRED. Returns the (dead) token.';
+
+create function tests.clear_queues()
+returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
+  update app.queues set admitted_upto = next_no - 1;
+$$;
+
+comment on function tests.clear_queues() is
+'Takes the lines of other concerts out of the picture for the job functions, which count over the whole
+database: every live ticket EXPIRED, every watermark at the end of its line (rolled back with the test).';
+
+create function tests.queue_line(concert_id bigint, users integer, name text default 'user')
+returns table (u1 bigint, u2 bigint, u3 bigint, u4 bigint, u5 bigint,
+               t1 uuid, t2 uuid, t3 uuid, t4 uuid, t5 uuid)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_users bigint[] := '{}'::bigint[];
+  v_tokens uuid[] := '{}'::uuid[];
+  v_user_id bigint;
+begin
+  if queue_line.users not between 1 and 5 then
+    raise exception 'tests.queue_line: 1 to 5 users, not %', queue_line.users;
+  end if;
+  for i in 1 .. queue_line.users loop
+    v_user_id := tests.user(queue_line.name || ' ' || i);
+    v_users := v_users || v_user_id;
+    v_tokens := v_tokens || ((api.queue_join(v_user_id, queue_line.concert_id)).body ->> 'token')::uuid;
+  end loop;
+  u1 := v_users[1]; u2 := v_users[2]; u3 := v_users[3]; u4 := v_users[4]; u5 := v_users[5];
+  t1 := v_tokens[1]; t2 := v_tokens[2]; t3 := v_tokens[3]; t4 := v_tokens[4]; t5 := v_tokens[5];
+  return next;
+end
+$$;
+
+comment on function tests.queue_line(bigint, integer, text) is
+'users (1..5) new users, "<name> 1" .., who join the concert''s line in turn through api.queue_join, now.
+Returns one row: u1..u5 their user_ids and t1..t5 their WAITING tokens (null past users; \gset leaves those unset).';
+
+-- Reservations -----------------------------------------------------------
+
+create function tests.reservation(
+  user_id bigint,
+  date_id bigint,
+  seat_no integer,
+  status text default 'HELD',
+  held_at timestamptz default now(),
+  expires_in interval default '5 minutes',
+  price bigint default null)
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_seat app.seats;
+  v_expires_at timestamptz := reservation.held_at + reservation.expires_in;
+  v_reservation_id bigint;
+begin
+  select * into v_seat from app.seats s where s.date_id = reservation.date_id and s.seat_no = reservation.seat_no;
+  if not found then
+    raise exception 'tests.reservation: no seat %/%', reservation.date_id, reservation.seat_no;
+  end if;
+  insert into app.reservations (user_id, concert_id, date_id, seat_no, price, status, created_at, expires_at, ended_at)
+  values (reservation.user_id, v_seat.concert_id, reservation.date_id, reservation.seat_no,
+          coalesce(reservation.price, v_seat.price), reservation.status, reservation.held_at, v_expires_at,
+          case reservation.status when 'HELD' then null when 'EXPIRED' then v_expires_at else now() end)
+  returning reservations.reservation_id into v_reservation_id;
+  if reservation.status = 'HELD' then
+    update app.seats s
+    set status = 'HELD', user_id = reservation.user_id, reservation_id = v_reservation_id, hold_expires_at = v_expires_at
+    where s.date_id = reservation.date_id and s.seat_no = reservation.seat_no;
+  elsif reservation.status = 'PAID' then
+    update app.seats s
+    set status = 'SOLD', user_id = reservation.user_id, reservation_id = v_reservation_id, hold_expires_at = null
+    where s.date_id = reservation.date_id and s.seat_no = reservation.seat_no;
+  end if;
+  return v_reservation_id;
+end
+$$;
+
+comment on function tests.reservation(bigint, bigint, integer, text, timestamptz, interval, bigint) is
+'A reservation of the user for seat seat_no of date date_id (its concert taken from the seat), made at held_at,
+expiring at held_at + expires_in, at price (default the seat''s price), and the seat to match:
+HELD holds the seat until expires_at; PAID (ended now) sells it; CANCELLED (ended now) and EXPIRED (ended at
+expires_at) leave the seat as it is. A PAID one has no payment or ledger row (tests.sold_seat).
+Returns reservation_id.';
+
+create function tests.held_reservation(
+  user_id bigint,
+  date_id bigint,
+  seat_no integer,
+  expires_in interval default '5 minutes',
+  held_at timestamptz default now(),
+  price bigint default null)
+returns bigint
+language sql
+volatile
+set search_path = ''
+as $$
+  select tests.reservation(held_reservation.user_id, held_reservation.date_id, held_reservation.seat_no, 'HELD',
+                           held_reservation.held_at, held_reservation.expires_in, held_reservation.price)
+$$;
+
+comment on function tests.held_reservation(bigint, bigint, integer, interval, timestamptz, bigint) is
+'A HELD reservation (tests.reservation) made at held_at, and its seat HELD by the user through it until
+held_at + expires_in (in the past for a lapsed hold). Returns reservation_id.';
+
+create function tests.sold_seat(user_id bigint, date_id bigint, seat_no integer)
+returns bigint
+language sql
+volatile
+set search_path = ''
+as $$
+  select tests.reservation(sold_seat.user_id, sold_seat.date_id, sold_seat.seat_no, 'PAID')
+$$;
+
+comment on function tests.sold_seat(bigint, bigint, integer) is
+'A seat SOLD to the user through a PAID reservation at the seat''s price (tests.reservation), for tests of seats:
+no payment and no ledger row are written (api.audit() would report them). Returns reservation_id.';
+
+-- State snapshots ------------------------------------------------------------
+
+create function tests.payment_state(user_id bigint, reservation_id bigint, token uuid)
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select concat_ws(' | ',
+    (select u.balance from app.users u where u.user_id = payment_state.user_id),
+    (select s.status || ':' || coalesce(s.user_id::text, '-') || ':' || coalesce(s.reservation_id::text, '-')
+            || ':' || coalesce(s.hold_expires_at::text, '-')
+     from app.reservations x join app.seats s on s.date_id = x.date_id and s.seat_no = x.seat_no
+     where x.reservation_id = payment_state.reservation_id),
+    (select x.status || ':' || coalesce(x.ended_at::text, '-') from app.reservations x
+     where x.reservation_id = payment_state.reservation_id),
+    (select count(*) from app.payments p where p.user_id = payment_state.user_id),
+    (select count(*) || ':' || coalesce(sum(l.amount), 0) from app.ledger l where l.user_id = payment_state.user_id),
+    (select count(*) from app.outbox o where o.user_id = payment_state.user_id),
+    (select t.status from app.queue_tickets t where t.token = payment_state.token))
+$$;
+
+comment on function tests.payment_state(bigint, bigint, uuid) is
+'The state a refused payment must leave alone, as one line of text: the user''s balance; the reservation''s seat
+(status:user:reservation:hold_expires_at) and the reservation (status:ended_at); the user''s payments, ledger
+(rows:sum) and outbox events; the token''s status. Take it before and compare after to prove nothing changed.';
+
+create function tests.audit_baseline()
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  create temp table audit_before on commit drop as select a.invariant, a.subject from api.audit() a;
+  create temp view audit_new as
+    select a.invariant, a.subject from api.audit() a
+    except select b.invariant, b.subject from pg_temp.audit_before b;
+  grant select on pg_temp.audit_new to boxoffice_api;
+end
+$$;
+
+comment on function tests.audit_baseline() is
+'Makes the temp view audit_new (readable by boxoffice_api): the findings of api.audit() that were not there when
+this was called. Call it first, before making any fixture, so that whatever the database held before the test
+is the baseline and only the test''s own findings count.';
+
+-- Worlds: the starting points several test files share -----------------------
+
+create function tests.seat_world()
+returns table (
+  ann bigint, bob bigint, cid bigint,
+  concert bigint, other_concert bigint,
+  date1 bigint, date2 bigint, past_date bigint, other_date bigint,
+  ann_token uuid, bob_token uuid, cid_token uuid, ann_other_token uuid)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  ann := tests.user('ann');
+  bob := tests.user('bob');
+  cid := tests.user('cid');
+  concert := tests.concert(dates => 2, starts_in => '1 day', price => 0, price_step => 1000);
+  date1 := tests.date_of(concert, 1);
+  date2 := tests.date_of(concert, 2);
+  past_date := tests.concert_date(concert, now() - interval '1 hour', price => 0, price_step => 1000);
+  other_concert := tests.concert(starts_in => '1 day', price => 0, price_step => 1000,
+                                 title => 'Other concert', venue => 'Other hall');
+  other_date := tests.date_of(other_concert);
+  ann_token := tests.active_ticket(ann, concert, '7 days');
+  bob_token := tests.active_ticket(bob, concert, '7 days');
+  cid_token := tests.waiting_ticket(cid, concert);
+  ann_other_token := tests.active_ticket(ann, other_concert, '7 days');
+  return next;
+end
+$$;
+
+comment on function tests.seat_world() is
+'The world of the seat and concert tests. concert ("Test concert", "Test hall") with dates date1 (now + 1 day)
+and date2 (now + 2 days) to come and past_date (now - 1 hour) begun; other_concert ("Other concert",
+"Other hall") with other_date (now + 1 day); 50 FREE seats per date, seat n priced 1000 * n. Users ann, bob, cid
+(balance 0): ann_token and bob_token ACTIVE on concert for 7 days, cid_token WAITING on concert,
+ann_other_token ACTIVE on other_concert for 7 days. One row, for \gset.';
+
+create function tests.payment_world()
+returns table (
+  ann bigint, bob bigint, concert bigint, date_id bigint,
+  ann_token uuid, bob_token uuid, res bigint)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  ann := tests.user('ann', 80000);
+  bob := tests.user('bob', 80000);
+  concert := tests.concert();
+  date_id := tests.date_of(concert);
+  ann_token := tests.active_ticket(ann, concert);
+  bob_token := tests.active_ticket(bob, concert);
+  res := tests.held_reservation(ann, date_id, 7);
+  return next;
+end
+$$;
+
+comment on function tests.payment_world() is
+'The world of the payment tests. Users ann and bob with 80000 each (and the CHARGE ledger rows); concert with one
+date, date_id (now + 30 days), 50 seats at 50000; ann_token and bob_token ACTIVE on it for 10 minutes; ann holds
+seat 7 for 5 minutes through reservation res. One row, for \gset.';
+
+create function tests.audit_world()
+returns table (
+  ann bigint, bob bigint, concert bigint, date_id bigint,
+  ann_token uuid, bob_token uuid, res bigint, res9 bigint, pay bigint, pay_entry bigint)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  select w.ann, w.bob, w.concert, w.date_id, w.ann_token, w.bob_token, w.res
+  into ann, bob, concert, date_id, ann_token, bob_token, res
+  from tests.payment_world() w;
+  res9 := tests.held_reservation(bob, date_id, 9);
+  perform api.balance_charge(ann_token, 1000);
+  pay := (api.payment_create(ann_token, res) ->> 'paymentId')::bigint;
+  select l.entry_id into pay_entry from app.ledger l where l.payment_id = pay;
+  return next;
+end
+$$;
+
+comment on function tests.audit_world() is
+'The world of the audit tests, consistent, written partly through the api: tests.payment_world(), bob holds seat 9
+through res9, ann charges 1000 (api.balance_charge) and pays for seat 7 (api.payment_create): payment pay, its
+PAYMENT ledger row pay_entry. One row, for \gset. Call tests.audit_baseline() before it.';
+
+commit;

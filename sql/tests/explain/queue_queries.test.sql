@@ -1,0 +1,223 @@
+-- EXPLAIN of the waiting room at scale: 100 000 WAITING tickets in one concert's line, behind 10 000 tickets
+-- already through it and the ACTIVE set. The position (api.queue_status), the admission (api.queue_admit) and the
+-- token expiry (api.tokens_expire) must read through their indexes, never a Seq Scan of queue_tickets, and read
+-- few rows whatever the length of the line.
+-- Three kinds of check per query:
+--   - EXPLAIN (FORMAT JSON) of the statement, copied from sql/procedures with the PL/pgSQL variables as
+--     parameters: the custom plan (literal values) and the generic plan PL/pgSQL may switch to after five calls;
+--   - EXPLAIN (ANALYZE, FORMAT JSON) of it: the rows its scan nodes read;
+--   - the real api function called eight times in this session (so that PL/pgSQL's plan cache has made its
+--     choice): pg_stat_xact_user_tables must show no sequential scan of queue_tickets and few rows fetched.
+begin;
+select plan(28);
+
+create function pg_temp.plan(query text) returns jsonb language plpgsql as $$
+declare
+  v_plan json;
+begin
+  execute 'explain (format json) ' || query into v_plan;
+  return v_plan::jsonb;
+end
+$$;
+create function pg_temp.generic_plan(query text, types text, args text) returns jsonb language plpgsql as $$
+declare
+  v_plan json;
+begin
+  execute format('prepare pg_temp_generic (%s) as %s', types, query);
+  set local plan_cache_mode = force_generic_plan;
+  execute format('explain (format json) execute pg_temp_generic (%s)', args) into v_plan;
+  reset plan_cache_mode;
+  deallocate pg_temp_generic;
+  return v_plan::jsonb;
+end
+$$;
+-- EXPLAIN ANALYZE, rolled back (the statement may write).
+create function pg_temp.analyzed_plan(query text) returns jsonb language plpgsql as $$
+declare
+  v_plan json;
+begin
+  begin
+    execute 'explain (analyze, format json) ' || query into v_plan;
+    raise exception using errcode = 'TX001', message = 'roll back';
+  exception when sqlstate 'TX001' then
+    null;
+  end;
+  return v_plan::jsonb;
+end
+$$;
+create function pg_temp.index_names(plan jsonb) returns jsonb language sql as $$
+  select coalesce(jsonb_agg(distinct n), '[]') from jsonb_path_query(plan, 'strict $.**."Index Name"') n
+$$;
+create function pg_temp.uses_index(plan jsonb, index_name text, description text) returns setof text language plpgsql as $$
+begin
+  return next ok(pg_temp.index_names(plan) ? index_name, description);
+  if not pg_temp.index_names(plan) ? index_name then
+    return next diag(jsonb_pretty(plan));
+  end if;
+end
+$$;
+create function pg_temp.no_seq_scan(plan jsonb, relation text, description text) returns setof text language plpgsql as $$
+declare
+  v_found boolean := jsonb_path_exists(plan,
+    'strict $.** ? (@."Node Type" == "Seq Scan" && @."Relation Name" == $r)', jsonb_build_object('r', relation));
+begin
+  return next ok(not v_found, description);
+  if v_found then
+    return next diag(jsonb_pretty(plan));
+  end if;
+end
+$$;
+-- Rows read from relation: over its scan nodes, (rows returned + rows removed by a filter) x loops.
+create function pg_temp.rows_read(plan jsonb, relation text) returns bigint language sql as $$
+  select coalesce(sum(((n ->> 'Actual Rows')::numeric + coalesce((n ->> 'Rows Removed by Filter')::numeric, 0)
+                       + coalesce((n ->> 'Rows Removed by Index Recheck')::numeric, 0))
+                      * (n ->> 'Actual Loops')::numeric), 0)::bigint
+  from jsonb_path_query(plan, 'strict $.** ? (exists (@."Node Type"))') n
+  where n ->> 'Relation Name' = relation
+    and n ->> 'Node Type' in ('Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan')
+$$;
+-- This transaction's scans of a table so far.
+create function pg_temp.table_reads(relation text) returns table (seq_scans bigint, rows_fetched bigint) language sql as $$
+  select t.seq_scan, t.seq_tup_read + coalesce(t.idx_tup_fetch, 0)
+  from pg_stat_xact_user_tables t where t.schemaname = 'app' and t.relname = relation
+$$;
+
+-- The clock of the whole test: t0.
+select date_trunc('second', now()) as t0 \gset
+set local boxoffice.queue_active_cap = 100;
+set local boxoffice.active_token_seconds = 600;
+set local boxoffice.waiting_idle_seconds = 300;
+
+insert into app.concerts (title, venue) values ('explain queue', 'Hall') returning concert_id as concert \gset
+insert into app.queues (concert_id) values (:concert);
+create temp table u as
+with ins as (insert into app.users (name) select 'q ' || g from generate_series(1, 100100) g returning user_id)
+select row_number() over (order by user_id) as i, user_id from ins;
+-- 10 000 tickets through the line long ago (USED, EXPIRED after admission, some LEFT): their old last_seen_at is
+-- what misleads the planner about the idle WAITING tickets.
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at, ended_at)
+select :concert, u.i, u.user_id, x.status, :'t0'::timestamptz - interval '3 hours', :'t0'::timestamptz - interval '2 hours',
+       case when x.status <> 'LEFT' then :'t0'::timestamptz - interval '2 hours' end,
+       case when x.status <> 'LEFT' then :'t0'::timestamptz - interval '110 minutes' end,
+       :'t0'::timestamptz - interval '110 minutes'
+from u cross join lateral (select case when u.i % 20 = 0 then 'LEFT' when u.i % 3 = 0 then 'EXPIRED' else 'USED' end as status) x
+where u.i <= 10000;
+-- The ACTIVE set: 100, of which 10 past expires_at.
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
+select :concert, 10000 + u.i, u.user_id, 'ACTIVE', :'t0'::timestamptz - interval '1 hour', :'t0'::timestamptz - interval '10 s',
+       :'t0'::timestamptz - interval '9 minutes',
+       :'t0'::timestamptz + case when u.i <= 10 then interval '-10 s' else interval '1 minute' end
+from u where u.i <= 100;
+-- The line: 100 000 tickets, of which 2 % left it (LEFT) and 50 are idle (not polled for 10 minutes, still
+-- WAITING).
+insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, ended_at)
+select :concert, 10100 + u.i - 100, u.user_id, x.status, :'t0'::timestamptz - interval '50 minutes',
+       :'t0'::timestamptz - case when u.i % 2000 = 1000 then interval '10 minutes' else (u.i % 30) * interval '1 s' end,
+       case when x.status <> 'WAITING' then :'t0'::timestamptz - interval '20 minutes' end
+from u cross join lateral (select case when u.i % 100 in (7, 77) then 'LEFT' else 'WAITING' end as status) x
+where u.i > 100;
+update app.queues set next_no = 110001, admitted_upto = 10100, admit_rate = 0.2 where concert_id = :concert;
+analyze app.users;
+analyze app.queues;
+analyze app.queue_tickets;
+
+select count(*) as departed_ahead from app.queue_tickets t
+where t.concert_id = :concert and t.queue_no > 10100 and t.status = 'LEFT' \gset
+select t.token as back_token, t.queue_no as back_no from app.queue_tickets t
+where t.concert_id = :concert and t.status = 'WAITING' order by t.queue_no desc limit 1 \gset
+select is((select count(*) from app.queue_tickets t where t.concert_id = :concert and t.status = 'WAITING'), 98000::bigint,
+  '98 000 WAITING tickets in line (100 000 less 2 % who left)');
+
+-- Queue position (app.ticket_json in api.queue_status), the last ticket in line.
+\set position_query 'select greatest(1, $1 - q.admitted_upto - (select count(*) from app.queue_tickets d where d.concert_id = q.concert_id and d.queue_no > q.admitted_upto and d.queue_no < $1 and d.activated_at is null and d.status <> ''WAITING'')) from app.queues q where q.concert_id = $2'
+select pg_temp.plan(replace(replace(:'position_query', '$1', :'back_no'), '$2', :'concert')) as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_departed_idx', 'position: queue_tickets_concert_id_queue_no_departed_idx');
+select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'position: no Seq Scan on queue_tickets');
+select pg_temp.generic_plan(:'position_query', 'bigint, bigint', format('%s, %s', :back_no, :concert)) as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_departed_idx', 'position, generic plan: queue_tickets_concert_id_queue_no_departed_idx');
+select pg_temp.analyzed_plan(replace(replace(:'position_query', '$1', :'back_no'), '$2', :'concert')) as p \gset
+select cmp_ok(pg_temp.rows_read(:'p', 'queue_tickets'), '<=', :departed_ahead::bigint,
+  'position of the last in line: reads only the departures ahead, not the 98 000 tickets ahead');
+
+select * from pg_temp.table_reads('queue_tickets') \gset before_
+set local role boxoffice_api;
+select api.queue_status(:'back_token', :'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
+reset role;
+select * from pg_temp.table_reads('queue_tickets') \gset after_
+select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_status x 8: no Seq Scan of queue_tickets');
+select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * (:departed_ahead + 10)::bigint,
+  'api.queue_status x 8: fetches a few rows per poll beyond the departures ahead');
+select is((api.queue_status(:'back_token', :'t0')) ->> 'position', (:back_no - 10100 - :departed_ahead)::text,
+  'the position is right at this scale');
+
+-- Admission (api.queue_admit): the ACTIVE count, the claim of the next tickets, the watermark.
+\set active_query 'select 100 - count(*) from app.queue_tickets t where t.concert_id = $1 and t.status = ''ACTIVE'' and t.expires_at > $2'
+select pg_temp.plan(format(replace(replace(:'active_query', '$1', '%s'), '$2', '%L'), :concert, :'t0')) as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'ACTIVE count: queue_tickets_concert_id_expires_at_idx');
+select pg_temp.generic_plan(:'active_query', 'bigint, timestamptz', format('%s, %L', :concert, :'t0')) as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'ACTIVE count, generic plan: queue_tickets_concert_id_expires_at_idx');
+select pg_temp.analyzed_plan(format(replace(replace(:'active_query', '$1', '%s'), '$2', '%L'), :concert, :'t0')) as p \gset
+select cmp_ok(pg_temp.rows_read(:'p', 'queue_tickets'), '<=', 100::bigint, 'ACTIVE count: reads at most the ACTIVE set');
+
+\set claim_query 'with claimed as (select t.token, t.last_seen_at <= $4 as idle from app.queue_tickets t where t.concert_id = $1 and t.queue_no > $2 and t.status = ''WAITING'' order by t.queue_no limit $3 for update), changed as (update app.queue_tickets t set status = case when c.idle then ''EXPIRED'' else ''ACTIVE'' end, activated_at = case when c.idle then null else $5 end, expires_at = case when c.idle then null else $5 + $6 end, ended_at = case when c.idle then $5 end from claimed c where t.token = c.token returning t.queue_no, t.status = ''ACTIVE'' as admitted) select count(*), count(*) filter (where ch.admitted), max(ch.queue_no) from changed ch'
+select format('(%s, 10100, 100, %L::timestamptz - interval ''300 s'', %L::timestamptz, interval ''600 s'')',
+  :concert, :'t0', :'t0') as claim_args \gset
+prepare pg_temp_claim (bigint, bigint, bigint, timestamptz, timestamptz, interval) as :claim_query;
+set local plan_cache_mode = force_custom_plan;
+select pg_temp.plan('execute pg_temp_claim ' || :'claim_args') as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'claim: queue_tickets_concert_id_queue_no_key from the watermark');
+select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'claim: no Seq Scan on queue_tickets');
+select pg_temp.analyzed_plan('execute pg_temp_claim ' || :'claim_args') as p \gset
+select cmp_ok(pg_temp.rows_read(:'p', 'queue_tickets'), '<=', 250::bigint, 'claim of 100: reads about 100 tickets twice (claim, update) and the departures among them');
+set local plan_cache_mode = force_generic_plan;
+select pg_temp.plan('execute pg_temp_claim ' || :'claim_args') as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'claim, generic plan: queue_tickets_concert_id_queue_no_key');
+reset plan_cache_mode;
+deallocate pg_temp_claim;
+
+\set watermark_query 'select coalesce((select t.queue_no - 1 from app.queue_tickets t where t.concert_id = $1 and t.queue_no > $2 and t.status = ''WAITING'' order by t.queue_no limit 1), $3)'
+select pg_temp.generic_plan(:'watermark_query', 'bigint, bigint, bigint', format('%s, 10200, 110000', :concert)) as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'watermark, generic plan: queue_tickets_concert_id_queue_no_key');
+
+-- The real job, eight runs, each admitting 100 (the previous 100 have lapsed by then).
+set local boxoffice.waiting_idle_seconds = 100000;
+select * from pg_temp.table_reads('queue_tickets') \gset before_
+set local role boxoffice_api;
+select is(sum(api.queue_admit(:'t0'::timestamptz + g * interval '11 minutes'))::bigint, 800::bigint,
+  'api.queue_admit x 8 admits 100 each time')
+from generate_series(1, 8) g;
+reset role;
+select * from pg_temp.table_reads('queue_tickets') \gset after_
+select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_admit x 8: no Seq Scan of queue_tickets');
+select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 400::bigint,
+  'api.queue_admit x 8: fetches a few hundred rows per run, not the line');
+set local boxoffice.waiting_idle_seconds = 300;
+
+-- Token expiry (api.tokens_expire), both halves.
+\set expire_active_query 'update app.queue_tickets t set status = ''EXPIRED'', ended_at = $1 where t.token = any (array(select d.token from app.queue_tickets d where d.status = ''ACTIVE'' and d.expires_at <= $1 limit $2 for update skip locked))'
+\set expire_waiting_query 'update app.queue_tickets t set status = ''EXPIRED'', ended_at = $3 where t.token = any (array(select d.token from app.queue_tickets d where d.status = ''WAITING'' and d.last_seen_at <= $1 order by d.last_seen_at limit $2 for update skip locked))'
+select pg_temp.plan(format(replace(replace(:'expire_active_query', '$1', '%L::timestamptz'), '$2', '10000'), :'t0', :'t0')) as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'expiry, ACTIVE: queue_tickets_concert_id_expires_at_idx');
+select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, ACTIVE: no Seq Scan on queue_tickets');
+select pg_temp.generic_plan(:'expire_active_query', 'timestamptz, integer', format('%L, 10000', :'t0')) as p \gset
+select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, ACTIVE, generic plan: no Seq Scan on queue_tickets');
+select pg_temp.plan(format(replace(replace(replace(:'expire_waiting_query', '$1', '%L::timestamptz - interval ''300 s'''), '$2', '10000'), '$3', '%L::timestamptz'), :'t0', :'t0')) as p \gset
+select pg_temp.uses_index(:'p', 'queue_tickets_last_seen_at_idx', 'expiry, WAITING: queue_tickets_last_seen_at_idx');
+select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, WAITING: no Seq Scan on queue_tickets');
+select pg_temp.generic_plan(:'expire_waiting_query', 'timestamptz, integer, timestamptz',
+  format('%L::timestamptz - interval ''300 s'', 10000, %L', :'t0', :'t0')) as p \gset
+select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, WAITING, generic plan: no Seq Scan on queue_tickets');
+select pg_temp.analyzed_plan(format(replace(replace(replace(:'expire_waiting_query', '$1', '%L::timestamptz - interval ''300 s'''), '$2', '10000'), '$3', '%L::timestamptz'), :'t0', :'t0')) as p \gset
+select cmp_ok(pg_temp.rows_read(:'p', 'queue_tickets'), '<=', 200::bigint, 'expiry, WAITING: reads the 50 idle tickets (twice), not the line');
+
+select * from pg_temp.table_reads('queue_tickets') \gset before_
+set local role boxoffice_api;
+select api.tokens_expire(:'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
+reset role;
+select * from pg_temp.table_reads('queue_tickets') \gset after_
+select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.tokens_expire x 8: no Seq Scan of queue_tickets');
+select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 2000::bigint,
+  'api.tokens_expire x 8: fetches the due tickets, not the line');
+
+select * from finish();
+rollback;
