@@ -255,7 +255,10 @@ struct QueueHTTPTests {
 
     @Test("an ACTIVE token past its time gets 410 TOKEN_EXPIRED and its slot goes to the next in line")
     func activeTokenExpires() async throws {
-        let policy = ["active_token_seconds": "2"]
+        // The defaults, spelled out: the checks "while the token lives" run
+        // well inside 600 s however loaded the machine; the token's time then
+        // passes in the database clock (QueueFixtures.age), not in a sleep.
+        let policy = ["active_token_seconds": "600", "waiting_idle_seconds": "300"]
         try await TestServer.with(settings: policy) { server in
             let client = server.client
             let concert = try Fixtures.concert(server.database, dates: 1)
@@ -266,11 +269,15 @@ struct QueueHTTPTests {
             let active = try await client.get("/api/queue/tokens/me", token: first)
             #expect(active.string("status") == "ACTIVE")
             QueueFixtures.expectTicketShape(active.json)
+            #expect(try QueueFixtures.ticket(server.database, first, "expires_at - activated_at = interval '600 seconds'") == "t")
             #expect(try await client.get(datesPath, token: first).status == 200)
             #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 0, "the slot is taken while the token lives")
             #expect(try await client.get("/api/queue/tokens/me", token: second).int("position") == 1)
 
-            try await Task.sleep(for: .seconds(3))
+            // 601 seconds pass for the ACTIVE ticket. Before any sweep the gate
+            // already refuses it.
+            try QueueFixtures.age(server.database, tokens: [first], seconds: 601)
+            #expect(try QueueFixtures.ticket(server.database, first, "status") == "ACTIVE")
             let expired = try await client.get(datesPath, token: first)
             #expect(expired.status == 410)
             #expect(expired.errorCode == "TOKEN_EXPIRED")
@@ -278,8 +285,8 @@ struct QueueHTTPTests {
             #expect(polled.status == 410)
             #expect(polled.errorCode == "TOKEN_EXPIRED")
 
-            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) >= 1)
-            #expect(try server.database.scalar("select status from app.queue_tickets where token = $1", [first]) == "EXPIRED")
+            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) == 1)
+            #expect(try QueueFixtures.ticket(server.database, first, "status") == "EXPIRED")
             #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
             let next = try await client.get("/api/queue/tokens/me", token: second)
             #expect(next.string("status") == "ACTIVE")
@@ -287,9 +294,48 @@ struct QueueHTTPTests {
         }
     }
 
+    @Test("ACTIVE_TOKEN_SECONDS really sets the token's time: it expires that long after admission, on its own")
+    func activeTokenSecondsPolicy() async throws {
+        let policy = ["active_token_seconds": "3"]
+        try await TestServer.with(settings: policy) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let datesPath = "/api/concerts/\(concert.concertId)/dates"
+            let first = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            let second = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
+            // The policy, read in the database rather than raced against the
+            // clock (3 s can be over before a request comes back on a busy machine).
+            #expect(try QueueFixtures.ticket(server.database, first, "status || ' ' || (expires_at - activated_at = interval '3 seconds')") == "ACTIVE true")
+
+            // The time passes for real: the gate closes with no sweep and no
+            // clock moved, well before the default's 600 s.
+            let end = ContinuousClock.now + .seconds(30)
+            var answer = try await client.get(datesPath, token: first)
+            while answer.status == 200 && ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(300))
+                answer = try await client.get(datesPath, token: first)
+            }
+            #expect(answer.status == 410, "the token still opened the gate 30 s after its 3 s: \(answer.status) \(answer.json)")
+            #expect(answer.errorCode == "TOKEN_EXPIRED")
+            let polled = try await client.get("/api/queue/tokens/me", token: first)
+            #expect(polled.status == 410)
+            #expect(polled.errorCode == "TOKEN_EXPIRED")
+
+            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) == 1)
+            #expect(try QueueFixtures.ticket(server.database, first, "status || ' ' || (ended_at >= expires_at)") == "EXPIRED true")
+            // The freed slot goes to the next in line (read in the table: its
+            // 3 s may be over before a request could show it).
+            #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
+            #expect(try QueueFixtures.ticket(server.database, second, "status || ' ' || (expires_at - activated_at = interval '3 seconds')") == "ACTIVE true")
+        }
+    }
+
     @Test("a WAITING token not polled for WAITING_IDLE_SECONDS loses its place, and the one behind moves up")
     func idleWaitingTokenLosesPlace() async throws {
-        let policy = ["waiting_idle_seconds": "3"]
+        // The defaults, spelled out; the time passes in the database clock
+        // (QueueFixtures.age), so slow polls cannot make anyone idle.
+        let policy = ["active_token_seconds": "600", "waiting_idle_seconds": "300"]
         try await TestServer.with(settings: policy) { server in
             let client = server.client
             let concert = try Fixtures.concert(server.database, dates: 1)
@@ -300,21 +346,28 @@ struct QueueHTTPTests {
             let behind = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
             let last = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
             #expect(try await client.get("/api/queue/tokens/me", token: behind).int("position") == 2)
+            let everyone = [holder, idle, behind, last]
 
-            // Four seconds in which everyone but `idle` keeps polling.
-            let end = ContinuousClock.now + .seconds(4)
-            while ContinuousClock.now < end {
-                for token in [holder, behind, last] {
-                    #expect(try await client.get("/api/queue/tokens/me", token: token).status == 200)
-                }
-                try await Task.sleep(for: .milliseconds(400))
+            // 200 s pass; everyone but `idle` polls, which records that they
+            // are still here. Nobody is idle for 300 s yet: the sweep takes nobody.
+            try QueueFixtures.age(server.database, tokens: everyone, seconds: 200)
+            for token in [holder, behind, last] {
+                #expect(try await client.get("/api/queue/tokens/me", token: token).status == 200)
             }
+            for token in [behind, last] {
+                #expect(try QueueFixtures.ticket(server.database, token, "last_seen_at > now() - interval '100 seconds'") == "t", "the poll was recorded")
+            }
+            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) == 0)
+            #expect(try QueueFixtures.ticket(server.database, idle, "status") == "WAITING")
+
+            // 200 s more: `idle` has not been seen for 400 s, the others for 200 s.
+            try QueueFixtures.age(server.database, tokens: everyone, seconds: 200)
             let lost = try await client.get("/api/queue/tokens/me", token: idle)
             #expect(lost.status == 410)
             #expect(lost.errorCode == "TOKEN_EXPIRED")
 
             #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) == 1)
-            #expect(try server.database.scalar("select status from app.queue_tickets where token = $1", [idle]) == "EXPIRED")
+            #expect(try QueueFixtures.ticket(server.database, idle, "status") == "EXPIRED")
             let moved = try await client.get("/api/queue/tokens/me", token: behind)
             #expect(moved.status == 200)
             #expect(moved.int("position") == 1)
@@ -326,7 +379,50 @@ struct QueueHTTPTests {
             #expect(try QueueFixtures.admit(server.database, cap: 1, settings: policy) == 1)
             #expect(try await client.get("/api/queue/tokens/me", token: behind).string("status") == "ACTIVE")
             #expect(try await client.get("/api/queue/tokens/me", token: last).int("position") == 1)
-            #expect(try server.database.scalar("select activated_at is null from app.queue_tickets where token = $1", [idle]) == "t")
+            #expect(try QueueFixtures.ticket(server.database, idle, "activated_at is null") == "t")
+        }
+    }
+
+    @Test("WAITING_IDLE_SECONDS really applies: a ticket not polled for that long is refused, then swept, and the one behind moves up")
+    func waitingIdleSecondsPolicy() async throws {
+        // The policy's time passes for real here, by the database clock. Only
+        // checks that race nothing are made across it; the ones that must
+        // fall inside the window come right after the action that opens it.
+        // (A ticket kept alive by polling for real is not tested this way:
+        // on a loaded machine the polls themselves can come too late. The
+        // rule that a poll keeps the place is idleWaitingTokenLosesPlace's.)
+        let policy = ["waiting_idle_seconds": "10"]
+        try await TestServer.with(settings: policy) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let idle = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) == 0, "a ticket that just joined is not idle")
+
+            // Nobody polls `idle` (a poll would keep it): wait in the database
+            // until it has not been seen for WAITING_IDLE_SECONDS.
+            let end = ContinuousClock.now + .seconds(30)
+            var elapsed = false
+            while !elapsed && ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(250))
+                elapsed = try QueueFixtures.ticket(server.database, idle, "now() - last_seen_at > interval '10 seconds'") == "t"
+            }
+            try #require(elapsed)
+            // The server's setting: the gate refuses it before any sweep (with
+            // the default 300 s it would answer 200, and record the poll).
+            let lost = try await client.get("/api/queue/tokens/me", token: idle)
+            #expect(lost.status == 410)
+            #expect(lost.errorCode == "TOKEN_EXPIRED")
+            #expect(try QueueFixtures.ticket(server.database, idle, "status") == "WAITING", "no sweep has run yet")
+
+            // Someone joins behind; the sweep right after takes `idle` only,
+            // and the one behind moves up.
+            let kept = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+            #expect(try QueueFixtures.tokensExpire(server.database, settings: policy) == 1)
+            let moved = try await client.get("/api/queue/tokens/me", token: kept)
+            #expect(moved.status == 200)
+            #expect(moved.int("position") == 1)
+            #expect(try QueueFixtures.ticket(server.database, idle, "status || ' ' || (ended_at - last_seen_at >= interval '10 seconds')") == "EXPIRED true")
+            #expect(try QueueFixtures.ticket(server.database, kept, "status") == "WAITING")
         }
     }
 

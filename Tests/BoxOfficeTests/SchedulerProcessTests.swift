@@ -24,13 +24,17 @@ struct SchedulerProcessTests {
         try await Task.sleep(for: .seconds(15))
 
         let runs = try JobProbe.runs(database)
+        for process in [alpha, beta] {
+            #expect(!process.log.contains("scheduler: stopping"), "\(process.instance) was stopped from outside the test:\n\(process.log)")
+        }
         let perInstance = Dictionary(grouping: runs, by: \.instance).mapValues(\.count)
         #expect(perInstance.count == 1, "runs per instance: \(perInstance)")
         let leader = try #require(perInstance.keys.first)
         #expect(["alpha", "beta"].contains(leader))
         // the leader keeps going: queue_admit is due every second
         #expect(runs.count { $0.job == "queue_admit" && $0.status == "succeeded" } >= 5, "runs per instance: \(perInstance)")
-        #expect(try JobProbe.leaderLocks(database) == 1)
+        let locks = try JobProbe.leaderLocks(database)
+        #expect(locks == 1, "\(locks) sessions hold the leader lock; logs:\n\(alpha.log)\n\(beta.log)")
         #expect([alpha, beta].filter { $0.log.contains("scheduler: leading") }.map(\.instance) == [leader])
     }
 

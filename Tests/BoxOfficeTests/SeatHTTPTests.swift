@@ -109,7 +109,7 @@ struct SeatHTTPTests {
 
     @Test("a lapsed hold frees the seat: listed again, another user holds it, the first reservation reads EXPIRED")
     func holdLapses() async throws {
-        try await TestServer.with(settings: ["hold_seconds": "2"]) { server in
+        try await TestServer.with { server in
             let client = server.client
             let concert = try Fixtures.concert(server.database, dates: 1)
             let dateId = concert.dateIds[0]
@@ -121,12 +121,23 @@ struct SeatHTTPTests {
             #expect(held.string("status") == "HELD")
             #expect(Set(held.json.keys) == Self.reservationKeys)
             let reservationId = try #require(held.int("reservationId"))
+            // HOLD_SECONDS is 300 by default: these checks run well inside it.
+            #expect(try server.database.scalar(
+                "select expires_at - created_at = interval '300 seconds' from app.reservations where reservation_id = $1::bigint",
+                [String(reservationId)]) == "t")
             #expect(try await !Self.freeSeats(client, token: second.token, concertId: concert.concertId, dateId: dateId).contains(3))
             #expect(try await Self.dates(client, token: second.token, concertId: concert.concertId)[dateId] == 49)
             let taken = try await Self.hold(client, token: second.token, concertId: concert.concertId, dateId: dateId, seatNo: 3)
             #expect(taken.status == 409)
+            #expect(taken.errorCode == "SEAT_TAKEN")
+            let live = try await client.get("/api/reservations/\(reservationId)", token: first.token)
+            #expect(live.string("status") == "HELD")
 
-            try await Task.sleep(for: .seconds(3))
+            // 301 seconds pass for the hold (moved in the database clock, not
+            // waited for). No sweep runs here: the seat row still says HELD,
+            // and the lapsed hold must count as free all the same.
+            try PaymentFixtures.ageHold(server.database, reservationId: reservationId, seconds: 301)
+            #expect(try server.database.scalar("select status from app.seats where date_id = $1::bigint and seat_no = 3", [String(dateId)]) == "HELD")
             #expect(try await Self.freeSeats(client, token: second.token, concertId: concert.concertId, dateId: dateId).contains(3))
             #expect(try await Self.dates(client, token: second.token, concertId: concert.concertId)[dateId] == 50)
             let lapsed = try await client.get("/api/reservations/\(reservationId)", token: first.token)
@@ -142,6 +153,49 @@ struct SeatHTTPTests {
             #expect(after.string("status") == "EXPIRED")
             #expect(try server.database.scalar("select status from app.reservations where reservation_id = $1", [String(reservationId)]) == "EXPIRED")
             #expect(try QueueFixtures.count(server.database, "select count(*) from app.reservations where status = 'HELD'") == 1)
+            #expect(try Fixtures.audit(server.database).isEmpty)
+        }
+    }
+
+    @Test("HOLD_SECONDS really sets the hold: expiresAt is the hold time plus HOLD_SECONDS, and the seat comes free on its own")
+    func holdSecondsPolicy() async throws {
+        try await TestServer.with(settings: ["hold_seconds": "3"]) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let dateId = concert.dateIds[0]
+            let first = try await Fixtures.activeToken(client, server.database, concertId: concert.concertId)
+            let second = try await Fixtures.activeToken(client, server.database, concertId: concert.concertId)
+
+            let held = try await Self.hold(client, token: first.token, concertId: concert.concertId, dateId: dateId, seatNo: 3)
+            #expect(held.status == 201)
+            let reservationId = try #require(held.int("reservationId"))
+            // The policy, read in the database rather than raced against the
+            // clock: the hold lasts exactly HOLD_SECONDS from its creation, on
+            // the reservation and on the seat, and the answer says when.
+            let stored = try server.database.scalar("""
+                select (r.expires_at - r.created_at = interval '3 seconds')::text || ' '
+                       || (s.status = 'HELD' and s.hold_expires_at = r.expires_at)::text || ' ' || app.iso(r.expires_at)
+                from app.reservations r join app.seats s on s.date_id = r.date_id and s.seat_no = r.seat_no
+                where r.reservation_id = $1::bigint
+                """, [String(reservationId)])
+            let expiresAt = try #require(held.string("expiresAt"))
+            #expect(stored == "true true \(expiresAt)")
+
+            // The time passes for real: the seat shows up free again, with no
+            // sweep and no clock moved, within the deadline (300 s by default).
+            let end = ContinuousClock.now + .seconds(30)
+            var free = false
+            while !free && ContinuousClock.now < end {
+                free = try await Self.freeSeats(client, token: second.token, concertId: concert.concertId, dateId: dateId).contains(3)
+                if !free { try await Task.sleep(for: .milliseconds(300)) }
+            }
+            #expect(free, "seat 3 was not free 30 s after a hold of HOLD_SECONDS=3")
+            let lapsed = try await client.get("/api/reservations/\(reservationId)", token: first.token)
+            #expect(lapsed.string("status") == "EXPIRED")
+            let takeover = try await Self.hold(client, token: second.token, concertId: concert.concertId, dateId: dateId, seatNo: 3)
+            #expect(takeover.status == 201)
+            #expect(takeover.int("userId") == second.userId)
+            #expect(try server.database.scalar("select status from app.reservations where reservation_id = $1::bigint", [String(reservationId)]) == "EXPIRED")
             #expect(try Fixtures.audit(server.database).isEmpty)
         }
     }

@@ -9,11 +9,24 @@ public final class Connection: @unchecked Sendable {
     public let conninfo: String
     /// Statements run on every new session (the policy settings).
     public let setup: [(sql: String, params: [String?])]
+    /// libpq connection parameters added to `conninfo` (keepalives, timeouts).
+    public let options: [String: String]
+
+    /// libpq settings for a long-lived connection whose death must be noticed
+    /// within seconds, not TCP's default two hours: the scheduler's leader
+    /// lock and the NOTIFY listener. A frozen or vanished host then loses its
+    /// session, and with it the advisory lock, in about 8 s.
+    public static let watchful: [String: String] = [
+        "connect_timeout": "5", "keepalives": "1",
+        "keepalives_idle": "5", "keepalives_interval": "1", "keepalives_count": "3",
+    ]
 
     /// A connection that opens on first use (`connect()` or `reconnectIfBroken()`).
-    public init(conninfo: String, setup: [(sql: String, params: [String?])] = []) {
+    /// `conninfo` is a URL or key=value string; `options` add to it.
+    public init(conninfo: String, setup: [(sql: String, params: [String?])] = [], options: [String: String] = [:]) {
         self.conninfo = conninfo
         self.setup = setup
+        self.options = options
     }
 
     /// Opens a connection now.
@@ -26,7 +39,15 @@ public final class Connection: @unchecked Sendable {
     /// Opens the session (closing any old one) and runs the setup statements.
     public func connect() throws(PostgresError) {
         close()
-        let fresh = PQconnectdb(conninfo)
+        // dbname with expand_dbname = 1 takes the whole URL or key=value
+        // string; the options that follow override what it says.
+        let keywords = ["dbname"] + options.keys.sorted()
+        let values = [conninfo] + options.keys.sorted().map { options[$0]! }
+        let fresh = withCStrings(keywords) { k in
+            withCStrings(values) { v in
+                PQconnectdbParams(k + [nil], v + [nil], 1)
+            }
+        }
         guard PQstatus(fresh) == CONNECTION_OK else {
             let message = Connection.errorText(fresh) ?? "connection failed"
             PQfinish(fresh)

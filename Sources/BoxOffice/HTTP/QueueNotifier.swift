@@ -29,7 +29,7 @@ public final class QueueNotifier: Service, Sendable {
     public func run() async throws {
         thread.start()
         defer { thread.shutdownGracefully { _ in } }
-        let connection = Connection(conninfo: conninfo)
+        let connection = Connection(conninfo: conninfo, options: Connection.watchful)
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {

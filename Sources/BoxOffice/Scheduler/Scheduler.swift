@@ -86,7 +86,8 @@ public struct Scheduler: Service {
         let leader = LeaderConnection(
             connection: Connection(
                 conninfo: leaderConninfo,
-                setup: [(sql: "select set_config('application_name', 'boxoffice scheduler', false)", params: [])]),
+                setup: [(sql: "select set_config('application_name', 'boxoffice scheduler', false)", params: [])],
+                options: Connection.watchful),
             thread: thread)
         // backend pid of each run's pool connection, by job id, to cancel at shutdown
         let backends = NIOLockedValueBox<[Int64: Int32]>([:])

@@ -19,6 +19,30 @@ enum PaymentFixtures {
         return try #require(answer.int("reservationId"), "POST /api/reservations answered \(answer.status): \(answer.json)")
     }
 
+    /// Lets `seconds` pass for a hold without waiting: the reservation's
+    /// created_at and expires_at and its seat's hold_expires_at move that far
+    /// into the past, as the superuser (nothing else changes: the seat stays
+    /// HELD and the reservation HELD, as before any sweep). The API's
+    /// functions read the time from the database clock, so to them the hold
+    /// was taken `seconds` earlier, whatever the load on the machine.
+    static func ageHold(_ database: TestDatabase, reservationId: Int64, seconds: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let moved = try database.scalar("""
+            with reservation as (
+              update app.reservations r
+              set created_at = r.created_at - make_interval(secs => $2::integer),
+                  expires_at = r.expires_at - make_interval(secs => $2::integer)
+              where r.reservation_id = $1::bigint and r.status = 'HELD'
+              returning 1),
+            seat as (
+              update app.seats s
+              set hold_expires_at = s.hold_expires_at - make_interval(secs => $2::integer)
+              where s.reservation_id = $1::bigint and s.status = 'HELD'
+              returning 1)
+            select (select count(*) from reservation) || ' ' || (select count(*) from seat)
+            """, [String(reservationId), String(seconds)])
+        #expect(moved == "1 1", "aged (reservations, seats): \(moved ?? "-")", sourceLocation: sourceLocation)
+    }
+
     /// POST /api/payments, with an Idempotency-Key when `key` is given.
     static func pay(_ client: HTTPTestClient, token: String, reservationId: Int64, key: String? = nil) async throws -> HTTPTestClient.Answer {
         try await client.post(

@@ -45,6 +45,35 @@ enum QueueFixtures {
         Int(try database.scalar(sql, params) ?? "") ?? -1
     }
 
+    // MARK: moving the clock
+
+    /// Lets `seconds` pass for the tickets of `tokens` without waiting: every
+    /// time of theirs (joined, last seen, admitted, expires, ended) moves that
+    /// far into the past, as the superuser. The API's functions read the time
+    /// from the database clock, so to them it is as if the time had passed
+    /// (the ticket was admitted, or last polled, `seconds` earlier), whatever
+    /// the load on the machine.
+    static func age(_ database: TestDatabase, tokens: [String], seconds: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let aged = try count(database, """
+            with aged as (
+              update app.queue_tickets t
+              set joined_at = t.joined_at - make_interval(secs => $2::integer),
+                  last_seen_at = t.last_seen_at - make_interval(secs => $2::integer),
+                  activated_at = t.activated_at - make_interval(secs => $2::integer),
+                  expires_at = t.expires_at - make_interval(secs => $2::integer),
+                  ended_at = t.ended_at - make_interval(secs => $2::integer)
+              where t.token = any ($1::uuid[])
+              returning 1)
+            select count(*) from aged
+            """, ["{" + tokens.joined(separator: ",") + "}", String(seconds)])
+        #expect(aged == tokens.count, "aged \(aged) of \(tokens.count) tickets", sourceLocation: sourceLocation)
+    }
+
+    /// One column of a ticket's row, as text (`status`, `ended_at - last_seen_at >= ...`).
+    static func ticket(_ database: TestDatabase, _ token: String, _ expression: String) throws -> String? {
+        try database.scalar("select \(expression) from app.queue_tickets where token = $1::uuid", [token])
+    }
+
     /// POST /api/queue/tokens for every user at once; the answers in the order of `userIds`.
     static func joinAll(_ client: HTTPTestClient, userIds: [Int64], concertId: Int64) async throws -> [HTTPTestClient.Answer] {
         try await withThrowingTaskGroup(of: (Int, HTTPTestClient.Answer).self) { group in
