@@ -206,8 +206,11 @@ struct Audit: ParsableCommand {
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load-test a running server on loopback (scenarios: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))).",
-        discussion: "Each phase is bounded by --duration and --max-requests. scripts/bench runs them all; BENCHMARKS.md has the results.")
+        abstract: "Load-test a running server on loopback: flow, queue, onsale, holds, payments or calls.",
+        discussion: """
+            Each phase is bounded by --duration and --max-requests. scripts/bench runs them all; \
+            BENCHMARKS.md has the results.
+            """)
 
     @Argument(help: "flow, queue, onsale, holds, payments or calls.") var scenario: String
     @Option(help: "The server, on loopback only.") var url = "http://127.0.0.1:8080"
@@ -220,13 +223,15 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "onsale: seconds to go on after the last seat is sold.") var drain = 3.0
     @Option(name: .customLong("poll-ms"), help: "How often a waiting user polls its ticket.") var pollMilliseconds = 200
     @Option(help: "payments: holds to prepare and pay.") var count = 2_000
-    @Option(help: "queue, onsale: existing user ids to use, as A-B (else users are created over HTTP first).") var userIds: String?
+    @Option(help: "queue, onsale: existing user ids to use, as A-B (else users are created over HTTP first).")
+    var userIds: String?
     @Option(help: "Event loop threads of the load generator.") var threads = 1
     @Option(help: "Also write the report as JSON to this file.") var json: String?
 
     func run() async throws {
         guard let chosen = BenchScenario(rawValue: scenario) else {
-            throw ValidationError("unknown scenario \(scenario): one of \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", "))")
+            let known = BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("unknown scenario \(scenario): one of \(known)")
         }
         var options = BenchOptions(target: try BenchTarget(url: url))
         options.users = users

@@ -11,9 +11,9 @@ enum BenchCalls {
         let tokens = try await context.prepare { index, session -> (token: String, dates: [Int64]) in
             let concert = mine[index]
             guard let user = try await session.createUser(BenchContext.name("calls", index, 0)),
-                  let ticket = try await session.join(user: user, concert: concert),
-                  try await session.waitActive(ticket, pollMilliseconds: context.options.pollMilliseconds),
-                  let dates = try await session.dates(ticket.token, concert: concert)
+                let ticket = try await session.join(user: user, concert: concert),
+                try await session.waitActive(ticket, pollMilliseconds: context.options.pollMilliseconds),
+                let dates = try await session.dates(ticket.token, concert: concert)
             else { throw BenchFailure("setup of a calls user failed") }
             return (ticket.token, dates.map(\.dateId))
         }
@@ -37,7 +37,10 @@ enum BenchCalls {
             while true { _ = try await session.concertList() }
         }
         await measure("concert_dates") { index, session in
-            while true { _ = try await session.call("GET /api/concerts/{id}/dates", .GET, "/api/concerts/\(mine[index])/dates", token: tokens[index].token) }
+            while true {
+                _ = try await session.call(
+                    "GET /api/concerts/{id}/dates", .GET, "/api/concerts/\(mine[index])/dates", token: tokens[index].token)
+            }
         }
         await measure("seat_list") { index, session in
             let dates = tokens[index].dates

@@ -62,9 +62,25 @@ final class BenchConnection: Sendable {
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
         let channel = try await liveChannel()
-        let promise = channel.eventLoop.makePromise(of: Response.self)
-        channel.writeAndFlush(BenchExchange(head: head, body: body, answer: promise), promise: nil)
-        return try await promise.futureResult.get()
+        let answer = channel.eventLoop.makePromise(of: Response.self)
+        // A write that never reaches the handler (the channel closed just
+        // now) and a server that never answers both fail the answer, so no
+        // virtual user waits forever. Completing a promise twice is a no-op.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { answer.fail($0) }
+        let timeout = channel.eventLoop.scheduleTask(in: Self.answerTimeout) {
+            answer.fail(TimedOut())
+            channel.close(promise: nil)
+        }
+        answer.futureResult.whenComplete { _ in timeout.cancel() }
+        channel.writeAndFlush(BenchExchange(head: head, body: body, answer: answer), promise: written)
+        return try await answer.futureResult.get()
+    }
+
+    static let answerTimeout = TimeAmount.seconds(30)
+
+    struct TimedOut: Error, CustomStringConvertible {
+        var description: String { "no answer within \(BenchConnection.answerTimeout.nanoseconds / 1_000_000_000) s" }
     }
 
     private func liveChannel() async throws -> any Channel {

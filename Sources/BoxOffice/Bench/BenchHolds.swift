@@ -4,7 +4,11 @@
 /// user asks for at once and again (one 201, then 200 for the winner and 409
 /// for everyone else).
 enum BenchHolds {
-    struct Seat: Sendable { var concert: Int64; var date: Int64; var seat: Int }
+    struct Seat: Sendable {
+        var concert: Int64
+        var date: Int64
+        var seat: Int
+    }
 
     static func run(_ context: BenchContext) async throws -> [BenchPhaseReport] {
         guard let concerts = context.options.concerts, !concerts.isEmpty else {
@@ -38,9 +42,11 @@ enum BenchHolds {
             }
         }
         return [
-            BenchPhaseReport(name: "holds, distinct seats", users: count, seconds: distinct.seconds, recorder: distinct.recorder,
-                             counters: ["seats available": Double(seats.count)]),
-            BenchPhaseReport(name: "holds, one contested seat", users: count, seconds: oneSeat.seconds, recorder: oneSeat.recorder),
+            BenchPhaseReport(
+                name: "holds, distinct seats", users: count, seconds: distinct.seconds, recorder: distinct.recorder,
+                counters: ["seats available": Double(seats.count)]),
+            BenchPhaseReport(
+                name: "holds, one contested seat", users: count, seconds: oneSeat.seconds, recorder: oneSeat.recorder),
         ]
     }
 }

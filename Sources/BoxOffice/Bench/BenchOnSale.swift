@@ -34,7 +34,9 @@ enum BenchOnSale {
         }
         let options = context.options
         let users = try await BenchUsers.supply(context, needed: options.userIDs == nil ? options.people : 0, prefix: "onsale")
-        guard users.count >= options.people else { throw BenchFailure("onsale: \(options.people) people but only \(users.count) users") }
+        guard users.count >= options.people else {
+            throw BenchFailure("onsale: \(options.people) people but only \(users.count) users")
+        }
         let count = context.connections.count
         let state = State()
         let budget = BenchBudget(seconds: options.duration, requests: options.maxRequests)
@@ -80,7 +82,9 @@ enum BenchOnSale {
                     }
                     state.counts.withLockedValue { if $0.firstAdmittedAt == nil { $0.firstAdmittedAt = .now } }
                     session.recorder.count("admitted")
-                    try await buy(&session, token: token, concert: concert, state: state, seats: options.seats, budget: budget, drain: options.drain)
+                    try await buy(
+                        &session, token: token, concert: concert, state: state, seats: options.seats, budget: budget,
+                        drain: options.drain)
                     people[n].done = true
                     session.recorder.count("people finished")
                     acted = true
@@ -97,15 +101,21 @@ enum BenchOnSale {
             "people": Double(options.people), "seats on sale": Double(options.seats), "seats paid": Double(counts.sold),
         ]
         if let soldOut = counts.soldOutAt { counters["seconds until sold out"] = BenchClock.seconds(soldOut - state.started) }
-        if let first = counts.firstAdmittedAt { counters["seconds until first admission"] = BenchClock.seconds(first - state.started) }
+        if let first = counts.firstAdmittedAt {
+            counters["seconds until first admission"] = BenchClock.seconds(first - state.started)
+        }
         counters["still waiting at the end"] = Double(options.people - (result.recorder.counters["people finished"] ?? 0))
-        return [BenchPhaseReport(
-            name: "on-sale", users: count, seconds: result.seconds, recorder: result.recorder, counters: counters,
-            notes: result.failures.prefix(5).map { "virtual user failed: \($0)" })]
+        return [
+            BenchPhaseReport(
+                name: "on-sale", users: count, seconds: result.seconds, recorder: result.recorder, counters: counters,
+                notes: result.failures.prefix(5).map { "virtual user failed: \($0)" })
+        ]
     }
 
     /// An admitted user: charge, find a free seat, hold, pay; or leave.
-    static func buy(_ session: inout BenchSession, token: String, concert: Int64, state: State, seats: Int, budget: BenchBudget, drain: Double)
+    static func buy(
+        _ session: inout BenchSession, token: String, concert: Int64, state: State, seats: Int, budget: BenchBudget, drain: Double
+    )
         async throws
     {
         guard try await session.charge(token, amount: 200_000) else {
@@ -114,7 +124,7 @@ enum BenchOnSale {
         }
         for _ in 0..<3 {
             guard let date = try await session.dates(token, concert: concert)?.first(where: { $0.availableSeats > 0 }),
-                  let free = try await session.seats(token, concert: concert, date: date.dateId), let seat = free.randomElement()
+                let free = try await session.seats(token, concert: concert, date: date.dateId), let seat = free.randomElement()
             else { break }
             let hold = try await session.hold(token, concert: concert, date: date.dateId, seat: seat)
             guard let reservation = hold.reservation else {

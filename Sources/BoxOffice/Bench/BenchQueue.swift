@@ -6,8 +6,11 @@ import NIOConcurrencyHelpers
 /// tickets stay WAITING and each poll computes a position.
 enum BenchQueue {
     static func run(_ context: BenchContext) async throws -> [BenchPhaseReport] {
-        guard let concert = context.options.concerts?.first else { throw BenchFailure("queue needs --concerts ID (a concert for the line)") }
-        let users = try await BenchUsers.supply(context, needed: context.options.userIDs == nil ? context.connections.count * 200 : 0, prefix: "queue")
+        guard let concert = context.options.concerts?.first else {
+            throw BenchFailure("queue needs --concerts ID (a concert for the line)")
+        }
+        let users = try await BenchUsers.supply(
+            context, needed: context.options.userIDs == nil ? context.connections.count * 200 : 0, prefix: "queue")
         let cursor = NIOLockedValueBox(0)
         let tokens = NIOLockedValueBox<[String]>([])
         context.log("queue: joins of \(users.count) available users into concert \(concert)")
@@ -34,10 +37,12 @@ enum BenchQueue {
             }
         }
         return [
-            BenchPhaseReport(name: "queue joins", users: count, seconds: joins.seconds, recorder: joins.recorder,
-                             counters: ["users available": Double(users.count)]),
-            BenchPhaseReport(name: "queue status polls", users: count, seconds: polls.seconds, recorder: polls.recorder,
-                             counters: ["tickets polled": Double(all.count)]),
+            BenchPhaseReport(
+                name: "queue joins", users: count, seconds: joins.seconds, recorder: joins.recorder,
+                counters: ["users available": Double(users.count)]),
+            BenchPhaseReport(
+                name: "queue status polls", users: count, seconds: polls.seconds, recorder: polls.recorder,
+                counters: ["tickets polled": Double(all.count)]),
         ]
     }
 }

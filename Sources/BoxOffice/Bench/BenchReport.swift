@@ -28,18 +28,23 @@ public struct BenchPhaseReport: Codable, Sendable {
     public var counters: [String: Double]
     public var notes: [String]
 
-    init(name: String, users: Int, seconds: Double, recorder: BenchRecorder, counters extra: [String: Double] = [:], notes: [String] = []) {
+    init(
+        name: String, users: Int, seconds: Double, recorder: BenchRecorder, counters extra: [String: Double] = [:],
+        notes: [String] = []
+    ) {
         self.name = name
         self.users = users
         self.seconds = seconds
         requests = recorder.requests
         throughput = seconds > 0 ? Double(requests) / seconds : 0
         routes = recorder.routes.keys.sorted().map { name in
-            BenchRouteReport(route: name, seconds: seconds, micros: recorder.routes[name]!.micros, statuses: recorder.routes[name]!.statuses)
+            BenchRouteReport(
+                route: name, seconds: seconds, micros: recorder.routes[name]!.micros, statuses: recorder.routes[name]!.statuses)
         }
         var statuses: [Int: Int] = [:]
         for route in recorder.routes.values { statuses.merge(route.statuses, uniquingKeysWith: +) }
-        all = BenchRouteReport(route: "all", seconds: seconds, micros: recorder.routes.values.flatMap(\.micros), statuses: statuses)
+        all = BenchRouteReport(
+            route: "all", seconds: seconds, micros: recorder.routes.values.flatMap(\.micros), statuses: statuses)
         spans = recorder.spans.keys.sorted().map { name in
             BenchRouteReport(route: name, seconds: seconds, micros: recorder.spans[name]!, statuses: [:])
         }
@@ -95,11 +100,12 @@ extension BenchReport {
             }
             let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
-                out += row.enumerated().map { index, cell in
-                    index == 0 || index == row.count - 1
-                        ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-                        : String(repeating: " ", count: widths[index] - cell.count) + cell
-                }.joined(separator: "  ") + "\n"
+                out +=
+                    row.enumerated().map { index, cell in
+                        index == 0 || index == row.count - 1
+                            ? cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                            : String(repeating: " ", count: widths[index] - cell.count) + cell
+                    }.joined(separator: "  ") + "\n"
             }
             for (name, value) in phase.counters.sorted(by: { $0.key < $1.key }) {
                 out += "  \(name): \(value == value.rounded() ? String(Int(value)) : String(format: "%.3f", value))\n"

@@ -50,7 +50,10 @@ public struct BenchOptions: Sendable {
             "users": String(users), "duration": String(duration), "maxRequests": String(maxRequests),
             "pollMilliseconds": String(pollMilliseconds), "threads": String(threads),
         ]
-        if let concerts { out["concerts"] = concerts.count > 3 ? "\(concerts.first!)-\(concerts.last!)" : concerts.map(String.init).joined(separator: ",") }
+        if let concerts {
+            out["concerts"] =
+                concerts.count > 3 ? "\(concerts.first!)-\(concerts.last!)" : concerts.map(String.init).joined(separator: ",")
+        }
         if let userIDs { out["userIDs"] = "\(userIDs.lowerBound)-\(userIDs.upperBound)" }
         return out
     }
@@ -97,9 +100,9 @@ public enum BenchRunner {
     static func cpuSeconds() -> Double {
         var usage = rusage()
         #if os(Linux)
-        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+            let who = __rusage_who_t(RUSAGE_SELF.rawValue)
         #else
-        let who = RUSAGE_SELF
+            let who = RUSAGE_SELF
         #endif
         guard getrusage(who, &usage) == 0 else { return 0 }
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
@@ -170,7 +173,9 @@ struct BenchContext: Sendable {
 
     /// Setup work (not measured): `body` per virtual user, unbounded, and
     /// whatever each returns.
-    func prepare<T: Sendable>(users: Int? = nil, _ body: @escaping @Sendable (Int, inout BenchSession) async throws -> T) async throws -> [T] {
+    func prepare<T: Sendable>(users: Int? = nil, _ body: @escaping @Sendable (Int, inout BenchSession) async throws -> T)
+        async throws -> [T]
+    {
         let used = Array(connections.prefix(users ?? connections.count))
         let budget = BenchBudget.unbounded()
         return try await withThrowingTaskGroup(of: (Int, T).self) { tasks in

@@ -40,11 +40,21 @@ struct BenchSession {
 /// skips the rest.
 enum BenchJSON {
     struct User: Decodable { var userId: Int64 }
-    struct Ticket: Decodable { var token: String; var status: String; var position: Int64? }
+    struct Ticket: Decodable {
+        var token: String
+        var status: String
+        var position: Int64?
+    }
     struct Concerts: Decodable { var concerts: [Concert] }
-    struct Concert: Decodable { var concertId: Int64; var dates: Int }
+    struct Concert: Decodable {
+        var concertId: Int64
+        var dates: Int
+    }
     struct Dates: Decodable { var dates: [ConcertDate] }
-    struct ConcertDate: Decodable { var dateId: Int64; var availableSeats: Int }
+    struct ConcertDate: Decodable {
+        var dateId: Int64
+        var availableSeats: Int
+    }
     struct Seats: Decodable { var seats: [Seat] }
     struct Seat: Decodable { var seatNo: Int }
     struct Reservation: Decodable { var reservationId: Int64 }
@@ -109,11 +119,13 @@ extension BenchSession {
     }
 
     /// A hold: the status (201, 200, 409, ...) and the reservation when held.
-    mutating func hold(_ token: String, concert: Int64, date: Int64, seat: Int) async throws -> (status: Int, reservation: Int64?) {
+    mutating func hold(_ token: String, concert: Int64, date: Int64, seat: Int) async throws -> (status: Int, reservation: Int64?)
+    {
         let response = try await call(
             "POST /api/reservations", .POST, "/api/reservations", token: token,
             json: #"{"concertId":\#(concert),"dateId":\#(date),"seatNo":\#(seat)}"#)
-        let reservation = (200...201).contains(response.status)
+        let reservation =
+            (200...201).contains(response.status)
             ? BenchJSON.decode(BenchJSON.Reservation.self, response)?.reservationId : nil
         return (response.status, reservation)
     }

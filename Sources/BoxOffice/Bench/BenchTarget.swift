@@ -17,7 +17,8 @@ public struct BenchTarget: Sendable, CustomStringConvertible {
         }
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         guard Self.isLoopback(bare) else {
-            throw Refused(description: "refusing \(host): the load generator only talks to loopback (127.0.0.0/8, ::1, localhost)")
+            throw Refused(
+                description: "refusing \(host): the load generator only talks to loopback (127.0.0.0/8, ::1, localhost)")
         }
         self.host = bare == "localhost" ? "127.0.0.1" : bare
         port = url.port ?? 80
