@@ -242,8 +242,11 @@ def summary(args):
             "",
             f"- HTTP: {f(payments['throughput'], 0)} payments/s, p50 {f(payments['all']['p50'], 2)} ms, "
             f"p99 {f(payments['all']['p99'], 2)} ms, {f(c.get('payments completed'), 0)} completed, "
-            f"{f(c.get('payment retries (40001/40P01)'), 0)} retried attempts "
-            f"({f(100 * c.get('retries per payment', 0), 1)} per 100 payments)",
+            f"{f(c.get('payments retried at least once'), 0)} needed a retry "
+            f"({f(100 * c.get('share of payments retried', 0), 1)} %), "
+            f"{f(c.get('retried attempts (40001/40P01)'), 0)} retried attempts in all "
+            f"({f(100 * c.get('retried attempts per payment', 0), 1)} per 100 payments), "
+            f"{f(c.get('payments out of attempts (503)'), 0)} ran out of the server's 10 attempts (503)",
         ]
         if pg:
             share = 100.0 * (pg["retried"] or 0) / pg["transactions"] if pg.get("transactions") else None

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
@@ -85,6 +86,57 @@ struct DatabasePoolTests {
             }
         }
         #expect(try await pool.query("select count(*) from t").scalar == "0")
+        await pool.shutdown()
+    }
+
+    @Test("a serialization failure is retried: three failed attempts, then the fourth commits")
+    func retriesSerializationFailures() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
+        try await pool.query("create table t (attempt int)")
+        let retried = NIOLockedValueBox(0)
+        let value = try await pool.withRetryingTransaction(onRetry: { error, attempt in
+            #expect(error.sqlstate == "40001")
+            retried.withLockedValue {
+                #expect(attempt == $0 + 1)
+                $0 += 1
+            }
+        }) { connection in
+            // Each attempt's row is rolled back with it; only the winner's stays.
+            let attempt = retried.withLockedValue { $0 } + 1
+            try connection.execute("insert into t values ($1::int)", [String(attempt)])
+            if attempt < 4 {
+                try connection.execute("do $$ begin raise exception using errcode = '40001', message = 'conflict'; end $$")
+            }
+            return attempt
+        }
+        #expect(value == 4)
+        #expect(retried.withLockedValue { $0 } == 3)
+        #expect(try await pool.query("select string_agg(attempt::text, ',') from t").scalar == "4")
+        await pool.shutdown()
+    }
+
+    @Test("retries stop after the attempts allowed, with the last 40001; other errors are not retried")
+    func retriesAreBounded() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
+        let calls = NIOLockedValueBox(0)
+        await #expect {
+            try await pool.withRetryingTransaction(attempts: 3) { connection in
+                calls.withLockedValue { $0 += 1 }
+                try connection.execute("do $$ begin raise exception using errcode = '40P01', message = 'deadlock'; end $$")
+            }
+        } throws: { ($0 as? PostgresError)?.sqlstate == "40P01" }
+        #expect(calls.withLockedValue { $0 } == 3)
+
+        calls.withLockedValue { $0 = 0 }
+        await #expect {
+            try await pool.withRetryingTransaction { connection in
+                calls.withLockedValue { $0 += 1 }
+                try connection.execute("do $$ begin raise exception using errcode = 'CR201', message = 'seat taken'; end $$")
+            }
+        } throws: { ($0 as? PostgresError)?.sqlstate == "CR201" }
+        #expect(calls.withLockedValue { $0 } == 1)
         await pool.shutdown()
     }
 }

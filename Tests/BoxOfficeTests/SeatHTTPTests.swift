@@ -407,6 +407,24 @@ struct SeatHTTPTests {
                 if let id = (concert["concertId"] as? NSNumber)?.int64Value { counts[id] = (concert["dates"] as? NSNumber)?.int64Value }
             }
             #expect(counts == [two.concertId: 2, three.concertId: 3])
+            #expect(answer.headers["cache-control"] == "no-cache")
+        }
+    }
+
+    @Test("with CONCERT_LIST_CACHE_MS the concert list is one shared answer: a concert added meanwhile waits for it to expire")
+    func concertListShared() async throws {
+        try await TestServer.with(concertListTTL: .seconds(60)) { server in
+            _ = try Fixtures.concert(server.database, dates: 1)
+            let first = try await server.client.get("/api/concerts")
+            #expect(first.status == 200)
+            #expect(first.headers["cache-control"] == "public, max-age=60")
+            #expect((first.json["concerts"] as? [Any])?.count == 1)
+            _ = try Fixtures.concert(server.database, dates: 1)
+            let second = try await server.client.get("/api/concerts")
+            #expect(second.status == 200)
+            #expect(second.body == first.body)
+            let direct = try server.database.scalar("select jsonb_array_length(api.concert_list() -> 'concerts')")
+            #expect(direct == "2")
         }
     }
 
@@ -433,7 +451,7 @@ struct SeatHTTPTests {
             #expect(reused.errorCode == "IDEMPOTENCY_KEY_REUSED")
             #expect(try QueueFixtures.count(server.database, "select count(*) from app.reservations") == 1)
             #expect(try server.database.scalar("select status from app.seats where date_id = $1 and seat_no = 5", [String(dateId)]) == "FREE")
-            for badKey in [String(repeating: "k", count: 256), "two words"] {
+            for badKey in [String(repeating: "k", count: 256), "tab\there"] {
                 let answer = try await Self.hold(client, token: user.token, concertId: concert.concertId, dateId: dateId, seatNo: 5, key: badKey)
                 #expect(answer.status == 400, "Idempotency-Key \(badKey.prefix(12))…: \(answer.json)")
                 #expect(answer.errorCode == "BAD_REQUEST")

@@ -151,7 +151,7 @@ begin
   if idempotency_begin.key is null then
     return;
   end if;
-  if length(idempotency_begin.key) not between 1 and 255 or idempotency_begin.key !~ '^[\x21-\x7e]+$' then
+  if length(idempotency_begin.key) not between 1 and 255 or idempotency_begin.key !~ '^[\x20-\x7e]+$' then
     raise exception using errcode = 'CR001', message = 'bad request',
       detail = 'Idempotency-Key must be 1 to 255 printable characters';
   end if;

@@ -23,4 +23,5 @@ Parameters: name, 1 to 100 characters after trimming.
 Result: {"userId", "name", "balance": 0}.
 Errors: CR001 bad name.';
 
+revoke execute on function api.user_create(text) from public;
 grant execute on function api.user_create(text) to boxoffice_api;

@@ -186,6 +186,7 @@ that concert. A ticket that is past its time but not yet swept is marked EXPIRED
 Ticket: {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"}.
 Errors: CR001 missing parameter, CR101 unknown user, CR102 unknown concert.';
 
+revoke execute on function api.queue_join(bigint, bigint, timestamptz) from public;
 grant execute on function api.queue_join(bigint, bigint, timestamptz) to boxoffice_api;
 
 create or replace function api.queue_status(token uuid, as_of timestamptz default null)
@@ -213,6 +214,7 @@ Result: Ticket {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "p
 position never goes up while the user keeps polling.
 Errors: CR301 unknown token, CR302 expired, left or used up.';
 
+revoke execute on function api.queue_status(uuid, timestamptz) from public;
 grant execute on function api.queue_status(uuid, timestamptz) to boxoffice_api;
 
 create or replace function api.queue_leave(token uuid, as_of timestamptz default null)
@@ -245,4 +247,5 @@ Parameters: token; as_of (tests only; default now()).
 Result: none (HTTP 204).
 Errors: CR301 unknown token, CR302 expired, left or used up.';
 
+revoke execute on function api.queue_leave(uuid, timestamptz) from public;
 grant execute on function api.queue_leave(uuid, timestamptz) to boxoffice_api;

@@ -134,6 +134,7 @@ Parameters: as_of (tests only; default now()).
 Result: the number of tickets admitted over all concerts.
 Errors: none.';
 
+revoke execute on function api.queue_admit(timestamptz) from public;
 grant execute on function api.queue_admit(timestamptz) to boxoffice_api;
 
 create or replace function api.tokens_expire(as_of timestamptz default null)
@@ -196,4 +197,5 @@ Parameters: as_of (tests only; default now()).
 Result: the number of tokens expired.
 Errors: none.';
 
+revoke execute on function api.tokens_expire(timestamptz) from public;
 grant execute on function api.tokens_expire(timestamptz) to boxoffice_api;

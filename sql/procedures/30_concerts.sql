@@ -103,6 +103,7 @@ Parameters: as_of, the clock (default now()).
 Result: {"concerts": [{"concertId", "title", "venue", "dates"}]} by concertId; dates = how many of its dates start after as_of.
 Errors: none.';
 
+revoke execute on function api.concert_list(timestamptz) from public;
 grant execute on function api.concert_list(timestamptz) to boxoffice_api;
 
 create or replace function api.concert_dates(token uuid, concert_id bigint, as_of timestamptz default null)
@@ -145,6 +146,7 @@ Parameters: token, an ACTIVE ticket of this concert; concert_id; as_of, the cloc
 Result: {"concertId", "dates": [{"dateId", "date": "YYYY-MM-DD" (UTC), "availableSeats"}]} by start time.
 Errors: CR001 concert_id missing; CR301, CR302, CR304, CR303 from the token gate; CR102 unknown concert.';
 
+revoke execute on function api.concert_dates(uuid, bigint, timestamptz) from public;
 grant execute on function api.concert_dates(uuid, bigint, timestamptz) to boxoffice_api;
 
 create or replace function api.seat_list(token uuid, concert_id bigint, date_id bigint, as_of timestamptz default null)
@@ -184,4 +186,5 @@ Result: {"concertId", "dateId", "seats": [{"seatNo", "price"}]} by seatNo.
 Errors: CR001 id missing; CR301, CR302, CR304, CR303 from the token gate;
 CR103 unknown date, a date of another concert, or a date already begun.';
 
+revoke execute on function api.seat_list(uuid, bigint, bigint, timestamptz) from public;
 grant execute on function api.seat_list(uuid, bigint, bigint, timestamptz) to boxoffice_api;

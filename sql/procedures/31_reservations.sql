@@ -72,6 +72,7 @@ Result: Reservation {"reservationId", "userId", "concertId", "dateId", "date", "
 a HELD reservation whose hold has lapsed reads EXPIRED even before api.holds_expire has run.
 Errors: CR001 id missing; CR301, CR302 from the token gate; CR104 unknown reservation; CR304 another user''s.';
 
+revoke execute on function api.reservation_get(uuid, bigint, timestamptz) from public;
 grant execute on function api.reservation_get(uuid, bigint, timestamptz) to boxoffice_api;
 
 create or replace function api.reservation_cancel(token uuid, reservation_id bigint, as_of timestamptz default null)
@@ -143,4 +144,5 @@ CR202 (409) the reservation is PAID or CANCELLED (the API has no better code: RE
 payable", here it means "no longer held");
 CR205 (410) the hold has lapsed, whether or not api.holds_expire has marked it EXPIRED yet.';
 
+revoke execute on function api.reservation_cancel(uuid, bigint, timestamptz) from public;
 grant execute on function api.reservation_cancel(uuid, bigint, timestamptz) to boxoffice_api;

@@ -142,6 +142,7 @@ Errors: CR001 missing id, seat_no outside 1..50 or malformed key; CR301, CR302, 
 CR304 user_id not the token''s user; CR103 unknown date, a date of another concert or already begun;
 CR201 the seat is held by another user or sold; CR204 idempotency key used with another request.';
 
+revoke execute on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text, timestamptz) from public;
 grant execute on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text, timestamptz) to boxoffice_api;
 
 create or replace function api.holds_expire(as_of timestamptz default null)
@@ -192,4 +193,5 @@ Parameters: as_of, the clock (default now()).
 Result: the number of seats freed.
 Errors: none.';
 
+revoke execute on function api.holds_expire(timestamptz) from public;
 grant execute on function api.holds_expire(timestamptz) to boxoffice_api;

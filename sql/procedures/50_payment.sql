@@ -40,10 +40,11 @@ revoke execute on function app.payment_json(app.payments, app.reservations) from
 --   6. Locks, in the order the seat functions take them: the seat, then the
 --      reservation (re-read under the lock, so a payment or cancel that
 --      committed meanwhile is seen in READ COMMITTED too), then the user's row
---      by the debit itself.
---   7. The rules on the locked rows: CR202 PAID or CANCELLED; CR205 EXPIRED, or
---      the hold has lapsed, or the seat is no longer held by this reservation;
---      CR401 the balance is below the price. Every error rolls back everything.
+--      (charges lock only that one, so no cycle).
+--   7. The rules on the locked rows, in API.md §3's order (409, 402, 410):
+--      CR202 PAID or CANCELLED; CR401 the balance is below the price; CR205
+--      EXPIRED, or the hold has lapsed, or the seat is no longer held by this
+--      reservation. Every error rolls back everything.
 -- Business conflicts never raise 40001: that SQLSTATE is left to PostgreSQL,
 -- and the server retries the whole SERIALIZABLE transaction on it.
 create or replace function api.payment_create(
@@ -114,6 +115,13 @@ begin
     raise exception using errcode = 'CR202', message = 'reservation not payable',
       detail = 'reservation ' || v_reservation.reservation_id || ' is ' || lower(v_reservation.status);
   end if;
+  select u.balance into v_balance
+  from app.users u where u.user_id = v_user_id
+  for update;
+  if v_balance < v_reservation.price then
+    raise exception using errcode = 'CR401', message = 'insufficient balance',
+      detail = 'the price is ' || v_reservation.price || ', more than the balance of ' || v_balance;
+  end if;
   if v_reservation.status = 'EXPIRED' or v_reservation.expires_at <= v_now then
     raise exception using errcode = 'CR205', message = 'hold expired',
       detail = 'the hold of reservation ' || v_reservation.reservation_id || ' ended at '
@@ -128,14 +136,11 @@ begin
         || ' is no longer held by reservation ' || v_reservation.reservation_id;
   end if;
 
+  -- The row is locked and its balance checked; users_balance_check stands behind it.
   update app.users u
   set balance = u.balance - v_reservation.price
-  where u.user_id = v_user_id and u.balance >= v_reservation.price
+  where u.user_id = v_user_id
   returning u.balance into v_balance;
-  if not found then
-    raise exception using errcode = 'CR401', message = 'insufficient balance',
-      detail = 'the price is ' || v_reservation.price || ', more than the balance';
-  end if;
 
   update app.seats s
   set status = 'SOLD', hold_expires_at = null
@@ -161,9 +166,15 @@ begin
   perform pg_notify('boxoffice_outbox', v_event_id::text);
 
   -- The token is used up: the user joins the queue again for another purchase.
+  -- Only while it is still ACTIVE: a token paid with twice at once (in READ
+  -- COMMITTED, from psql) pays once; the second payment rolls back whole.
   update app.queue_tickets t
   set status = 'USED', ended_at = v_now
-  where t.token = v_ticket.token;
+  where t.token = v_ticket.token and t.status = 'ACTIVE';
+  if not found then
+    raise exception using errcode = 'CR302', message = 'token expired',
+      detail = 'the token was used up by another payment';
+  end if;
 
   perform app.idempotency_finish(v_user_id, payment_create.idempotency_key, 201, v_body);
   return v_body;
@@ -181,8 +192,8 @@ before any other check, even after the token was used up); as_of, the clock for 
 Result: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status": "COMPLETED", "paidAt"}.
 Errors: CR001 reservation_id missing or malformed key, CR301 unknown token, CR302 token no longer live,
 CR304 token of another concert or user, or reservation of another user, CR303 token still waiting,
-CR104 no such reservation, CR202 reservation paid or cancelled, CR205 hold expired or lost,
-CR401 balance below the price, CR204 key reused with another request.';
+CR104 no such reservation, CR202 reservation paid or cancelled, CR401 balance below the price,
+CR205 hold expired or lost (in that order when several apply), CR204 key reused with another request.';
 
 revoke execute on function api.payment_create(uuid, bigint, bigint, text, timestamptz) from public;
 grant execute on function api.payment_create(uuid, bigint, bigint, text, timestamptz) to boxoffice_api;

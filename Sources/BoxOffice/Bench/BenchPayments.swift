@@ -2,9 +2,10 @@ import Foundation
 
 /// Payments alone. Setup prepares `--count` purchases (a new user each,
 /// admitted, charged, holding a distinct seat of the given concerts); then
-/// every virtual user pays its own as fast as it can. The share of payments
-/// that needed a retry comes from boxoffice_payment_retries_total on
-/// /metrics, read before and after (the server counts each retried attempt).
+/// every virtual user pays its own as fast as it can. The retries come from
+/// the server's /metrics, read before and after: boxoffice_payments_retried_total
+/// (payments that needed at least one retry), boxoffice_payment_retries_total
+/// (retried attempts) and boxoffice_payments_retries_exhausted_total (503s).
 enum BenchPayments {
     struct Purchase: Sendable {
         var token: String
@@ -51,37 +52,47 @@ enum BenchPayments {
             }
             return purchases
         }
-        let before = try await retries(context)
+        let before = try await counters(context)
         context.log("payments: paying \(total)")
         let result = await context.phase(seconds: max(context.options.duration, 60)) { index, session in
             for purchase in prepared[index] {
                 _ = try await session.pay(purchase.token, reservation: purchase.reservation)
             }
         }
-        let after = try await retries(context)
+        let after = try await counters(context)
         let paid = result.recorder.routes["POST /api/payments"]?.statuses[201] ?? 0
+        func delta(_ name: String) -> Double { (after[name] ?? 0) - (before[name] ?? 0) }
+        let retried = delta("boxoffice_payments_retried_total")
+        let attempts = delta("boxoffice_payment_retries_total")
+        let exhausted = delta("boxoffice_payments_retries_exhausted_total")
         return [
             BenchPhaseReport(
                 name: "payments", users: count, seconds: result.seconds, recorder: result.recorder,
                 counters: [
                     "payments completed": Double(paid),
-                    "payment retries (40001/40P01)": after - before,
-                    "retries per payment": paid > 0 ? (after - before) / Double(paid) : 0,
+                    "payments retried at least once": retried,
+                    "share of payments retried": Double(paid) + exhausted > 0 ? retried / (Double(paid) + exhausted) : 0,
+                    "retried attempts (40001/40P01)": attempts,
+                    "retried attempts per payment": paid > 0 ? attempts / Double(paid) : 0,
+                    "payments out of attempts (503)": exhausted,
                 ],
-                notes: ["retries are read from boxoffice_payment_retries_total on /metrics: one per retried attempt"])
+                notes: ["retries are the server's counters on /metrics: boxoffice_payments_retried_total, "
+                    + "boxoffice_payment_retries_total, boxoffice_payments_retries_exhausted_total"])
         ]
     }
 
-    /// The server's boxoffice_payment_retries_total, summed over its labels.
-    static func retries(_ context: BenchContext) async throws -> Double {
+    /// The server's boxoffice_* counters on /metrics, each summed over its labels.
+    static func counters(_ context: BenchContext) async throws -> [String: Double] {
         let text = try await context.prepare(users: 1) { _, session in
             let response = try await session.call("GET /metrics", .GET, "/metrics")
             return String(buffer: response.body)
         }[0]
-        return text.split(separator: "\n")
-            .filter { $0.hasPrefix("boxoffice_payment_retries_total ") || $0.hasPrefix("boxoffice_payment_retries_total{") }
-            .compactMap { Double($0.split(separator: " ").last ?? "") }
-            .reduce(0, +)
+        var sums: [String: Double] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("boxoffice_") {
+            let name = line.prefix { $0 != " " && $0 != "{" }
+            if let value = Double(line.split(separator: " ").last ?? "") { sums[String(name), default: 0] += value }
+        }
+        return sums
     }
 }
 

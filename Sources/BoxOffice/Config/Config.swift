@@ -19,6 +19,8 @@ public struct Config: Sendable {
     public var chargeMax: Int
     public var balanceMax: Int
     public var schedulerEnabled: Bool
+    /// How long one answer of the public concert list is served to everyone.
+    public var concertListCacheMilliseconds: Int
     public var jobTimeoutSeconds: Int
     /// Where the embedded cluster lives when `databaseURL` is unset.
     public var home: String
@@ -53,6 +55,7 @@ public struct Config: Sendable {
         chargeMax = try integer("CHARGE_MAX", 1_000_000, 1...1_000_000_000)
         balanceMax = try integer("BALANCE_MAX", 1_000_000_000, 1...1_000_000_000)
         jobTimeoutSeconds = try integer("JOB_TIMEOUT_SECONDS", 30, 1...3600)
+        concertListCacheMilliseconds = try integer("CONCERT_LIST_CACHE_MS", 1000, 0...60_000)
         switch (environment["SCHEDULER"] ?? "on").lowercased() {
         case "on", "true", "1", "": schedulerEnabled = true
         case "off", "false", "0": schedulerEnabled = false

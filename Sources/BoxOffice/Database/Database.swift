@@ -121,12 +121,18 @@ public final class Database: Sendable {
     }
 
     /// `withTransaction`, retried on serialization failure (40001) and
-    /// deadlock (40P01) up to `attempts` times with jittered exponential
-    /// backoff. `retries` counts the extra attempts, for the metrics.
+    /// deadlock (40P01) up to `attempts` times in all, sleeping a random
+    /// 20 to 100 % of 5, 10, 20, 40, 80, then 100 ms between attempts (about
+    /// half a second of sleep at most). Ten attempts: buyers paying for seats
+    /// of one date conflict on shared B-tree pages (SSI locks index pages, not
+    /// keys), so an on-sale retries about one payment in two; with six
+    /// attempts 4 payments in 4 000 still ran out (BENCHMARKS.md).
+    /// `onRetry` sees each failed attempt that is retried, with its number
+    /// (1 for the first), for the metrics.
     public func withRetryingTransaction<T: Sendable>(
         isolation: IsolationLevel = .serializable,
-        attempts: Int = 6,
-        onRetry: @Sendable (PostgresError) -> Void = { _ in },
+        attempts: Int = 10,
+        onRetry: @Sendable (PostgresError, Int) -> Void = { _, _ in },
         _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
         var attempt = 1
@@ -134,9 +140,9 @@ public final class Database: Sendable {
             do {
                 return try await withTransaction(isolation: isolation, body)
             } catch let error as PostgresError where error.isRetryable && attempt < attempts {
-                onRetry(error)
-                let ceiling = 5.0 * pow(2.0, Double(attempt - 1))  // 5, 10, 20, 40, 80 ms
-                try await Task.sleep(for: .milliseconds(Int(Double.random(in: 0.5...1.0) * ceiling)))
+                onRetry(error, attempt)
+                let ceiling = min(5.0 * pow(2.0, Double(attempt - 1)), 100)
+                try await Task.sleep(for: .milliseconds(Int(Double.random(in: 0.2...1.0) * ceiling)))
                 attempt += 1
             }
         }

@@ -52,7 +52,16 @@ public struct APIError: HTTPResponseError, Sendable {
         case let error as HTTPError where error.status == .contentTooLarge:
             return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "the request body is over 65536 bytes")
         case let error as HTTPError:
-            return APIError(error.status, "HTTP_\(error.status.code)", error.body ?? error.status.reasonPhrase)
+            // Hummingbird's own refusals (a malformed request line, headers
+            // too large, ...), under the codes of API.md §3.
+            switch error.status.code {
+            case 404: return APIError(.notFound, "NOT_FOUND", error.body ?? "no such route")
+            case 405: return APIError(.methodNotAllowed, "METHOD_NOT_ALLOWED", error.body ?? "method not allowed")
+            case 400..<500: return APIError(error.status, "BAD_REQUEST", error.body ?? error.status.reasonPhrase)
+            default:
+                logger.error("unexpected HTTP error", metadata: ["error": "\(error)"])
+                return APIError(.internalServerError, "INTERNAL", "internal error")
+            }
         default:
             logger.error("unexpected error", metadata: ["error": "\(error)"])
             return APIError(.internalServerError, "INTERNAL", "internal error")

@@ -6,8 +6,13 @@ import Logging
 /// Builds the HTTP application: the route table, the operational routes and
 /// the error middleware.
 public enum App {
-    public static func router(database: Database, migrator: Migrator, notifier: QueueNotifier?) -> Router<BasicRequestContext> {
+    /// `concertListTTL`: how long one answer of `GET /api/concerts` serves
+    /// every caller (CONCERT_LIST_CACHE_MS; zero asks the database each time).
+    public static func router(
+        database: Database, migrator: Migrator, notifier: QueueNotifier?, concertListTTL: Duration = .zero
+    ) -> Router<BasicRequestContext> {
         Metrics.bootstrap()
+        let concertListCache = BodyCache(ttl: concertListTTL)
         let router = Router()
         let operational: [(method: HTTPRequest.Method, path: String)] = [(.get, "/health"), (.get, "/ready"), (.get, "/metrics")]
         router.add(middleware: ErrorMiddleware(routes: Routes.table.map { ($0.method, $0.path) } + operational))
@@ -17,7 +22,9 @@ public enum App {
             let path = RouterPath(route.path.replacing(/\{(\w+)\}/) { ":" + $0.1 })
             router.on(path, method: route.method) { request, context in
                 let body = request.method == .post ? try await request.body.collect(upTo: Call.maxBody) : nil
-                let call = Call(request: request, context: context, database: database, notifier: notifier, body: body)
+                let call = Call(
+                    request: request, context: context, database: database, notifier: notifier,
+                    concertListCache: concertListCache, body: body)
                 return try await route.handler(call)
             }
         }
@@ -26,7 +33,13 @@ public enum App {
             Call.json(.ok, #"{"status": "ok"}"#)
         }
         router.get("/ready") { _, context in
-            let expected = try migrator.expectedVersion()
+            let expected: (migration: String, procedures: String)
+            do {
+                expected = try migrator.expectedVersion()
+            } catch {
+                context.logger.error("cannot read the SQL this instance ships", metadata: ["error": "\(error)"])
+                throw APIError.unavailable("this instance cannot read its SQL files")
+            }
             let actual: String
             do {
                 actual = try await database.query("select api.schema_version()::text").scalar ?? ""

@@ -13,6 +13,7 @@ struct Call: Sendable {
     let context: BasicRequestContext
     let database: Database
     let notifier: QueueNotifier?
+    let concertListCache: BodyCache
     let body: ByteBuffer?
 
     var logger: Logger { context.logger }
@@ -53,12 +54,13 @@ struct Call: Sendable {
 
     static let noSuchToken = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
-    /// The Idempotency-Key header: 1 to 255 printable ASCII characters. The
+    /// The Idempotency-Key header: 1 to 255 printable ASCII characters (the
+    /// space included; HTTP has already trimmed it off both ends). The
     /// SQL checks it too, for DBAs; checking the shape here keeps the order of
     /// API.md §3 (a malformed request is 400 before any token error).
     func idempotencyKey() throws -> String? {
         guard let key = request.headers[.idempotencyKey] else { return nil }
-        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
             throw APIError.badRequest("Idempotency-Key must be 1 to 255 printable characters")
         }
         return key
@@ -85,6 +87,16 @@ struct Call: Sendable {
         return Self.json(status, result.scalar ?? "null")
     }
 
+    /// A public body that is the same for every caller, from `cache` while it
+    /// is fresh (see BodyCache), with a matching `Cache-Control`.
+    func respondShared(_ cache: BodyCache, _ sql: String) async throws -> Response {
+        let text = try await cache.body { [database] in try await database.query(sql).scalar ?? "null" }
+        var response = Self.json(.ok, text)
+        let seconds = cache.ttl.components.seconds
+        response.headers[.cacheControl] = seconds > 0 ? "public, max-age=\(seconds)" : "no-cache"
+        return response
+    }
+
     /// Calls a function returning `(status integer, body jsonb)`: the routes
     /// whose answer is 201 or 200 depending on what the database found.
     func respondWithStatus(_ sql: String, _ params: [String?]) async throws -> Response {
@@ -92,12 +104,20 @@ struct Call: Sendable {
         return Self.answer(result)
     }
 
-    /// Calls a function in a SERIALIZABLE transaction, retried on 40001/40P01.
+    /// Calls a function in a SERIALIZABLE transaction, retried on 40001/40P01
+    /// (then 503 UNAVAILABLE when every attempt failed).
     func respondSerializable(_ status: HTTPResponse.Status, _ sql: String, _ params: [String?]) async throws -> Response {
-        let result = try await database.withRetryingTransaction(onRetry: { error in
-            Metrics.serializationRetries.increment()
-        }) { connection in
-            try connection.execute(sql, params)
+        let result: QueryResult
+        do {
+            result = try await database.withRetryingTransaction(onRetry: { _, attempt in
+                Metrics.serializationRetries.increment()
+                if attempt == 1 { Metrics.paymentsRetried.increment() }
+            }) { connection in
+                try connection.execute(sql, params)
+            }
+        } catch let error as PostgresError where error.isRetryable {
+            Metrics.paymentsFailedRetries.increment()
+            throw error
         }
         return Self.json(status, result.scalar ?? "null")
     }

@@ -14,7 +14,11 @@ enum Metrics {
 
     static func bootstrap() { _ = registry }
 
+    /// Retried attempts of SERIALIZABLE payments (one payment may retry more than once).
     static let serializationRetries = Counter(label: "boxoffice_payment_retries_total")
+    /// Payments that needed at least one retry, and those that ran out of attempts (503).
+    static let paymentsRetried = Counter(label: "boxoffice_payments_retried_total")
+    static let paymentsFailedRetries = Counter(label: "boxoffice_payments_retries_exhausted_total")
     static let jobRuns = Counter(label: "boxoffice_job_runs_total")
     static let jobFailures = Counter(label: "boxoffice_job_failures_total")
 }

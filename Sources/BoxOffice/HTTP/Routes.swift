@@ -34,7 +34,7 @@ enum Routes {
             try await QueueEvents.stream(call)
         },
         Route(method: .get, path: "/api/concerts") { call in
-            try await call.respond(.ok, "select api.concert_list()::text", [])
+            try await call.respondShared(call.concertListCache, "select api.concert_list()::text")
         },
         Route(method: .get, path: "/api/concerts/{concertId}/dates") { call in
             let concertId = try call.id("concertId")

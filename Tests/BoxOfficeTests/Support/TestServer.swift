@@ -22,6 +22,7 @@ struct TestServer: Sendable {
         settings: [String: String] = [:],
         poolSize: Int = 8,
         poolWait: TimeAmount = .seconds(30),
+        concertListTTL: Duration = .zero,
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let database = try TestDatabase.create()
@@ -36,7 +37,7 @@ struct TestServer: Sendable {
         let notifier = QueueNotifier(conninfo: database.apiConninfo, logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: App.router(database: pool, migrator: migrator, notifier: notifier),
+            router: App.router(database: pool, migrator: migrator, notifier: notifier, concertListTTL: concertListTTL),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             services: [notifier],
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
@@ -68,7 +69,12 @@ enum TestPaths {
         return FileManager.default.currentDirectoryPath
     }()
     static var sql: String { root + "/sql" }
-    static var binary: String { root + "/.build/debug/boxoffice" }
+    /// The `boxoffice` binary the process tests start: BOXOFFICE_TEST_BINARY
+    /// (a build with its own --scratch-path), else the debug build scripts/test makes.
+    static var binary: String {
+        ProcessInfo.processInfo.environment["BOXOFFICE_TEST_BINARY"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? root + "/.build/debug/boxoffice"
+    }
 }
 
 /// A small HTTP client over URLSession (libcurl on Linux), allowing many

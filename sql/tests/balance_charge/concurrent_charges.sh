@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Concurrency check for api.balance_charge and api.payment_create, with real
-# sessions (pgTAP runs in one transaction and cannot show this). Not run by
-# pg_prove; run it by hand against a scratch database made by scripts/dev-sql:
+# sessions (pgTAP runs in one transaction and cannot show this). scripts/test
+# runs it after pg_prove, on a scratch database made by scripts/dev-sql; by hand:
 #   PGHOST=... PGPORT=... PGUSER=postgres sql/tests/balance_charge/concurrent_charges.sh DBNAME
 # It commits its own users, concert and tickets (named 'concurrency-*') and leaves them.
 # Checks: 8 sessions x 50 charges of 1..8 at once add up to exactly their sum,
 # the ledger's running balance holds (api.audit), the BALANCE_MAX ceiling is
 # never passed by racing charges, and of 4 sessions paying one reservation at
-# once (SERIALIZABLE, as the server does) exactly one pays.
+# once (SERIALIZABLE, as the server does) exactly one pays; of two READ
+# COMMITTED sessions paying two holds with one token at once (a DBA in psql),
+# exactly one pays and the other is refused with CR302.
 set -euo pipefail
 db=${1:?database name}
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
@@ -78,3 +80,35 @@ rm -r "$out"
 broken=$(q -c "select count(*) from api.audit()")
 [ "$broken" = 0 ] || fail "audit: $(q -c 'select * from api.audit()')"
 echo "ok 4 - api.audit reports nothing"
+
+# 5. One token, two holds, two READ COMMITTED payments at once: the token is
+# used up once. A pays and keeps its transaction open for a second; B starts
+# meanwhile, waits for A's locks, then finds the token USED.
+tok=$(token "$user" 3)
+hold() {  # a HELD reservation of seat $1, echoing its id
+  local r
+  r=$(q -c "insert into app.reservations (user_id, concert_id, date_id, seat_no, price, created_at, expires_at)
+            values ($user, $concert, $date_id, $1, 100, now(), now() + interval '5 minutes') returning reservation_id")
+  q -c "update app.seats set status = 'HELD', user_id = $user, reservation_id = $r, hold_expires_at = now() + interval '5 minutes'
+        where date_id = $date_id and seat_no = $1"
+  echo "$r"
+}
+res_a=$(hold 11)
+res_b=$(hold 12)
+before=$(q -c "select balance from app.users where user_id = $user")
+out=$(mktemp -d)
+( psql -X -q -At -d "$db" -c "begin" -c "select api.payment_create('$tok', $res_a)" -c "select pg_sleep(1)" -c "commit" \
+    >"$out/a" 2>&1 || true ) &
+sleep 0.3
+psql -X -q -At -d "$db" -c "select api.payment_create('$tok', $res_b)" >"$out/b" 2>&1 || true
+wait
+grep -q '"COMPLETED"' "$out/a" || fail "A did not pay: $(cat "$out/a")"
+grep -q 'token expired' "$out/b" || fail "B was not refused with CR302: $(cat "$out/b")"
+after=$(q -c "select balance from app.users where user_id = $user")
+[ "$after" = $((before - 100)) ] || fail "balance $after, expected $((before - 100))"
+[ "$(q -c "select status from app.reservations where reservation_id = $res_b")" = HELD ] || fail "B's reservation changed"
+[ "$(q -c "select count(*) from app.payments where reservation_id in ($res_a, $res_b)")" = 1 ] || fail "payments"
+rm -r "$out"
+broken=$(q -c "select count(*) from api.audit()")
+[ "$broken" = 0 ] || fail "audit: $(q -c 'select * from api.audit()')"
+echo "ok 5 - one token, two holds, two payments at once: one paid, the other CR302, debited once"

@@ -1,6 +1,6 @@
 -- api.payment_create: a balance below the price is CR401 and nothing changes; exactly the price is enough.
 begin;
-select plan(5);
+select plan(7);
 
 -- Fixtures (tests.payment_world()): ann and bob with 80000 each, ACTIVE on concert (one date, date_id, seats
 -- at 50000); ann holds seat 7 through reservation res.
@@ -16,6 +16,13 @@ select throws_ok(format('select api.payment_create(%L, %s)', :'ann_token', :res)
 reset role;
 select is(tests.payment_state(:ann, :res, :'ann_token'), :'before',
   'nothing changed: balance, seat, reservation, payments, ledger, outbox, token');
+
+-- Both a short balance and a lapsed hold: API.md §3 puts 402 before 410.
+set local role boxoffice_api;
+select throws_ok(format('select api.payment_create(%L, %s, as_of => %L)', :'ann_token', :res, now() + interval '6 minutes'),
+  'CR401', NULL, 'a short balance wins over a lapsed hold (402 before 410)');
+reset role;
+select is(tests.payment_state(:ann, :res, :'ann_token'), :'before', 'nothing changed');
 
 update app.users set balance = 50000 where user_id = :ann;
 update app.ledger set amount = 50000, balance_after = 50000 where user_id = :ann;

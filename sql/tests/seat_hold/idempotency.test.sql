@@ -44,7 +44,7 @@ select is(api.seat_hold(:'ann_token'::uuid, :concert, :date1, 7, idempotency_key
   row(201, :'first_body'::jsonb), 'a replay is answered before the token is checked');
 select throws_ok(format('select api.seat_hold(%L, %s, %s, 9, idempotency_key => %L)', :'ann_token', :concert, :date1, 'hold-3'),
   'CR302', NULL, 'a new key with a used-up token goes on to the gate');
-select throws_ok(format('select api.seat_hold(%L, %s, %s, 9, idempotency_key => %L)', :'bob_token', :concert, :date1, 'bad key'),
+select throws_ok(format('select api.seat_hold(%L, %s, %s, 9, idempotency_key => %L)', :'bob_token', :concert, :date1, E'bad\tkey'),
   'CR001', NULL, 'a malformed key is refused');
 select throws_ok(format('select api.seat_hold(%L, %s, %s, 9, idempotency_key => %L)', gen_random_uuid(), :concert, :date1, 'hold-1'),
   'CR301', NULL, 'a key with an unknown token is refused');
