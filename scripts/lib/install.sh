@@ -22,7 +22,23 @@ need_server() {
 need_test_tools() {
   need_server
   need_debian postgresql-15-pgtap pgtap postgresql-15-plpgsql-check postgresql-15-cron
-  python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q openapi-spec-validator
+  need_python_module openapi_spec_validator openapi-spec-validator
+}
+
+# need_python_module MODULE PACKAGE: pip-installs PACKAGE when python3 cannot
+# import MODULE. Debian's own python3 refuses pip installs into the system
+# (PEP 668, "externally managed"), so there it goes into a venv under
+# .build/venv, which the caller's PATH then puts first.
+need_python_module() {
+  local module=$1 package=$2 venv
+  venv="$(pwd)/.build/venv"
+  [ -x "$venv/bin/python3" ] && export PATH="$venv/bin:$PATH"
+  python3 -c "import $module" 2>/dev/null && return 0
+  if python3 -m pip install -q "$package" 2>/dev/null; then return 0; fi
+  echo "installing $package into $venv" >&2
+  python3 -m venv "$venv" 2>/dev/null || { need_debian python3-venv; python3 -m venv "$venv"; }
+  "$venv/bin/python3" -m pip install -q "$package"
+  export PATH="$venv/bin:$PATH"
 }
 
 need_swift() {
