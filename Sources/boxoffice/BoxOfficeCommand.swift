@@ -206,16 +206,18 @@ struct Audit: ParsableCommand {
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load-test a running server on loopback: flow, queue, onsale, holds, payments or calls.",
+        abstract: "Load-test a running server on loopback (flow, queue, onsale, holds, payments, calls), or the libpq pool (pool).",
         discussion: """
             Each phase is bounded by --duration and --max-requests. scripts/bench runs them all; \
-            BENCHMARKS.md has the results.
+            BENCHMARKS.md has the results. `bench pool` needs no server: it measures round trips/s of the \
+            server's pool (a thread per connection) against libpq's non-blocking API on one polling thread \
+            (bench/pool/run.sh, bench/pool/RESULTS.md).
             """)
 
-    @Argument(help: "flow, queue, onsale, holds, payments or calls.") var scenario: String
+    @Argument(help: "flow, queue, onsale, holds, payments, calls or pool.") var scenario: String
     @Option(help: "The server, on loopback only.") var url = "http://127.0.0.1:8080"
     @Option(help: "Concurrent virtual users, one keep-alive connection each.") var users = 10
-    @Option(help: "Seconds per measured phase.") var duration = 10.0
+    @Option(help: "Seconds per measured phase (pool: per round).") var duration = 10.0
     @Option(help: "Requests per measured phase, at most.") var maxRequests = 2_000_000
     @Option(help: "Concerts to use: 7, 1-100 or 3,5 (default: every concert listed).") var concerts: String?
     @Option(help: "onsale: how many people are after the seats.") var people = 10_000
@@ -227,8 +229,14 @@ struct Bench: AsyncParsableCommand {
     var userIds: String?
     @Option(help: "Event loop threads of the load generator.") var threads = 1
     @Option(help: "Also write the report as JSON to this file.") var json: String?
+    @Option(help: "pool: the database, a libpq URL or key=value string (default: DATABASE_URL).") var conninfo: String?
+    @Option(help: "pool: libpq connections, the same for both ways.") var connections = 8
+    @Option(help: "pool: concurrent tasks, one number or several: 8,32,128.") var tasks = "8,32,128"
+    @Option(help: "pool: measured rounds per way and number of tasks (each after a 1 s warm-up).") var rounds = 5
+    @Option(help: "pool: the statement of each round trip, prepared on every connection.") var sql = "select 1"
 
     func run() async throws {
+        if scenario == "pool" { return try await runPool() }
         guard let chosen = BenchScenario(rawValue: scenario) else {
             let known = BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")
             throw ValidationError("unknown scenario \(scenario): one of \(known)")
@@ -248,6 +256,26 @@ struct Bench: AsyncParsableCommand {
         try BenchOptions.ensureFileLimit(users: users)
         let report = try await BenchRunner.run(chosen, options: options) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        print(report.table)
+        if let json { try report.json().write(to: URL(fileURLWithPath: json)) }
+    }
+}
+
+extension Bench {
+    func runPool() async throws {
+        guard let conninfo = conninfo ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+            throw ValidationError("bench pool needs --conninfo or DATABASE_URL")
+        }
+        var options = PoolBenchmark.Options()
+        options.sql = sql
+        options.connections = connections
+        options.tasks = try BenchOptions.ids(tasks).map { Int($0) }
+        options.seconds = duration
+        options.rounds = rounds
+        let report = try await PoolBenchmark.run(options, conninfo: conninfo) { round in
+            let line = "\(round.way.rawValue), \(round.tasks) tasks, round \(round.round): \(Int(round.perSecond)) round trips/s\n"
+            FileHandle.standardError.write(Data(line.utf8))
         }
         print(report.table)
         if let json { try report.json().write(to: URL(fileURLWithPath: json)) }
