@@ -74,6 +74,31 @@ struct HTTPFoundationTests {
         }
     }
 
+    @Test("a malformed chunked body is 400 BAD_REQUEST as JSON, not a 500")
+    func malformedChunkedBody() async throws {
+        try await TestServer.with { server in
+            for chunks in ["zz\r\nabc\r\n0\r\n\r\n", "3\r\nabcdef\r\n0\r\n\r\n"] {
+                let answer = try RawHTTP.exchange(
+                    port: server.port,
+                    "POST /api/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)
+                #expect(answer.status == 400, "\(chunks.debugDescription): \(answer)")
+                #expect(answer.body.contains(#""code":"BAD_REQUEST""#), "\(answer.body)")
+            }
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.users") == 0)
+        }
+    }
+
+    @Test("a name with an escaped NUL is 400 and creates nothing (libpq would cut it short)")
+    func nulInName() async throws {
+        try await TestServer.with { server in
+            let answer = try await server.client.send("POST", "/api/users", raw: Data(#"{"name": "a\u0000b"}"#.utf8))
+            #expect(answer.status == 400)
+            #expect(answer.errorCode == "BAD_REQUEST")
+            #expect(try QueueFixtures.count(server.database, "select count(*) from app.users") == 0)
+        }
+    }
+
     @Test("a request that waits too long for a connection is 503 with Retry-After")
     func poolExhaustionIs503() async throws {
         try await TestServer.with(poolSize: 1, poolWait: .milliseconds(500)) { server in

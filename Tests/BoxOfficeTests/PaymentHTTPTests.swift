@@ -433,14 +433,15 @@ struct PaymentHTTPTests {
             #expect(try PaymentFixtures.state(database) == before)
             #expect(try PaymentFixtures.balance(database, userId) == 200_000)
 
-            // Without the key, or with it for another reservation, the used-up
-            // token and the reused key are refused.
+            // Without the key, or with it for another reservation (no replay,
+            // so API.md §3's order: the token's 410 before the key's 409), the
+            // used-up token is refused.
             let noKey = try await PaymentFixtures.pay(client, token: token, reservationId: reservationId)
             #expect(noKey.status == 410)
             #expect(noKey.errorCode == "TOKEN_EXPIRED")
             let otherBody = try await PaymentFixtures.pay(client, token: token, reservationId: otherHold, key: "pay-1")
-            #expect(otherBody.status == 409)
-            #expect(otherBody.errorCode == "IDEMPOTENCY_KEY_REUSED")
+            #expect(otherBody.status == 410)
+            #expect(otherBody.errorCode == "TOKEN_EXPIRED")
             #expect(try PaymentFixtures.state(database) == before)
         }
     }

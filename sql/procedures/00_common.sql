@@ -132,14 +132,16 @@ $$;
 
 comment on function app.token_user(uuid) is 'The user of token, whatever its status. Raises CR300 when token is null, CR301 when there is no such token.';
 
--- Idempotency keys. begin claims (user_id, key) for this transaction, or
+-- Idempotency keys. claim takes (user_id, key) for this transaction, or
 -- returns the first answer stored under it. A concurrent request with the same
 -- key waits on the unique index until the first commits, then replays it.
 -- Only successes are stored: a failed request rolls back its claim, so a
--- retry does the work afresh.
-create or replace function app.idempotency_begin(
+-- retry does the work afresh. The same key with another request is reported
+-- (reused), not raised: CR204 is a 409, so the caller raises it after its
+-- token and not-found checks (API.md §3), and before any work.
+create or replace function app.idempotency_claim(
   user_id bigint, key text, request_hash text,
-  out status integer, out response jsonb)
+  out status integer, out response jsonb, out reused boolean)
 language plpgsql
 volatile
 security invoker
@@ -148,32 +150,53 @@ as $$
 declare
   v_hash text;
 begin
-  if idempotency_begin.key is null then
+  reused := false;
+  if idempotency_claim.key is null then
     return;
   end if;
-  if length(idempotency_begin.key) not between 1 and 255 or idempotency_begin.key !~ '^[\x20-\x7e]+$' then
+  if length(idempotency_claim.key) not between 1 and 255 or idempotency_claim.key !~ '^[\x20-\x7e]+$' then
     raise exception using errcode = 'CR001', message = 'bad request',
       detail = 'Idempotency-Key must be 1 to 255 printable characters';
   end if;
   insert into app.idempotency_keys as k (user_id, key, request_hash)
-  values (idempotency_begin.user_id, idempotency_begin.key, idempotency_begin.request_hash)
+  values (idempotency_claim.user_id, idempotency_claim.key, idempotency_claim.request_hash)
   on conflict on constraint idempotency_keys_pkey do nothing;
   if found then
     return;
   end if;
   select k.request_hash, k.status, k.response into v_hash, status, response
   from app.idempotency_keys k
-  where k.user_id = idempotency_begin.user_id and k.key = idempotency_begin.key;
-  if v_hash <> idempotency_begin.request_hash then
+  where k.user_id = idempotency_claim.user_id and k.key = idempotency_claim.key;
+  if v_hash <> idempotency_claim.request_hash then
+    status := null;
+    response := null;
+    reused := true;
+  end if;
+end
+$$;
+
+comment on function app.idempotency_claim(bigint, text, text) is
+'Claims an Idempotency-Key for this transaction (null status and response), or returns the stored first answer;
+reused is true when the key was used with another request (the caller raises CR204 after its token and not-found
+checks). Raises CR001 for a malformed key.';
+
+create or replace function app.idempotency_reused_check(reused boolean)
+returns void
+language plpgsql
+immutable
+security invoker
+set search_path = ''
+as $$
+begin
+  if idempotency_reused_check.reused then
     raise exception using errcode = 'CR204', message = 'idempotency key reused',
       detail = 'the Idempotency-Key was used before with a different request';
   end if;
 end
 $$;
 
-comment on function app.idempotency_begin(bigint, text, text) is
-'Claims an Idempotency-Key for this transaction (null status and response), or returns the stored first answer.
-Raises CR001 for a malformed key, CR204 when the key was used with another request.';
+comment on function app.idempotency_reused_check(boolean) is
+'Raises CR204 when reused (from app.idempotency_claim) is true.';
 
 create or replace function app.idempotency_finish(user_id bigint, key text, status integer, response jsonb)
 returns void

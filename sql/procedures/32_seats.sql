@@ -31,6 +31,7 @@ declare
   v_price bigint;
   v_seat app.seats;
   v_reservation app.reservations;
+  v_reused boolean := false;
 begin
   if seat_hold.concert_id is null or seat_hold.date_id is null or seat_hold.seat_no is null then
     raise exception using errcode = 'CR001', message = 'bad request',
@@ -46,8 +47,8 @@ begin
   -- that names the token's own user is the same request as one that omits it.
   if seat_hold.idempotency_key is not null then
     v_user_id := app.token_user(seat_hold.token);
-    select b.status, b.response into status, body
-    from app.idempotency_begin(v_user_id, seat_hold.idempotency_key,
+    select b.status, b.response, b.reused into status, body, v_reused
+    from app.idempotency_claim(v_user_id, seat_hold.idempotency_key,
       md5('seat_hold:' || seat_hold.concert_id || ':' || seat_hold.date_id || ':' || seat_hold.seat_no
           || ':' || coalesce(seat_hold.user_id, v_user_id))) b;
     if status is not null then
@@ -65,6 +66,7 @@ begin
     raise exception using errcode = 'CR103', message = 'date not found',
       detail = 'concert ' || seat_hold.concert_id || ' has no date ' || seat_hold.date_id || ' still to come';
   end if;
+  perform app.idempotency_reused_check(v_reused);
 
   -- The one conditional UPDATE that decides the winner. The CTE locks the seat
   -- only if it is free (FREE, or HELD with a lapsed hold); a concurrent holder

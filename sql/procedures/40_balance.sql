@@ -51,6 +51,7 @@ declare
   v_user_id bigint;
   v_ticket app.queue_tickets;
   v_stored jsonb;
+  v_reused boolean := false;
   v_balance bigint;
   v_constraint text;
   v_body jsonb;
@@ -65,8 +66,8 @@ begin
   -- that names the token's own user is the same request as one that omits it.
   if balance_charge.idempotency_key is not null then
     v_user_id := app.token_user(balance_charge.token);
-    select b.response into v_stored
-    from app.idempotency_begin(v_user_id, balance_charge.idempotency_key,
+    select b.response, b.reused into v_stored, v_reused
+    from app.idempotency_claim(v_user_id, balance_charge.idempotency_key,
       md5('balance_charge:' || balance_charge.amount || ':' || coalesce(balance_charge.user_id, v_user_id))) b;
     if v_stored is not null then
       return v_stored;
@@ -76,6 +77,7 @@ begin
   v_ticket := app.ticket_gate(balance_charge.token, null, false, balance_charge.as_of);
   perform app.ticket_user_check(v_ticket, balance_charge.user_id);
   v_user_id := v_ticket.user_id;
+  perform app.idempotency_reused_check(v_reused);
 
   -- One atomic read-and-add under the row lock; BALANCE_MAX may lower the
   -- table's hard ceiling (users_balance_check), which is mapped to CR203 too.

@@ -28,9 +28,10 @@ revoke execute on function app.payment_json(app.payments, app.reservations) from
 
 -- Check order (API.md §3: 400, then token 401/410/403, then 404, then the rule):
 --   1. reservation_id missing: CR001.
---   2. Idempotency-Key given: app.token_user (CR301 only) and app.idempotency_begin;
+--   2. Idempotency-Key given: app.token_user (CR301 only) and app.idempotency_claim;
 --      a stored answer is returned as it is, even when the token has since been
---      used up by this very payment (CR001 malformed key, CR204 key reused).
+--      used up by this very payment (CR001 malformed key). A key reused with
+--      another request is CR204 (a 409), raised after the checks of 4 and 5.
 --   3. The reservation is read, unlocked and without raising, for its concert.
 --   4. app.ticket_gate(token, that concert, need_active): CR301 unknown, CR302
 --      not live, CR304 another concert's token, CR303 still waiting. For an
@@ -63,6 +64,7 @@ declare
   v_now timestamptz := coalesce(payment_create.as_of, now());
   v_user_id bigint;
   v_stored jsonb;
+  v_reused boolean := false;
   v_ticket app.queue_tickets;
   v_reservation app.reservations;
   v_seat app.seats;
@@ -78,8 +80,8 @@ begin
 
   if payment_create.idempotency_key is not null then
     v_user_id := app.token_user(payment_create.token);
-    select b.response into v_stored
-    from app.idempotency_begin(v_user_id, payment_create.idempotency_key,
+    select b.response, b.reused into v_stored, v_reused
+    from app.idempotency_claim(v_user_id, payment_create.idempotency_key,
       md5('payment_create:' || payment_create.reservation_id || ':'
           || coalesce(payment_create.user_id, v_user_id))) b;
     if v_stored is not null then
@@ -102,6 +104,7 @@ begin
     raise exception using errcode = 'CR304', message = 'token forbidden',
       detail = 'reservation ' || v_reservation.reservation_id || ' belongs to another user';
   end if;
+  perform app.idempotency_reused_check(v_reused);
 
   select * into v_seat
   from app.seats s

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// An error answer: `{"error": {"code", "message", "sqlstate"?}}` with its
 /// status. Database error text never reaches a client unless it is one of
@@ -47,6 +48,10 @@ public struct APIError: HTTPResponseError, Sendable {
         case is PoolUnavailableError:
             logger.warning("database unavailable", metadata: ["error": "\(error)"])
             return .unavailable()
+        case let error as HTTPParserError:
+            // A body that does not parse as HTTP (a bad chunk size, a chunk
+            // longer than it said): the client's mistake, not ours.
+            return .badRequest("the request is not valid HTTP/1.1 (\(error))")
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "the request body is over 65536 bytes")
         case let error as HTTPError where error.status == .contentTooLarge:

@@ -16,6 +16,7 @@ enum Routes {
     static let table: [Route] = [
         Route(method: .post, path: "/api/users") { call in
             let body = try call.decode(UserCreateBody.self)
+            guard !body.name.unicodeScalars.contains("\u{0}") else { throw APIError.badRequest("name must not contain NUL") }
             return try await call.respond(.created, "select api.user_create(name => $1)::text", [body.name])
         },
         Route(method: .post, path: "/api/queue/tokens") { call in
