@@ -6,16 +6,21 @@
 -- ever admitted (ACTIVE, USED, or EXPIRED after being ACTIVE) sits at or below
 -- app.queues.admitted_upto. Between the watermark and a ticket there are only
 -- WAITING tickets and tickets that left the line without being admitted
--- (LEFT or EXPIRED with activated_at null), so
+-- (LEFT or EXPIRED with activated_at null: "departures"), so
 --   position = queue_no - admitted_upto - (those departures in between)
--- and the departures are counted on a small partial index
--- (sql/indexes/queue_tickets_concert_id_queue_no_departed_idx.sql) instead of
--- counting the whole line.
+-- and the departures come from per-block counters (app.queue_departed,
+-- 22_queue_blocks.sql) instead of counting the whole line, or every
+-- departure ahead. Every function here that ends a WAITING ticket counts it
+-- there (app.queue_blocks_add) in the same transaction.
 --
 -- Lock order, for every function that takes more than one lock: the
--- concert's app.queues row first, then its tickets. Functions that lock
--- tickets only (poll, leave, payment) take one row; the expiry sweep skips
--- locked rows. So no cycle can form.
+-- concert's app.queues row first, then its tickets, then its app.queue_blocks
+-- rows (in primary key order, one batch per transaction). Functions that
+-- lock tickets only (poll, leave, payment) take one row; the expiry sweep
+-- skips locked tickets and waits only for counter rows. The admitter, which
+-- goes on to the next concert's tickets, takes no counter row a departure
+-- could want (it only prunes spans behind the watermark). So no cycle can
+-- form.
 
 -- The Ticket JSON of API.md §2.
 create or replace function app.ticket_json(ticket app.queue_tickets)
@@ -32,17 +37,12 @@ declare
 begin
   if (ticket_json.ticket).status = 'WAITING' then
     -- One statement, so the watermark and the departures come from one
-    -- snapshot: read apart, an admission committing in between could make
-    -- the position jump up for one poll. The greatest(1, ...) covers a ticket
+    -- snapshot (app.queue_departed is stable: it reads this statement's):
+    -- read apart, an admission committing in between could make the
+    -- position jump up for one poll. The greatest(1, ...) covers a ticket
     -- admitted after the caller read it (its next poll shows it ACTIVE).
-    select greatest(1, (ticket_json.ticket).queue_no - q.admitted_upto - (
-             select count(*)
-             from app.queue_tickets d
-             where d.concert_id = q.concert_id
-               and d.queue_no > q.admitted_upto
-               and d.queue_no < (ticket_json.ticket).queue_no
-               and d.activated_at is null
-               and d.status <> 'WAITING')),
+    select greatest(1, (ticket_json.ticket).queue_no - q.admitted_upto
+                       - app.queue_departed(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no)),
            -- no rate observed yet: the rate the policy implies, a full set of
            -- ACTIVE tokens renewed every active_token_seconds
            case when q.admit_rate > 0.01 then q.admit_rate
@@ -68,7 +68,8 @@ $$;
 comment on function app.ticket_json(app.queue_tickets) is
 'The Ticket JSON of a live ticket: {"token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt"}.
 position is 1-based among the live WAITING tickets of the concert (0 when ACTIVE), from the admitted_upto
-watermark minus the departures since, so it costs the same at a million waiting tickets as at ten.';
+watermark minus the departures since (app.queue_departed: a few counters), so it costs the same at a million
+waiting tickets as at ten, however many of them left the line.';
 
 -- "Still here": a poll records last_seen_at, but only when the stored value
 -- is older than a third of waiting_idle_seconds (at most 30 s), so that most
@@ -121,6 +122,7 @@ declare
   v_now timestamptz := coalesce(queue_join.as_of, now());
   v_ticket app.queue_tickets;
   v_queue_no bigint;
+  v_departed boolean;
 begin
   if queue_join.user_id is null or queue_join.concert_id is null then
     raise exception using errcode = 'CR001', message = 'bad request',
@@ -153,10 +155,15 @@ begin
     if (v_ticket.status = 'ACTIVE' and v_ticket.expires_at <= v_now)
        or (v_ticket.status = 'WAITING'
            and v_ticket.last_seen_at <= v_now - make_interval(secs => app.setting('waiting_idle_seconds', 300))) then
-      -- dead already, though no sweep has marked it yet: end it, then a new ticket
+      -- dead already, though no sweep has marked it yet: end it (a WAITING
+      -- one is a departure), then a new ticket
       update app.queue_tickets t
       set status = 'EXPIRED', ended_at = v_now
-      where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE');
+      where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE')
+      returning t.activated_at is null into v_departed;
+      if v_departed then
+        perform app.queue_blocks_add(array[v_ticket.concert_id], array[v_ticket.queue_no]);
+      end if;
     else
       status := 200;
       body := app.ticket_json(app.ticket_seen(v_ticket, v_now));
@@ -227,16 +234,23 @@ as $$
 declare
   v_now timestamptz := coalesce(queue_leave.as_of, now());
   v_ticket app.queue_tickets;
+  v_departed boolean;
 begin
   v_ticket := app.ticket_gate(queue_leave.token, null, false, v_now);
   -- A freed ACTIVE slot goes to the next in line at the next admission run
   -- (every ADMIT_INTERVAL_SECONDS); no NOTIFY here, the admission sends one.
+  -- The status is read again under the row lock: admitted meanwhile, the
+  -- ticket gives up an ACTIVE slot, which is no departure from the line.
   update app.queue_tickets t
   set status = 'LEFT', ended_at = v_now
-  where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE');
+  where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE')
+  returning t.activated_at is null into v_departed;
   if not found then
     raise exception using errcode = 'CR302', message = 'token expired',
       detail = 'the queue token is no longer live; join the queue again';
+  end if;
+  if v_departed then
+    perform app.queue_blocks_add(array[v_ticket.concert_id], array[v_ticket.queue_no]);
   end if;
 end
 $$;

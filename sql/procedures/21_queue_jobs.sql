@@ -57,7 +57,10 @@ begin
       -- The next WAITING tickets in queue_no order, from the watermark on
       -- (an Index Scan on queue_tickets_concert_id_queue_no_key with
       -- queue_no > v_from: admitted rows are never read again). Idle ones are
-      -- expired, the others admitted.
+      -- expired, the others admitted. The expired ones are not counted in
+      -- app.queue_blocks: the watermark passes them in this transaction, and
+      -- no position reads the counters at or behind it (which also keeps
+      -- this loop, waiting for ticket locks, from holding counter rows).
       -- Plain FOR UPDATE, not SKIP LOCKED as DESIGN.md suggests: a WAITING row
       -- is locked for a moment by its user's poll or leave, and skipping it
       -- would admit the ticket behind it first, out of arrival order. Waiting
@@ -115,6 +118,8 @@ begin
                      end,
         rate_updated_at = greatest(q.rate_updated_at, v_now)
     where q.concert_id = v_concert_id;
+    -- the departure counters of spans now wholly behind the watermark
+    perform app.queue_blocks_prune(v_concert_id, v_queue.admitted_upto, v_upto);
 
     if v_admitted > 0 then
       perform pg_notify('boxoffice_queue', v_concert_id::text);
@@ -151,9 +156,13 @@ declare
   v_batch constant integer := 10000;
   v_active integer;
   v_waiting integer;
+  v_concert_ids bigint[];
+  v_queue_nos bigint[];
 begin
   -- SKIP LOCKED: a ticket locked by the admitter, a poll or a payment is left
-  -- for the next run, so the sweep never waits and never deadlocks with them.
+  -- for the next run, so the sweep never waits for a ticket and never
+  -- deadlocks with them (it waits only for the departure counters at the end,
+  -- held by leaves that wait for nothing).
   -- (The gate treats such a ticket as expired already.)
   -- Each half locks its due tickets in an ARRAY sub-select and updates them by
   -- token = any (...), always an Index Scan of queue_tickets_pkey. Joined from
@@ -174,16 +183,26 @@ begin
     for update skip locked));
   get diagnostics v_active = row_count;
 
-  update app.queue_tickets t
-  set status = 'EXPIRED', ended_at = v_now
-  where t.token = any (array(
-    select d.token
-    from app.queue_tickets d
-    where d.status = 'WAITING' and d.last_seen_at <= v_idle_before
-    order by d.last_seen_at
-    limit v_batch
-    for update skip locked));
-  get diagnostics v_waiting = row_count;
+  -- Idle WAITING tickets are departures: counted in app.queue_blocks in this
+  -- transaction, one batched update per block and group they fall in (a
+  -- crowd of 10 000 walking away is some hundred rows, not 10 000 updates),
+  -- taken last so that the rows stay locked only until the commit.
+  with ended as (
+    update app.queue_tickets t
+    set status = 'EXPIRED', ended_at = v_now
+    where t.token = any (array(
+      select d.token
+      from app.queue_tickets d
+      where d.status = 'WAITING' and d.last_seen_at <= v_idle_before
+      order by d.last_seen_at
+      limit v_batch
+      for update skip locked))
+    returning t.concert_id, t.queue_no)
+  select coalesce(array_agg(e.concert_id), '{}'), coalesce(array_agg(e.queue_no), '{}')
+    into v_concert_ids, v_queue_nos
+  from ended e;
+  v_waiting := cardinality(v_queue_nos);
+  perform app.queue_blocks_add(v_concert_ids, v_queue_nos);
 
   return v_active + v_waiting;
 end
@@ -192,7 +211,7 @@ $$;
 comment on function api.tokens_expire(timestamptz) is
 'Marks EXPIRED the ACTIVE tokens past expires_at and the WAITING tokens not polled for waiting_idle_seconds
 (the expiry job; at most 10 000 of each kind per call). Freed ACTIVE slots go to the next in line at the next
-admission; the positions of tickets behind an expired WAITING one drop at once.
+admission; the positions of tickets behind an expired WAITING one drop at once (it is counted in app.queue_blocks).
 Parameters: as_of (tests only; default now()).
 Result: the number of tokens expired.
 Errors: none.';

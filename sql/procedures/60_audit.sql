@@ -1,7 +1,8 @@
--- The audit: every invariant of money and seats that the tables' constraints
--- cannot state by themselves, checked over the whole database. `boxoffice audit`
--- calls it and exits 1 when it returns any row. It reads everything (full
--- scans and hash joins): run it from the command line or a monitor, not per request.
+-- The audit: every invariant of money, seats and the waiting room's counters
+-- that the tables' constraints cannot state by themselves, checked over the
+-- whole database. `boxoffice audit` calls it and exits 1 when it returns any
+-- row. It reads everything (full scans and hash joins): run it from the
+-- command line or a monitor, not per request.
 create or replace function api.audit()
 returns table (invariant text, subject text, detail text)
 language sql
@@ -166,10 +167,38 @@ as $$
   where r.status = 'PAID' or (r.status = 'HELD' and r.expires_at > now())
   group by r.date_id, r.seat_no
   having count(*) > 1
+
+  union all
+  -- The waiting room. Each departure counter a position may read (app.queue_blocks,
+  -- the spans past the one that holds the concert's watermark) equals a
+  -- recount of the tickets there that left the line without being admitted.
+  select 'queue_block_departed',
+         'concert ' || x.concert_id || ' queue numbers ' || x.block_no * x.block_size
+           || '..' || (x.block_no + 1) * x.block_size - 1,
+         'counted ' || coalesce(x.counted, 0) || ' departures but ' || coalesce(x.actual, 0)
+           || ' tickets there left the line without being admitted'
+  from (select coalesce(k.concert_id, r.concert_id) as concert_id,
+               coalesce(k.block_size, r.block_size) as block_size,
+               coalesce(k.block_no, r.block_no) as block_no,
+               k.departed as counted, r.departed as actual
+        from (select b.concert_id, b.block_size, b.block_no, b.departed
+              from app.queue_blocks b
+              join app.queues q on q.concert_id = b.concert_id
+              where b.block_no > q.admitted_upto / b.block_size) k
+        full join (select t.concert_id, s.block_size, t.queue_no / s.block_size as block_no, count(*) as departed
+                   from app.queue_tickets t
+                   join app.queues q on q.concert_id = t.concert_id
+                   -- the sizes of queue_blocks_block_size_check
+                   cross join (values (1024), (32768)) s(block_size)
+                   where t.activated_at is null and t.status <> 'WAITING'
+                     and t.queue_no / s.block_size > q.admitted_upto / s.block_size
+                   group by t.concert_id, s.block_size, t.queue_no / s.block_size) r
+          on r.concert_id = k.concert_id and r.block_size = k.block_size and r.block_no = k.block_no) x
+  where x.counted is distinct from x.actual
 $$;
 
 comment on function api.audit() is
-'Checks the invariants of money and seats over the whole database (boxoffice audit).
+'Checks the invariants of money, seats and the waiting room''s counters over the whole database (boxoffice audit).
 Result: one row (invariant, subject, detail) per broken invariant, none when all hold. Invariants:
 user_ledger_sum (a user''s balance = the sum of their ledger), total_ledger_sum (the same over all users),
 user_last_entry (the newest ledger row''s balance_after = the balance),
@@ -179,7 +208,8 @@ payment_amount (= the reservation''s and the seat''s price), payment_reservation
 paid_reservation_payment (a PAID reservation has a payment), paid_reservation_seat (and its seat is SOLD through it),
 sold_seat_payment (a SOLD seat has exactly one payment, its reservation''s), sold_seat_reservation (a SOLD seat''s reservation is PAID by its user),
 seat_hold_reservation (a HELD seat''s reservation is HELD by its user), reservation_hold_seat (an unlapsed HELD reservation holds its seat),
-seat_live_reservations (at most one unlapsed HELD or PAID reservation per seat).
+seat_live_reservations (at most one unlapsed HELD or PAID reservation per seat),
+queue_block_departed (a departure counter past its concert''s watermark = a recount of its tickets; api.queue_blocks_rebuild repairs one).
 Errors: none.';
 
 revoke execute on function api.audit() from public;

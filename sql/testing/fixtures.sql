@@ -180,6 +180,10 @@ begin
           case when ticket.status = 'ACTIVE' then now() + ticket.expires_in end,
           case when ticket.status not in ('WAITING', 'ACTIVE') then now() end)
   returning queue_tickets.token into v_token;
+  -- an ended ticket never admitted is a departure, counted as the API counts one
+  if ticket.status not in ('WAITING', 'ACTIVE') then
+    perform app.queue_blocks_add(array[ticket.concert_id], array[v_queue_no]);
+  end if;
   return v_token;
 end
 $$;
@@ -188,7 +192,7 @@ comment on function tests.ticket(bigint, bigint, text, interval) is
 'A queue ticket of the user for the concert with the next queue_no, joined and last seen now: WAITING; ACTIVE
 (activated now, expiring after expires_in); or ended now (EXPIRED, LEFT, USED; never activated). Makes the
 concert''s app.queues row if missing, moves next_no, and moves admitted_upto to this ticket when it is not
-WAITING and all before it have left the line. Returns the token.';
+WAITING and all before it have left the line; an ended ticket is counted in app.queue_blocks. Returns the token.';
 
 create function tests.active_ticket(user_id bigint, concert_id bigint, expires_in interval default '10 minutes')
 returns uuid
@@ -269,6 +273,49 @@ $$;
 comment on function tests.queue_line(bigint, integer, text) is
 'users (1..5) new users, "<name> 1" .., who join the concert''s line in turn through api.queue_join, now.
 Returns one row: u1..u5 their user_ids and t1..t5 their WAITING tokens (null past users; \gset leaves those unset).';
+
+create function tests.long_line(concert_id bigint, first_no bigint, last_no bigint)
+returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_count bigint;
+begin
+  if long_line.first_no < 1 or long_line.last_no < long_line.first_no then
+    raise exception 'tests.long_line: queue numbers % to %', long_line.first_no, long_line.last_no;
+  end if;
+  insert into app.queues (concert_id) values (long_line.concert_id)
+  on conflict on constraint queues_pkey do nothing;
+  if exists (select from app.queues q
+             where q.concert_id = long_line.concert_id and (q.next_no <> 1 or q.admitted_upto <> 0)) then
+    raise exception 'tests.long_line: concert % has a line already', long_line.concert_id;
+  end if;
+  with u as (
+    insert into app.users (name)
+    select 'line ' || long_line.concert_id || ' ' || g
+    from pg_catalog.generate_series(long_line.first_no, long_line.last_no) g
+    returning users.user_id),
+  t as (
+    insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
+    select long_line.concert_id, long_line.first_no - 1 + row_number() over (order by u.user_id), u.user_id,
+           'WAITING', now(), now()
+    from u
+    returning 1)
+  select count(*) into v_count from t;
+  update app.queues q
+  set next_no = long_line.last_no + 1, admitted_upto = long_line.first_no - 1
+  where q.concert_id = long_line.concert_id;
+  return v_count;
+end
+$$;
+
+comment on function tests.long_line(bigint, bigint, bigint) is
+'A long line for the concert, made set-based: one new user ("line <concert> <n>") and one WAITING ticket, joined
+and last seen now, for each queue number first_no .. last_no; the watermark at first_no - 1 (everyone before has
+been through the line, their tickets long gone) and next_no at last_no + 1. For a concert without a line yet.
+Returns the number of tickets.';
 
 -- Reservations -----------------------------------------------------------
 
