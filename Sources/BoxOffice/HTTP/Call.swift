@@ -27,11 +27,14 @@ struct Call: Sendable {
         } catch let DecodingError.keyNotFound(key, _) {
             throw APIError.badRequest("field \(key.stringValue) is required")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            if context.codingPath.isEmpty { throw APIError.badRequest("the body must be a JSON object") }
             throw APIError.badRequest("field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
             throw APIError.badRequest("field \(context.codingPath.map(\.stringValue).joined(separator: ".")) has an invalid value")
         } catch {
-            throw APIError.badRequest("the body is not valid JSON")
+            // Foundation reports a number that is not a whole number in range
+            // (1.5, 2^63) for an integer field here too, without its field.
+            throw APIError.badRequest("the body is not valid JSON, or a number in it is not a whole number in range")
         }
     }
 

@@ -1,6 +1,6 @@
 -- api.audit: each corruption of seats and reservations is reported, by its invariant and subject, and nothing else is.
 begin;
-select plan(9);
+select plan(10);
 
 -- Whatever the database held before this test is the baseline: only new findings count
 -- (the temp view audit_new, readable by boxoffice_api). Taken before any fixture is made.
@@ -68,6 +68,15 @@ select set_eq('select * from audit_new',
   'two live reservations on one seat; the second does not hold it');
 update app.reservations set expires_at = now() - interval '1 second' where reservation_id = :second;
 select is_empty('select * from audit_new', 'a lapsed second hold is not live: nothing reported');
+
+-- 8. A second payment for the sold seat 7, through another PAID reservation
+-- (the index is still dropped): the seat has two payments.
+insert into app.reservations (user_id, concert_id, date_id, seat_no, price, status, created_at, expires_at, ended_at)
+values (:bob, :concert, :date_id, 7, 50000, 'PAID', now(), now() + interval '5 minutes', now())
+returning reservation_id as dup \gset
+insert into app.payments (reservation_id, user_id, concert_id, amount, paid_at) values (:dup, :bob, :concert, 50000, now());
+select ok(exists(select from audit_new where invariant = 'sold_seat_payment' and subject = 'seat ' || :date_id || '/7'),
+  'a SOLD seat with two payments (one of another reservation of the seat)');
 
 select * from finish();
 rollback;
