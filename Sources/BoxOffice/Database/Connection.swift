@@ -12,6 +12,19 @@ public final class Connection: @unchecked Sendable {
     /// libpq connection parameters added to `conninfo` (keepalives, timeouts).
     public let options: [String: String]
 
+    /// libpq settings every connection gets unless its conninfo names them
+    /// (or, for connect_timeout, PGCONNECT_TIMEOUT is set): a database that
+    /// does not answer fails the connect in 5 s instead of TCP's two minutes,
+    /// and a peer that vanished is noticed in about 25 s, whether the session
+    /// sits idle (keepalives) or waits for the acknowledgement of what it sent
+    /// (tcp_user_timeout), instead of after hours. libpq ignores the TCP ones
+    /// on a unix socket.
+    public static let defaults: [String: String] = [
+        "connect_timeout": "5", "keepalives": "1",
+        "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3",
+        "tcp_user_timeout": "25000",
+    ]
+
     /// libpq settings for a long-lived connection whose death must be noticed
     /// within seconds, not TCP's default two hours: the scheduler's leader
     /// lock and the NOTIFY listener. A frozen or vanished host then loses its
@@ -39,10 +52,14 @@ public final class Connection: @unchecked Sendable {
     /// Opens the session (closing any old one) and runs the setup statements.
     public func connect() throws(PostgresError) {
         close()
-        // dbname with expand_dbname = 1 takes the whole URL or key=value
-        // string; the options that follow override what it says.
-        let keywords = ["dbname"] + options.keys.sorted()
-        let values = [conninfo] + options.keys.sorted().map { options[$0]! }
+        // libpq reads the arrays in order and the last value of a keyword
+        // wins; dbname with expand_dbname = 1 takes the whole URL or
+        // key=value string. So the defaults come first (what conninfo says
+        // overrides them) and the options last (they override conninfo).
+        let defaults = Self.defaults.filter { $0.key != "connect_timeout" || getenv("PGCONNECT_TIMEOUT") == nil }
+        let parameters = defaults.sorted { $0.key < $1.key } + [("dbname", conninfo)] + options.sorted { $0.key < $1.key }
+        let keywords = parameters.map(\.0)
+        let values = parameters.map(\.1)
         let fresh = withCStrings(keywords) { k in
             withCStrings(values) { v in
                 PQconnectdbParams(k + [nil], v + [nil], 1)
@@ -90,6 +107,19 @@ public final class Connection: @unchecked Sendable {
             if recv(PQsocket(conn), &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 { return false }
         }
         return PQstatus(conn) == CONNECTION_OK
+    }
+
+    /// The value libpq uses for a connection keyword (`connect_timeout`,
+    /// `keepalives_idle`, ...) on the open session.
+    public func parameter(_ keyword: String) -> String? {
+        guard let conn, let options = PQconninfo(conn) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
     }
 
     /// The backend's process id, for tests that terminate it.

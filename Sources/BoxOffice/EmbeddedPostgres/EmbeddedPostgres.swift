@@ -2,11 +2,18 @@ import Foundation
 import Logging
 
 /// The private PostgreSQL 15 cluster under `.boxoffice/` that `serve` uses
-/// when DATABASE_URL is unset: Debian's binaries, initdb on first use, a free
-/// loopback port and a unix socket, and never a root-owned server (when the
-/// caller is root it runs as the `postgres` system user).
+/// when DATABASE_URL is unset: Debian's binaries, initdb on first use, and
+/// never a root-owned server (when the caller is root it runs as the
+/// `postgres` system user). It listens on a unix socket only, in a 0700
+/// folder of the user it runs as, so that its trust authentication admits
+/// that user and root and nobody else: no TCP (nothing needs it; the
+/// embedded cluster runs no pg_cron), and host connections rejected in
+/// pg_hba.conf should it ever listen.
 public struct EmbeddedPostgres: Sendable {
     public let home: String
+    /// Names the socket file (`.s.PGSQL.5432`) in the private socket folder;
+    /// nothing listens on this TCP port.
+    public static let port = 5432
     public let databaseName = "boxoffice"
     public var dataDirectory: String { home + "/data" }
     public var socketDirectory: String { home + "/run" }
@@ -48,6 +55,7 @@ public struct EmbeddedPostgres: Sendable {
     @discardableResult
     public func start(logger: Logger? = nil) throws -> Bool {
         let bin = try Self.binDirectory()
+        if Self.isRoot { try checkReachableByServerUser() }
         var started = false
         switch try status() {
         case .running:
@@ -56,11 +64,13 @@ public struct EmbeddedPostgres: Sendable {
             try initialize(bin: bin)
             fallthrough
         case .stopped:
-            let port = try Self.freePort()
-            logger?.info("starting embedded PostgreSQL", metadata: ["data": "\(dataDirectory)", "port": "\(port)"])
+            try prepareSocketDirectory()
+            logger?.info("starting embedded PostgreSQL", metadata: ["data": "\(dataDirectory)", "socket": "\(socketDirectory)"])
+            // On the command line too, so a cluster made by an older version
+            // (which listened on 127.0.0.1) is tightened as well.
             try asServerUser([
                 bin + "/pg_ctl", "-D", dataDirectory, "-l", logFile, "-w", "-t", "60",
-                "-o", "-p \(port) -k \(socketDirectory) -c listen_addresses=127.0.0.1", "start",
+                "-o", "-p \(Self.port) -k \(socketDirectory) -c listen_addresses='' -c unix_socket_permissions=0700", "start",
             ])
             started = true
         }
@@ -95,20 +105,22 @@ public struct EmbeddedPostgres: Sendable {
 
     private func initialize(bin: String) throws {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: home, withIntermediateDirectories: true)
         if Self.isRoot {
             // Everything the server writes must belong to the user it runs as.
             try Self.run(["chown", "-R", "postgres:postgres", home])
         }
         try asServerUser([
-            bin + "/initdb", "-D", dataDirectory, "-U", "postgres", "--auth=trust",
+            bin + "/initdb", "-D", dataDirectory, "-U", "postgres", "--auth-local=trust", "--auth-host=reject",
             "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions",
         ])
         var settings = """
 
-            # boxoffice: a private cluster, reachable on loopback and the socket only
-            listen_addresses = '127.0.0.1'
+            # boxoffice: a private cluster, reachable on its unix socket only, in
+            # a folder only the user it runs as (and root) may enter
+            listen_addresses = ''
             unix_socket_directories = '\(socketDirectory)'
+            unix_socket_permissions = 0700
             max_connections = 200
             shared_buffers = 256MB
 
@@ -145,24 +157,5 @@ public struct EmbeddedPostgres: Sendable {
         } catch {
             throw Failure(description: "\(error)")
         }
-    }
-
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw Failure(description: "cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

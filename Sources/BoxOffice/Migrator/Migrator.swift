@@ -7,7 +7,8 @@ import Logging
 /// then the index files, outside a transaction. Everything but a migration
 /// marked `-- migrate: as connecting user` runs as boxoffice_owner, which then
 /// owns the tables and the SECURITY DEFINER functions. Two migrators at once
-/// take turns on an advisory lock.
+/// take turns on an advisory lock. A database that has migrations this sql/
+/// lacks (a newer version migrated it) is refused, never downgraded.
 public struct Migrator: Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -21,15 +22,8 @@ public struct Migrator: Sendable {
         public var version: String { String(name.prefix { $0 != "_" }) }
     }
 
-    public struct Status: Sendable {
-        public var applied: [String]
-        public var pending: [String]
-        public var changed: [String]
-        public var isCurrent: Bool { pending.isEmpty && changed.isEmpty }
-    }
-
     public let directory: String
-    private static let lockKey = "7243001"
+    static let lockKey = "7243001"
 
     public init(directory: String) {
         self.directory = directory
@@ -44,34 +38,30 @@ public struct Migrator: Sendable {
             .map { SQLFile(name: $0, path: path + "/" + $0, text: try String(contentsOfFile: path + "/" + $0, encoding: .utf8)) }
     }
 
-    /// What is applied, pending, or changed since it was applied.
-    public func status(on connection: Connection) throws -> Status {
-        try ensureBookkeeping(on: connection)
-        let recorded = try appliedChecksums(on: connection)
-        var status = Status(applied: [], pending: [], changed: [])
-        for file in try files("migrations") {
-            guard let checksum = recorded[file.version] else {
-                status.pending.append(file.name)
-                continue
-            }
-            if checksum != (try self.checksum(file.text, on: connection)) {
-                status.changed.append(file.name)
-            } else {
-                status.applied.append(file.name)
-            }
-        }
-        return status
-    }
-
     /// Brings the database up to date. Returns the migrations it applied.
     @discardableResult
     public func migrate(on connection: Connection, logger: Logger = Logger(label: "boxoffice.migrate")) throws -> [String] {
         try connection.execute("select pg_advisory_lock(\(Self.lockKey))")
         defer { _ = try? connection.execute("select pg_advisory_unlock(\(Self.lockKey))") }
-        let current = try status(on: connection)
-        if !current.changed.isEmpty {
-            throw Failure(description: "applied migrations changed since they were applied: \(current.changed.joined(separator: ", ")); add a new migration instead of editing one")
+        return try apply(on: connection, logger: logger)
+    }
+
+    /// `migrate` without the lock, for a caller that holds it.
+    func apply(on connection: Connection, logger: Logger) throws -> [String] {
+        guard try mayMigrate(on: connection) else {
+            throw Failure(
+                description: "\(currentUser(on: connection)) may not migrate: "
+                    + "set MIGRATE_DATABASE_URL to a superuser or a member of boxoffice_owner")
         }
+        try ensureBookkeeping(on: connection)
+        let current = try status(on: connection)
+        if !current.unknown.isEmpty {
+            throw Failure(
+                description: "the database has migrations this sql/ does not: \(current.unknown.joined(separator: ", ")); "
+                    + "a newer version migrated it, so run that version's boxoffice migrate "
+                    + "(this one would put older procedures over a newer schema)")
+        }
+        if !current.changed.isEmpty { throw Self.changed(current.changed) }
         var applied: [String] = []
         for file in try files("migrations") where current.pending.contains(file.name) {
             logger.notice("applying migration", metadata: ["file": "\(file.name)"])
@@ -94,26 +84,22 @@ public struct Migrator: Sendable {
         return applied
     }
 
+    static func changed(_ names: [String]) -> Failure {
+        Failure(
+            description: "applied migrations changed since they were applied: \(names.joined(separator: ", ")); "
+                + "add a new migration instead of editing one")
+    }
+
+    func currentUser(on connection: Connection) -> String {
+        (try? connection.execute("select current_user").scalar) ?? "this role"
+    }
+
     /// The version this tree of sql/ would leave behind: the newest migration
     /// and a checksum over the procedure files. `/ready` compares it with
     /// what `api.schema_version()` reports.
     public func expectedVersion() throws -> (migration: String, procedures: String) {
         let migration = try files("migrations").last?.version ?? ""
         return (migration, Self.fingerprint(try files("procedures")))
-    }
-
-    private func recordVersion(procedures: [SQLFile], on connection: Connection) throws {
-        let migration = try files("migrations").last?.version ?? ""
-        let version = "{\"migration\": \"\(migration)\", \"procedures\": \"\(Self.fingerprint(procedures))\"}"
-        try connection.run(script: """
-            begin;
-            set local role boxoffice_owner;
-            create or replace function api.schema_version() returns jsonb
-              language sql immutable security definer set search_path = '' as $v$ select '\(version)'::jsonb $v$;
-            comment on function api.schema_version() is 'The schema this database is at: the newest migration applied and a fingerprint of the procedure files. Written by boxoffice migrate.';
-            grant execute on function api.schema_version() to boxoffice_api;
-            commit;
-            """)
     }
 
     /// FNV-1a over the procedure files' names and texts: cheap, stable, local.
@@ -159,7 +145,11 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// Creates the bookkeeping table when it is missing, and only then:
+    /// CREATE SCHEMA IF NOT EXISTS checks the database's CREATE privilege
+    /// before it looks whether the schema exists.
     private func ensureBookkeeping(on connection: Connection) throws {
+        guard try bookkeeping(on: connection) == .absent else { return }
         try connection.run(script: """
             create schema if not exists boxoffice_meta;
             create table if not exists boxoffice_meta.schema_migrations (
@@ -168,14 +158,5 @@ public struct Migrator: Sendable {
               checksum   text not null,
               applied_at timestamptz not null default now());
             """)
-    }
-
-    private func appliedChecksums(on connection: Connection) throws -> [String: String] {
-        let result = try connection.execute("select version, checksum from boxoffice_meta.schema_migrations")
-        return Dictionary(uniqueKeysWithValues: result.rows.map { ($0[0]!, $0[1]!) })
-    }
-
-    private func checksum(_ text: String, on connection: Connection) throws -> String {
-        try connection.execute("select md5($1)", [text]).scalar ?? ""
     }
 }

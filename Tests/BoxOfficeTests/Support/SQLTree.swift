@@ -1,0 +1,32 @@
+import Foundation
+
+@testable import BoxOffice
+
+/// A copy of sql/ in a temporary folder, to play a newer (or edited) version
+/// of the schema: add a migration, change a procedure file.
+struct SQLTree: Sendable {
+    let path: String
+
+    var migrator: Migrator { Migrator(directory: path) }
+
+    static func copy() throws -> SQLTree {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sql-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: TestPaths.sql, toPath: path)
+        return SQLTree(path: path)
+    }
+
+    /// Writes `sql/migrations/<name>`.
+    func add(migration name: String, _ text: String) throws {
+        try text.write(toFile: path + "/migrations/" + name, atomically: true, encoding: .utf8)
+    }
+
+    /// Appends `text` to a file of the tree (`procedures/10_user_create.sql`).
+    func append(_ file: String, _ text: String) throws {
+        let url = URL(fileURLWithPath: path + "/" + file)
+        try (String(contentsOf: url, encoding: .utf8) + "\n" + text + "\n").write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
