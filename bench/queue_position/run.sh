@@ -12,7 +12,13 @@
 # machine noise out of the comparison: a second concert with a 1 000-ticket
 # line in the same (now large) table, polled in runs alternating with the
 # 1 000 000-ticket line.
-# The 1M/1k ratio of the medians must stay under 2: exit status 1 otherwise.
+# Then departures: 1 % and then 10 % of the 1 000 000 line stop polling,
+# spread through it (never the polled tickets), and api.tokens_expire sweeps
+# them out in runs of 10 000 (timed: the mass expiry, counters included);
+# each state is polled in runs alternating with the 1 000-ticket line of
+# concert 2, as in the cross-check.
+# The 1M/1k ratios of the medians must stay under 2: exit status 1 otherwise.
+# Takes about 1 + 10 * ROUNDS * SECONDS / 60 minutes (6 with the defaults).
 # Usage: PGHOST=... PGPORT=... PGUSER=postgres bench/queue_position/run.sh [DBNAME [SECONDS [ROUNDS]]]
 set -euo pipefail
 db=${1:-q_bench}
@@ -93,21 +99,56 @@ median() {
               printf "%.3f %d %.0f\n", m / 1000, NR, NR / (secs * runs) }'
 }
 
-# The position query of app.ticket_json, for ticket 999 000 of concert 1.
+# The departures between the watermark and ticket 999 000 of concert 1, as
+# app.queue_departed counts them (its statement for two ends in different
+# groups, PL/pgSQL's locals written out), and, for comparison, as the
+# position counted them before the counters (every departure ahead on the
+# partial index).
 explain_position() {
   q <<'SQL'
+select admitted_upto as w from app.queues where concert_id = 1 \gset
 explain (analyze, buffers, costs off, timing off)
-select greatest(1, 999000 - q.admitted_upto - (
-         select count(*)
-         from app.queue_tickets d
-         where d.concert_id = q.concert_id
-           and d.queue_no > q.admitted_upto
-           and d.queue_no < 999000
-           and d.activated_at is null
-           and d.status <> 'WAITING'))
-from app.queues q
-where q.concert_id = 1;
+select (select count(*) from app.queue_tickets d
+        where d.concert_id = 1 and d.queue_no > :w and d.queue_no < (:w / 1024 + 1) * 1024
+          and d.activated_at is null and d.status <> 'WAITING')
+     + (select count(*) from app.queue_tickets d
+        where d.concert_id = 1 and d.queue_no >= 999000 / 1024 * 1024 and d.queue_no < 999000
+          and d.activated_at is null and d.status <> 'WAITING')
+     + (select coalesce(sum(b.departed), 0)::bigint from app.queue_blocks b
+        where b.concert_id = 1 and b.block_size = 1024
+          and b.block_no > :w / 1024 and b.block_no < least(999000 / 1024, (:w / 32768 + 1) * 32))
+     + (select coalesce(sum(b.departed), 0)::bigint from app.queue_blocks b
+        where b.concert_id = 1 and b.block_size = 1024
+          and b.block_no >= greatest(999000 / 32768, :w / 32768 + 1) * 32 and b.block_no < 999000 / 1024)
+     + (select coalesce(sum(b.departed), 0)::bigint from app.queue_blocks b
+        where b.concert_id = 1 and b.block_size = 32768
+          and b.block_no > :w / 32768 and b.block_no < 999000 / 32768);
 SQL
+}
+explain_old_count() {
+  q <<'SQL'
+explain (analyze, buffers, costs off, timing off)
+select count(*) from app.queue_tickets d, app.queues q
+where q.concert_id = 1 and d.concert_id = 1 and d.queue_no > q.admitted_upto and d.queue_no < 999000
+  and d.activated_at is null and d.status <> 'WAITING';
+SQL
+}
+
+# depart RESIDUES: the tickets of concert 1 whose queue_no % 100 is one of
+# RESIDUES (none is 0, so no polled ticket) stop polling; api.tokens_expire
+# runs until it finds none. Prints the number expired, the runs and the
+# seconds they took.
+depart() {
+  q -c "update app.queue_tickets set last_seen_at = now() - interval '1 hour'
+        where concert_id = 1 and status = 'WAITING' and queue_no % 100 in ($1)"
+  local total=0 runs=0 got start end
+  start=$(date +%s.%N)
+  while got=$(q -c 'select api.tokens_expire()') && [ "$got" -gt 0 ]; do
+    total=$((total + got)); runs=$((runs + 1))
+  done
+  end=$(date +%s.%N)
+  q -c 'vacuum analyze app.queue_tickets' -c 'vacuum analyze app.queue_blocks'
+  echo "$total $runs $(echo "$end - $start" | bc)"
 }
 
 ratio() { echo "scale=2; $1 / $2" | bc | sed 's/^\./0./'; }
@@ -121,7 +162,7 @@ t2=$(date +%s)
 for r in $(seq "$rounds"); do run m1c1 1 1; run m1c2 1 2; done
 grow 2 1000
 for r in $(seq "$rounds"); do run xkc1 2 1; run xmc1 1 1; done
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average after the first part: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 read -r k1 k1n k1t < <(median k1c1)
 read -r k2 k2n k2t < <(median k1c2)
@@ -147,7 +188,8 @@ echo "ratio 1M/1k of the medians: $r1 (1 client), $r2 (2 clients), $rx (cross-ch
 echo "growing the line from 1 000 to 1 000 000 (users, tickets, vacuum analyze): $((t2 - t1)) s"
 
 echo
-echo "EXPLAIN (ANALYZE, BUFFERS) of the position query of app.ticket_json for ticket 999 000 of the 1 000 000 line:"
+echo "EXPLAIN (ANALYZE, BUFFERS) of the departures between the watermark and ticket 999 000 of the 1 000 000 line"
+echo "(none yet), app.queue_departed's statement:"
 explain_position
 echo
 echo "The jobs with 1 001 000 WAITING tickets (in a transaction, rolled back): admission twice, then the sweep"
@@ -160,17 +202,39 @@ select api.tokens_expire();
 rollback;
 SQL
 
-# Not part of the verdict: the cost the design does grow with. The position
-# counts the tickets that left the line without being admitted between the
-# watermark and the ticket; here 1 % of the 1 000 000 line leaves (every
-# 100th ticket, none of the polled ones).
-q -c "update app.queue_tickets set status = 'LEFT', ended_at = now() where concert_id = 1 and queue_no % 100 = 7" \
-  -c 'vacuum analyze app.queue_tickets'
-for r in $(seq "$rounds"); do run dxc1 1 1; done
-read -r dx dxn dxt < <(median dxc1)
+# Departures spread through the 1 000 000 line, swept out by api.tokens_expire
+# (which counts them in app.queue_blocks): 1 %, then 10 % in all.
+read -r e1 e1r e1s < <(depart 7)
+for r in $(seq "$rounds"); do run d1kc1 2 1; run d1mc1 1 1; done
 echo
-echo "With 1 % of the 1 000 000 line departed (10 000 LEFT tickets spread over it), 1 client:"
-echo "median $dx ms ($dxn polls, $dxt/s), $(ratio "$dx" "$k1") x the 1 000 line; the same position query:"
+echo "With 1 % of the 1 000 000 line departed ($e1 idle tickets spread over it, expired by $e1r runs of api.tokens_expire in $e1s s):"
+echo "EXPLAIN (ANALYZE, BUFFERS) of the departures between the watermark and ticket 999 000, app.queue_departed's statement:"
 explain_position
+read -r e10 e10r e10s < <(depart '13, 23, 33, 43, 53, 63, 73, 83, 93')
+for r in $(seq "$rounds"); do run d10kc1 2 1; run d10mc1 1 1; done
+echo
+echo "With 10 % departed ($e10 more expired by $e10r runs in $e10s s):"
+echo "EXPLAIN (ANALYZE, BUFFERS) of app.queue_departed's statement for ticket 999 000:"
+explain_position
+echo "and of the count the position made before the counters (every departure ahead):"
+explain_old_count
 
-exit "$(echo "$r1 >= 2 || $r2 >= 2 || $rx >= 2" | bc)"
+read -r d1k d1kn d1kt < <(median d1kc1)
+read -r d1m d1mn d1mt < <(median d1mc1)
+read -r d10k d10kn d10kt < <(median d10kc1)
+read -r d10m d10mn d10mt < <(median d10mc1)
+rd1=$(ratio "$d1m" "$d1k"); rd10=$(ratio "$d10m" "$d10k")
+echo
+echo "api.queue_status with departures, 1 client, runs alternating between the two lines:"
+echo
+echo "| line (WAITING tickets) | departed | median ms | polls | polls/s | vs the 1 000 line in the same runs | vs the first 1 000 line |"
+echo "|---|---|---|---|---|---|---|"
+echo "| 1 000 (concert 2) | 0 | $d1k | $d1kn | $d1kt | | $(ratio "$d1k" "$k1") |"
+echo "| 990 000 | 10 000 (1 %) | $d1m | $d1mn | $d1mt | $rd1 | $(ratio "$d1m" "$k1") |"
+echo "| 1 000 (concert 2) | 0 | $d10k | $d10kn | $d10kt | | $(ratio "$d10k" "$k1") |"
+echo "| 900 000 | 100 000 (10 %) | $d10m | $d10mn | $d10mt | $rd10 | $(ratio "$d10m" "$k1") |"
+echo
+echo "the sweeps: $e1 tickets in $e1r runs, $e1s s; $e10 in $e10r runs, $e10s s (api.tokens_expire, counters included)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+exit "$(echo "$r1 >= 2 || $r2 >= 2 || $rx >= 2 || $rd1 >= 2 || $rd10 >= 2" | bc)"
