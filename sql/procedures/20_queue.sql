@@ -43,12 +43,16 @@ begin
     -- admitted after the caller read it (its next poll shows it ACTIVE).
     select greatest(1, (ticket_json.ticket).queue_no - q.admitted_upto
                        - app.queue_departed(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no)),
-           -- no rate observed yet: the rate the policy implies, a full set of
-           -- ACTIVE tokens renewed every active_token_seconds
-           case when q.admit_rate > 0.01 then q.admit_rate
-                else greatest(app.setting('queue_active_cap', 100), 1)::double precision
-                     / greatest(app.setting('active_token_seconds', 600), 1)
-           end
+           -- The observed rate, but never below the rate the policy
+           -- guarantees while people wait: every ACTIVE token frees its slot
+           -- within active_token_seconds, so at least queue_active_cap are
+           -- admitted per active_token_seconds. That floor is also the
+           -- estimate before any admission was observed, and it keeps the
+           -- estimate from exploding while a full cap makes the observed
+           -- minute average decay towards zero.
+           greatest(q.admit_rate,
+                    greatest(app.setting('queue_active_cap', 100), 1)::double precision
+                    / greatest(app.setting('active_token_seconds', 600), 1))
       into v_position, v_rate
     from app.queues q
     where q.concert_id = (ticket_json.ticket).concert_id;
@@ -69,7 +73,9 @@ comment on function app.ticket_json(app.queue_tickets) is
 'The Ticket JSON of a live ticket: {"token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt"}.
 position is 1-based among the live WAITING tickets of the concert (0 when ACTIVE), from the admitted_upto
 watermark minus the departures since (app.queue_departed: a few counters), so it costs the same at a million
-waiting tickets as at ten, however many of them left the line.';
+waiting tickets as at ten, however many of them left the line. estimatedWaitSeconds is position over the
+admission rate observed (a one-minute exponential average), floored at the rate the policy guarantees
+(queue_active_cap per active_token_seconds); 0 when ACTIVE.';
 
 -- "Still here": a poll records last_seen_at, but only when the stored value
 -- is older than a third of waiting_idle_seconds (at most 30 s), so that most

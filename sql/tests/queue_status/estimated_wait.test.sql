@@ -1,9 +1,9 @@
--- estimatedWaitSeconds: position over the observed admission rate, or over the
--- rate the policy implies (queue_active_cap / active_token_seconds) before
--- any was observed; 0 once ACTIVE. expiresAt: null while WAITING, the ISO
+-- estimatedWaitSeconds: position over the observed admission rate, floored at
+-- the rate the policy guarantees (queue_active_cap / active_token_seconds),
+-- which is also the estimate before any admission was observed; 0 once ACTIVE. expiresAt: null while WAITING, the ISO
 -- time once ACTIVE.
 begin;
-select plan(10);
+select plan(11);
 
 set local boxoffice.queue_active_cap = 10;
 set local boxoffice.active_token_seconds = 100;
@@ -39,7 +39,12 @@ reset role;
 update app.queues set admit_rate = 0.005 where concert_id = :concert_id;
 set local role boxoffice_api;
 select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 200::bigint,
-  'a rate at or below 0.01/s counts as none: back to cap / active_token_seconds (position 2 at 1 per 100 s)');
+  'an observed rate below the policy''s floor (cap / active_token_seconds, 1 per 100 s) uses the floor: position 2, 200 s');
+reset role;
+update app.queues set admit_rate = 0.02 where concert_id = :concert_id;
+set local role boxoffice_api;
+select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 100::bigint,
+  'an observed rate just above the floor is used as it is (0.02/s: 100 s), with no jump at any threshold');
 
 select * from finish();
 rollback;
