@@ -4,8 +4,9 @@ import Testing
 @testable import BoxOffice
 
 /// The scheduler's rules, on its bookkeeping (`JobPlan`) with a fake clock:
-/// no database needed. The Scheduler service itself (leader lock, runs on the
-/// pool, shutdown) needs a database and two processes; see the README.
+/// no database needed. The Scheduler service itself (leader lock, runs on its
+/// pool, timeouts, shutdown) is tested against a database and real processes
+/// in `SchedulerProcessTests` and `SchedulerShutdownTests`.
 @Suite("JobPlan: no overlap, coalescing, capacity, reloads")
 struct SchedulerTests {
     static let t0 = Date(timeIntervalSince1970: 1_773_136_800)  // 2026-03-10T10:00:00Z

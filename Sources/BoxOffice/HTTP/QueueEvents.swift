@@ -1,11 +1,15 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 
 /// `GET /api/queue/tokens/me/events`: a server-sent Ticket event whenever the
 /// ticket changes, and at least every 15 s. Token errors are answered as JSON
 /// before the stream starts; once the ticket stops being live the stream
-/// sends an `error` event with the same JSON and ends.
+/// sends an `error` event with the same JSON and ends. It also ends, within a
+/// tick, when the server begins a graceful shutdown (the HTTP server waits for
+/// open responses, so a stream left open would hold up SIGTERM); the client's
+/// EventSource reconnects, to another instance.
 enum QueueEvents {
     static let heartbeat: Duration = .seconds(15)
     static let fallbackRefresh: Duration = .seconds(5)
@@ -25,11 +29,13 @@ enum QueueEvents {
             var lastQuery = ContinuousClock.now
             var generation = notifier?.generation(of: concertId) ?? 0
             try await writer.write(ByteBuffer(string: "event: ticket\ndata: \(first)\n\n"))
-            while !Task.isCancelled {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 try await Task.sleep(for: tick)
                 let now = ContinuousClock.now
                 let current = notifier?.generation(of: concertId) ?? 0
-                guard current != generation || now - lastQuery >= fallbackRefresh || now - lastWrite >= heartbeat else { continue }
+                guard current != generation || now - lastQuery >= fallbackRefresh || now - lastWrite >= heartbeat else {
+                    continue
+                }
                 generation = current
                 lastQuery = now
                 let ticket: String
@@ -37,7 +43,9 @@ enum QueueEvents {
                     ticket = try await database.query(sql, [token]).scalar ?? "null"
                 } catch {
                     let answer = APIError.from(error, logger: logger)
-                    let data = (try? JSONSerialization.data(withJSONObject: ["error": ["code": answer.code, "message": answer.message]])) ?? Data()
+                    let data =
+                        (try? JSONSerialization.data(withJSONObject: ["error": ["code": answer.code, "message": answer.message]]))
+                        ?? Data()
                     try await writer.write(ByteBuffer(string: "event: error\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
                     if answer.status == .serviceUnavailable { continue }
                     break

@@ -20,12 +20,15 @@ public enum JobRunner {
 
     /// The jobs of app.jobs, through `api.job_list()`.
     public static func jobs(connection: Connection) throws -> [Job] {
-        let rows = try connection.execute("""
+        let rows = try connection.execute(
+            """
             select (j->>'jobId')::bigint, j->>'name', j->>'schedule', j->>'command', (j->>'active')::boolean
             from jsonb_array_elements(api.job_list()->'jobs') j
             """)
         return rows.rows.map { row in
-            Job(id: Int64(row[0] ?? "") ?? 0, name: row[1] ?? "", schedule: row[2] ?? "", command: row[3] ?? "", active: row[4] == "t")
+            Job(
+                id: Int64(row[0] ?? "") ?? 0, name: row[1] ?? "", schedule: row[2] ?? "", command: row[3] ?? "",
+                active: row[4] == "t")
         }
     }
 
@@ -38,11 +41,19 @@ public enum JobRunner {
 
     /// Runs `job` once on `connection` and records the run. A failing command
     /// is an outcome, not an error: only failing to record the run throws.
-    public static func run(_ job: Job, connection: Connection, instance: String, timeoutSeconds: Int) throws -> Outcome {
-        let runId = try connection.execute(
-            "select api.job_run_start(job_id => $1::bigint, instance => $2)", [String(job.id), instance]
-        ).scalar ?? "0"
+    /// `whileCommandRuns` is told true just before the command's transaction
+    /// and false once it has ended (the scheduler cancels only then, never
+    /// the bookkeeping around it).
+    public static func run(
+        _ job: Job, connection: Connection, instance: String, timeoutSeconds: Int,
+        whileCommandRuns: (Bool) -> Void = { _ in }
+    ) throws -> Outcome {
+        let runId =
+            try connection.execute(
+                "select api.job_run_start(job_id => $1::bigint, instance => $2)", [String(job.id), instance]
+            ).scalar ?? "0"
         var outcome: Outcome
+        whileCommandRuns(true)
         do {
             try connection.run(script: "begin")
             try connection.run(script: "set local statement_timeout = '\(timeoutSeconds)s'")
@@ -53,6 +64,7 @@ public enum JobRunner {
             if connection.isHealthy() { _ = try? connection.run(script: "rollback") }
             outcome = Outcome(succeeded: false, message: "\(error)")
         }
+        whileCommandRuns(false)
         // A command that broke its session must still have its run recorded.
         try connection.reconnectIfBroken()
         try connection.execute(

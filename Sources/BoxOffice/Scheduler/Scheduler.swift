@@ -1,5 +1,5 @@
-import Foundation
 import CoreMetrics
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -9,26 +9,48 @@ import ServiceLifecycle
 /// modelled on pg_cron.
 ///
 /// - Leader only while it holds `pg_try_advisory_lock(leaderLockKey)` on a
-///   connection of its own (not from the pool). Followers try again every
+///   connection of its own (not from a pool). Followers try again every
 ///   `pollInterval`; the lock goes with the leader's session, so when its
 ///   process or connection dies another instance takes over within about
-///   `pollInterval`.
+///   `pollInterval`. When the leader's host vanishes without closing TCP
+///   (power loss, partition), only the server can end that session: the
+///   leader's session sets PostgreSQL's own keepalives and `tcp_user_timeout`
+///   (`leaderSessionSetup`), so the server drops it, and the lock, in about
+///   4 to 6 s (measured) instead of TCP's default two hours. libpq's
+///   keepalive options on the same connection (`Connection.watchful`) only
+///   make *this* side notice. Neither applies over a Unix socket, and a frozen process
+///   (SIGSTOP, VM pause) keeps the lock, since its kernel still answers.
 /// - The leader reloads `api.job_list()` every `pollInterval` (this is also
 ///   its check that the lock's connection still lives), so jobs changed with
 ///   `api.job_schedule` / `api.job_alter` apply without a restart.
-/// - Each run goes through `JobRunner.run` on a pool connection:
+/// - Each run goes through `JobRunner.run` on a connection of `database`, a
+///   pool of the scheduler's own with `maxConcurrentRuns` connections, so an
+///   on-sale that keeps the HTTP pool busy cannot starve `queue_admit`:
 ///   `api.job_run_start`, the command in a transaction under
 ///   `statement_timeout = jobTimeoutSeconds`, `api.job_run_finish`. A job
 ///   never overlaps itself, a run that falls due meanwhile is coalesced into
 ///   one run right after (see `JobPlan`), and at most `maxConcurrentRuns` run
 ///   at once. A failed run is recorded and logged at `error`; the scheduler
-///   carries on.
-/// - On graceful shutdown it starts nothing more, waits up to `shutdownGrace`
-///   for the runs in progress, then cancels their statements
-///   (`pg_cancel_backend`, recorded as failed runs), and only then gives up
-///   the lock.
+///   carries on. A run that gets no connection at all is recorded as failed
+///   through the leader's session.
+/// - Runs are recorded `running` from the start. pg_cron writes `starting`
+///   first because its launcher inserts the row and a background worker then
+///   has to connect before the command begins; here `api.job_run_start` is
+///   called on the very session that runs the command, one round trip before
+///   it, so a `starting` row would say nothing a `running` one does not.
+/// - On graceful shutdown it starts nothing more and waits up to
+///   `shutdownGrace` for the runs in progress; then it cancels their
+///   statements (`pg_cancel_backend`: each is recorded as a failed run with
+///   SQLSTATE 57014), and `cancelGrace` later terminates the sessions of any
+///   still going (`pg_terminate_backend`; `JobRunner` records the failure on a
+///   new session). Under task cancellation (the server's shutdown bound ran
+///   out) it terminates them at once. Only then does it give up the lock, so
+///   no other leader starts a job while this one still runs it.
 /// - On becoming the leader it marks the runs other instances left open as
 ///   failed (`api.job_runs_abandon`), as pg_cron does with its own on restart.
+///   Runs under its own name are left alone (they may be its own, still
+///   going), so a process restarted under the same fixed `INSTANCE_NAME`
+///   leaves its predecessor's open runs open until another instance leads.
 ///
 /// Schedules are evaluated in UTC (`CronSchedule`).
 public struct Scheduler: Service {
@@ -38,6 +60,26 @@ public struct Scheduler: Service {
     /// application_name, 'boxoffice scheduler').
     public static let leaderLockKey: Int64 = 0x626F_786F_6666_6963
 
+    /// How many different jobs `boxoffice serve` runs at once, and so the size
+    /// of the scheduler's pool.
+    public static let defaultMaxConcurrentRuns = 4
+
+    /// Run on every new leader session. The `tcp_*` settings are the
+    /// server's side of the connection (user-settable, ignored over a Unix
+    /// socket): with nothing to send, the server probes after 5 s of silence,
+    /// and with `tcp_user_timeout` set Linux gives up at the next probe
+    /// interval; a reply left unacknowledged is given up after 5 s. A vanished
+    /// leader's lock is thus free about 6 s after its last packet (it queries
+    /// every `pollInterval`), and a follower takes over at its next poll:
+    /// measured 4.5 to 6.2 s (bench/scheduler/RESULTS.md), within issue 3's 10 s.
+    static let leaderSessionSetup: [(sql: String, params: [String?])] = [
+        (sql: "select set_config('application_name', 'boxoffice scheduler', false)", params: []),
+        (sql: "select set_config('tcp_keepalives_idle', '5', false)", params: []),
+        (sql: "select set_config('tcp_keepalives_interval', '1', false)", params: []),
+        (sql: "select set_config('tcp_keepalives_count', '3', false)", params: []),
+        (sql: "select set_config('tcp_user_timeout', '5000', false)", params: []),
+    ]
+
     let database: Database
     let leaderConninfo: String
     let instance: String
@@ -45,22 +87,28 @@ public struct Scheduler: Service {
     let maxConcurrentRuns: Int
     let pollInterval: Duration
     let shutdownGrace: Duration
+    let cancelGrace: Duration
     let logger: Logger
 
     /// - Parameters:
-    ///   - database: the pool the jobs run on (its sessions carry the policy settings).
+    ///   - database: the scheduler's own pool, which the jobs run on (its
+    ///     sessions carry the policy settings), with at least
+    ///     `maxConcurrentRuns` connections; not the HTTP pool, which an
+    ///     on-sale keeps busy. The caller shuts it down after the scheduler.
     ///   - leaderConninfo: libpq conninfo for the lock's own connection, as the
     ///     server's role; a direct connection, not through a transaction-mode pooler.
     ///   - instance: this instance's name, recorded with each run.
     ///   - jobTimeoutSeconds: each run's statement_timeout.
-    ///   - maxConcurrentRuns: how many different jobs may run at once; keep it
-    ///     below the pool size so HTTP requests keep connections.
+    ///   - maxConcurrentRuns: how many different jobs may run at once.
     ///   - pollInterval: how often followers try for the lock and the leader
     ///     reloads the jobs.
     ///   - shutdownGrace: how long shutdown waits for runs before cancelling them.
+    ///   - cancelGrace: how long a cancelled run may take to end before its
+    ///     session is terminated.
     public init(
         database: Database, leaderConninfo: String, instance: String, jobTimeoutSeconds: Int, logger: Logger,
-        maxConcurrentRuns: Int = 4, pollInterval: Duration = .seconds(2), shutdownGrace: Duration = .seconds(10)
+        maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns, pollInterval: Duration = .seconds(2),
+        shutdownGrace: Duration = .seconds(5), cancelGrace: Duration = .seconds(2)
     ) {
         self.database = database
         self.leaderConninfo = leaderConninfo
@@ -69,10 +117,14 @@ public struct Scheduler: Service {
         self.maxConcurrentRuns = max(1, maxConcurrentRuns)
         self.pollInterval = pollInterval
         self.shutdownGrace = shutdownGrace
+        self.cancelGrace = cancelGrace
         var logger = logger
         logger[metadataKey: "instance"] = "\(instance)"
         self.logger = logger
     }
+
+    /// Where a shutdown with runs still going has got to.
+    enum StopStage { case waiting, cancelled, terminated }
 
     enum Event: Sendable {
         case timer(ContinuousClock.Instant)
@@ -84,12 +136,9 @@ public struct Scheduler: Service {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         let leader = LeaderConnection(
-            connection: Connection(
-                conninfo: leaderConninfo,
-                setup: [(sql: "select set_config('application_name', 'boxoffice scheduler', false)", params: [])],
-                options: Connection.watchful),
+            connection: Connection(conninfo: leaderConninfo, setup: Self.leaderSessionSetup, options: Connection.watchful),
             thread: thread)
-        // backend pid of each run's pool connection, by job id, to cancel at shutdown
+        // backend pid of each run's connection while its command runs, by job id, to stop at shutdown
         let backends = NIOLockedValueBox<[Int64: Int32]>([:])
 
         await withTaskGroup(of: Event.self) { group in
@@ -105,7 +154,8 @@ public struct Scheduler: Service {
         logger.notice("scheduler stopped")
     }
 
-    private func loop(group: inout TaskGroup<Event>, leader: LeaderConnection, backends: NIOLockedValueBox<[Int64: Int32]>) async {
+    private func loop(group: inout TaskGroup<Event>, leader: LeaderConnection, backends: NIOLockedValueBox<[Int64: Int32]>) async
+    {
         let clock = ContinuousClock()
         var plan = JobPlan(maxConcurrentRuns: maxConcurrentRuns)
         var isLeader = false
@@ -113,8 +163,8 @@ public struct Scheduler: Service {
         var failures = 0  // consecutive failed lock attempts, to log the first only
         var reportedInvalid = Set<String>()
         var stopping = false
-        var stopDeadline = clock.now
-        var cancelled = false
+        var stopStage = StopStage.waiting
+        var stopDeadline = clock.now  // when the next stage begins
         var timerAt: ContinuousClock.Instant?
 
         func loseLeadership(_ reason: String) async {
@@ -134,14 +184,16 @@ public struct Scheduler: Service {
                         logger.notice("scheduler: leading")
                         // the lock passed, so the last leader's session ended: its open runs are over
                         if case .success(let count) = await leader.abandonRuns(keeping: instance), count > 0 {
-                            logger.notice("scheduler: marked runs left open by the last leader as failed", metadata: ["runs": "\(count)"])
+                            logger.notice(
+                                "scheduler: marked runs left open by the last leader as failed", metadata: ["runs": "\(count)"])
                         }
                     case .success(false):
                         failures = 0
                     case .failure(let error):
                         failures += 1
                         if failures == 1 {
-                            logger.warning("scheduler: cannot reach the database for the leader lock", metadata: ["error": "\(error)"])
+                            logger.warning(
+                                "scheduler: cannot reach the database for the leader lock", metadata: ["error": "\(error)"])
                         }
                     }
                 }
@@ -151,7 +203,8 @@ public struct Scheduler: Service {
                         for (job, error) in plan.load(jobs, now: Date()) {
                             // once per job and schedule, not every poll
                             if reportedInvalid.insert("\(job.id) \(job.schedule)").inserted {
-                                logger.error("scheduler: job skipped, bad schedule", metadata: ["job": "\(job.name)", "error": "\(error)"])
+                                logger.error(
+                                    "scheduler: job skipped, bad schedule", metadata: ["job": "\(job.name)", "error": "\(error)"])
                             }
                         }
                     case .failure(let error):
@@ -169,7 +222,7 @@ public struct Scheduler: Service {
                         let lateness = now.timeIntervalSince(start.due)
                         CoreMetrics.Timer(label: "boxoffice_job_start_lateness", dimensions: [("job", start.job.name)])
                             .recordNanoseconds(Int64(max(0, lateness) * 1e9))
-                        group.addTask { await execute(start.job, backends: backends) }
+                        group.addTask { await execute(start.job, leader: leader, backends: backends) }
                     }
                 }
             }
@@ -177,13 +230,22 @@ public struct Scheduler: Service {
             var wake: ContinuousClock.Instant?
             if stopping {
                 if plan.runningCount == 0 { return }
-                if !cancelled && (clock.now >= stopDeadline || Task.isCancelled) {
-                    cancelled = true
+                if stopStage != .terminated && (clock.now >= stopDeadline || Task.isCancelled) {
                     let pids = backends.withLockedValue { Array($0.values) }
-                    logger.warning("scheduler: cancelling runs still going at shutdown", metadata: ["runs": "\(pids.count)"])
-                    await leader.cancel(backends: pids)
+                    if stopStage == .waiting && !Task.isCancelled {
+                        logger.warning("scheduler: cancelling runs still going at shutdown", metadata: ["runs": "\(pids.count)"])
+                        await leader.signal(backends: pids, terminate: false)
+                        stopStage = .cancelled
+                        stopDeadline = clock.now + cancelGrace
+                    } else {
+                        logger.warning(
+                            "scheduler: terminating the sessions of runs still going at shutdown",
+                            metadata: ["runs": "\(pids.count)"])
+                        await leader.signal(backends: pids, terminate: true)
+                        stopStage = .terminated
+                    }
                 }
-                wake = cancelled ? nil : stopDeadline
+                wake = stopStage == .terminated ? nil : stopDeadline
             } else {
                 wake = nextPoll
                 if isLeader, let due = plan.nextDue() {
@@ -212,16 +274,19 @@ public struct Scheduler: Service {
         }
     }
 
-    /// One run on a pool connection, recorded in app.job_runs.
-    private func execute(_ job: JobRunner.Job, backends: NIOLockedValueBox<[Int64: Int32]>) async -> Event {
+    /// One run on a connection of the scheduler's pool, recorded in app.job_runs.
+    private func execute(_ job: JobRunner.Job, leader: LeaderConnection, backends: NIOLockedValueBox<[Int64: Int32]>) async
+        -> Event
+    {
         let metadata: Logger.Metadata = ["job": "\(job.name)"]
         let instance = instance
         let timeout = jobTimeoutSeconds
         do {
             let outcome = try await database.withConnection { connection in
-                backends.withLockedValue { $0[job.id] = connection.backendPID }
                 defer { backends.withLockedValue { $0[job.id] = nil } }
-                return try JobRunner.run(job, connection: connection, instance: instance, timeoutSeconds: timeout)
+                return try JobRunner.run(job, connection: connection, instance: instance, timeoutSeconds: timeout) { running in
+                    backends.withLockedValue { $0[job.id] = running ? connection.backendPID : nil }
+                }
             }
             Metrics.jobRuns.increment()
             if outcome.succeeded {
@@ -229,6 +294,20 @@ public struct Scheduler: Service {
             } else {
                 Metrics.jobFailures.increment()
                 logger.error("job failed", metadata: metadata.merging(["error": "\(outcome.message ?? "")"]) { $1 })
+            }
+        } catch let error as PoolUnavailableError {
+            // No session to run it on (none free in time, or the database is
+            // unreachable): the run did not start. Record it through the
+            // leader's session, which may still work.
+            Metrics.jobFailures.increment()
+            let message = "not run, no database connection: \(error)"
+            switch await leader.recordFailedRun(jobID: job.id, instance: instance, message: message) {
+            case .success:
+                logger.error("job failed", metadata: metadata.merging(["error": "\(message)"]) { $1 })
+            case .failure(let recording):
+                logger.error(
+                    "job run not recorded",
+                    metadata: metadata.merging(["error": "\(message)", "recording": "\(recording)"]) { $1 })
             }
         } catch {
             Metrics.jobFailures.increment()
@@ -239,8 +318,9 @@ public struct Scheduler: Service {
 }
 
 /// The scheduler's own session, which holds the leader lock. libpq blocks, so
-/// every call runs on a thread of its own; calls never overlap (the scheduler
-/// awaits each one).
+/// every call runs on a thread of its own, one call at a time (the scheduler's
+/// loop awaits each of its calls; a run that got no connection records its
+/// failure here too, queued behind them on that one thread).
 final class LeaderConnection: Sendable {
     private let connection: Connection
     private let thread: NIOThreadPool
@@ -279,12 +359,26 @@ final class LeaderConnection: Sendable {
         connection.isHealthy(checkInput: true)
     }
 
-    /// Cancels the running statements of these backends (same role: allowed).
-    func cancel(backends pids: [Int32]) async {
+    /// Records a run of `jobID` that never started, as failed with `message`.
+    func recordFailedRun(jobID: Int64, instance: String, message: String) async -> Result<Void, any Error> {
+        await call { connection in
+            try connection.execute(
+                """
+                select api.job_run_finish(
+                  run_id => api.job_run_start(job_id => $1::bigint, instance => $2), succeeded => false, message => $3)
+                """, [String(jobID), instance, message])
+            return ()
+        }
+    }
+
+    /// Cancels the running statements of these backends, or terminates their
+    /// sessions (same role: allowed).
+    func signal(backends pids: [Int32], terminate: Bool) async {
+        let function = terminate ? "pg_terminate_backend" : "pg_cancel_backend"
         for pid in pids {
             _ = await call { connection in
                 try connection.reconnectIfBroken()
-                return try connection.execute("select pg_cancel_backend($1::integer)", [String(pid)])
+                return try connection.execute("select \(function)($1::integer)", [String(pid)])
             }
         }
     }
