@@ -88,20 +88,14 @@ public enum Server {
         }
     }
 
-    /// Applies sql/ when a migration is pending or the procedures changed.
+    /// Applies sql/ when the schema is behind (Migrator.migrateIfBehind: a
+    /// read-only check first, so the server's own role may start a current
+    /// database); leaves it alone when the database is ahead of this version.
     public static func migrateIfBehind(_ migrator: Migrator, conninfo: String, admitIntervalSeconds: Int? = nil, logger: Logger) throws {
         let connection = try Connection.open(conninfo: conninfo)
         defer { connection.close() }
-        let status = try migrator.status(on: connection)
-        let expected = try migrator.expectedVersion()
-        let version = try? connection.execute("select api.schema_version() ->> 'procedures'").scalar
-        if !(status.isCurrent && version == expected.procedures) {
-            let applied = try migrator.migrate(on: connection, logger: logger)
-            logger.notice("schema migrated", metadata: ["applied": "\(applied.count)"])
-        }
-        if let interval = admitIntervalSeconds {
-            try applyAdmitInterval(interval, on: connection, logger: logger)
-        }
+        guard try migrator.migrateIfBehind(on: connection, logger: logger) != .ahead, let interval = admitIntervalSeconds else { return }
+        try applyAdmitInterval(interval, on: connection, logger: logger)
     }
 
     /// ADMIT_INTERVAL_SECONDS is the schedule of the queue_admit job in
