@@ -388,7 +388,7 @@ Errors: CR001 missing argument or run already finished, CR105 no such run (its j
 revoke execute on function api.job_run_finish(bigint, boolean, text) from public;
 grant execute on function api.job_run_finish(bigint, boolean, text) to boxoffice_api;
 
-create or replace function api.job_runs_abandon(instance text)
+create or replace function api.job_runs_abandon(instance text, keep_run_ids bigint[] default '{}')
 returns integer
 language plpgsql
 volatile
@@ -402,25 +402,33 @@ begin
     raise exception using errcode = 'CR001', message = 'bad request',
       detail = 'instance must be 1 to 200 characters';
   end if;
+  -- a null element would make "<> all" null for every run and keep them all
+  if job_runs_abandon.keep_run_ids is null or array_position(job_runs_abandon.keep_run_ids, null) is not null then
+    raise exception using errcode = 'CR001', message = 'bad request',
+      detail = 'keep_run_ids must be an array of run ids without nulls (empty to keep none)';
+  end if;
+  -- every open run, whatever instance name it carries: a process restarted
+  -- under a fixed INSTANCE_NAME left its predecessor's runs under this name
   update app.job_runs r
   set status = 'failed',
       finished_at = clock_timestamp(),
-      message = format('abandoned: instance %s stopped leading before the run finished', r.instance)
+      message = format('abandoned: instance %s stopped leading before the run finished; failed by the new leader %s',
+                       r.instance, btrim(job_runs_abandon.instance))
   where r.status in ('starting', 'running')
-    and r.instance <> btrim(job_runs_abandon.instance);
+    and r.run_id <> all (job_runs_abandon.keep_run_ids);
   get diagnostics v_count = row_count;
   return v_count;
 end
 $$;
 
-comment on function api.job_runs_abandon(text) is
-'Marks as failed the runs still starting or running that another instance started: the scheduler calls it when it becomes the leader, since the lock passes only when the last leader''s session ended (pg_cron does the same for its own runs when it restarts).
-Parameters: instance, the new leader''s name, 1 to 200 characters; its own runs are left alone.
+comment on function api.job_runs_abandon(text, bigint[]) is
+'Marks as failed every run still starting or running except the ones in keep_run_ids: the scheduler calls it when it becomes the leader, since only the lock holder starts runs and the lock passes only when the last leader''s session ended (pg_cron does the same for its own runs when it restarts). Runs of its own instance name are failed too (a process restarted under a fixed INSTANCE_NAME), except those this process still has in flight (it may lose and regain the lock while they go on), which it passes in keep_run_ids.
+Parameters: instance, the new leader''s name, 1 to 200 characters, named in the message; keep_run_ids, the run_ids to leave alone, default none.
 Result: how many runs were marked.
-Errors: CR001 instance missing.';
+Errors: CR001 instance missing, keep_run_ids null or holding a null.';
 
-revoke execute on function api.job_runs_abandon(text) from public;
-grant execute on function api.job_runs_abandon(text) to boxoffice_api;
+revoke execute on function api.job_runs_abandon(text, bigint[]) from public;
+grant execute on function api.job_runs_abandon(text, bigint[]) to boxoffice_api;
 
 create or replace function api.job_runs(job_name text default null, max_runs integer default 50)
 returns jsonb
