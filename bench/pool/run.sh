@@ -13,6 +13,8 @@
 # the server's role, boxoffice_api, over the Unix socket.
 #
 # Usage: bench/pool/run.sh [SECONDS [ROUNDS]]   (default 5 and 5: about 8 minutes after the build)
+# On a shared machine, `nice -n -10 bench/pool/run.sh` (as root) keeps other
+# work from setting the pace: the cluster, the client and pgbench all inherit it.
 # Environment: BOXOFFICE_BIN  use this binary instead of building release
 # Writes bench/pool/results/<stamp>.md (the tables) and <stamp>-*.json (every round).
 set -euo pipefail
@@ -56,7 +58,8 @@ trap 'exit 130' INT TERM
 
 commit=$(git rev-parse --short HEAD)
 git diff --quiet HEAD -- Sources Package.swift || commit="$commit + uncommitted changes in Sources"
-machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+[ -z "${BOXOFFICE_BIN:-}" ] || commit="$commit; binary $BOXOFFICE_BIN"
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), niceness $(nice)"
 echo "== $machine; commit $commit; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 cluster_start
