@@ -4,7 +4,8 @@ import Testing
 @testable import BoxOffice
 
 /// The scheduler in real `boxoffice serve` processes (issue 3): one leader
-/// across instances, takeover after `kill -9`, failing jobs, no overlap and
+/// across instances, takeover after `kill -9` and after a freeze (SIGSTOP),
+/// a restart under the same INSTANCE_NAME, failing jobs, no overlap and
 /// coalescing, schedule changes in SQL, SCHEDULER=off and `boxoffice jobs`.
 /// Each test has a database of its own; the advisory lock is per database, so
 /// tests on other databases never compete for the leadership. Serialized: each
@@ -78,6 +79,108 @@ struct SchedulerProcessTests {
         // nothing of alpha's is left open, queue_admit runs in flight included
         #expect(runs.filter { $0.instance == "alpha" && ["starting", "running"].contains($0.status) }.isEmpty)
         #expect(try JobProbe.leaderLocks(database) == 1)
+    }
+
+    @Test("a run left running under the same INSTANCE_NAME before serve starts (a crash, then a restart) is failed once it leads")
+    func restartUnderTheSameName() async throws {
+        let database = try TestDatabase.create()
+        try database.scalar("""
+            insert into app.job_runs (job_id, instance, status, started_at)
+            select j.job_id, 'phoenix', 'running', now() - interval '1 minute' from app.jobs j where j.name = 'job_runs_prune'
+            """)
+        let phoenix = try await ServeProcess(database: database, instance: "phoenix")
+        defer { phoenix.stop() }
+        let failed = try await JobProbe.waitUntil {
+            try JobProbe.runs(database, job: "job_runs_prune").first?.status == "failed"
+        }
+        try #require(failed, "the predecessor's run is still open:\n\(phoenix.log)")
+        let left = try #require(try JobProbe.runs(database, job: "job_runs_prune").first)
+        #expect(left.finished != nil)
+        #expect(
+            left.message == "abandoned: instance phoenix stopped leading before the run finished; failed by the new leader phoenix",
+            "\(left)")
+        #expect(phoenix.log.contains("marked runs left open by the last leader as failed"), "\(phoenix.log)")
+        // its own runs are its own: none of them is abandoned
+        let own = try await JobProbe.waitUntil { try JobProbe.runs(database, job: "queue_admit").count { $0.status == "succeeded" } >= 2 }
+        #expect(own, "queue_admit did not run:\n\(phoenix.log)")
+        #expect(try JobProbe.runs(database).filter { $0.job != "job_runs_prune" && $0.status == "failed" }.isEmpty)
+    }
+
+    @Test("a leader that loses its session and leads again keeps its own runs still in flight")
+    func regainKeepsOwnRuns() async throws {
+        let database = try TestDatabase.create()
+        let solo = try await ServeProcess(database: database, instance: "solo")
+        defer { solo.stop() }
+        try database.scalar("select api.job_schedule('sleeper', '59 seconds', 'select pg_sleep(8)')")
+        let sleeping = try await JobProbe.waitUntil {
+            try JobProbe.runs(database, job: "sleeper").contains { $0.status == "running" }
+        }
+        try #require(sleeping, "sleeper never started:\n\(solo.log)")
+        try database.scalar("select api.job_alter(name => 'sleeper', active => false)")
+
+        // end the lock's session: the lock goes, the sleeper's session (of the job pool) stays
+        let ended = try database.scalar("""
+            select count(pg_terminate_backend(pid)) from pg_stat_activity
+            where application_name = 'boxoffice scheduler' and datname = current_database()
+            """)
+        #expect(ended == "1")
+        let again = try await JobProbe.waitUntil { solo.log.components(separatedBy: "scheduler: leading").count == 3 }
+        try #require(again, "solo did not lead again:\n\(solo.log)")
+        #expect(solo.log.contains("scheduler: no longer the leader"))
+
+        let finished = try await JobProbe.waitUntil { try JobProbe.runs(database, job: "sleeper").first?.finished != nil }
+        try #require(finished, "sleeper did not finish:\n\(solo.log)")
+        let sleeper = try JobProbe.runs(database, job: "sleeper")
+        #expect(sleeper.map(\.status) == ["succeeded"], "\(sleeper)")
+        #expect(try JobProbe.runs(database).filter { $0.message?.hasPrefix("abandoned") == true }.isEmpty)
+        #expect(!solo.log.contains("job run not recorded"), "\(solo.log)")
+    }
+
+    @Test("a frozen leader (SIGSTOP) loses its session to idle_session_timeout, the other instance takes over, and resumed it follows")
+    func frozenLeader() async throws {
+        let database = try TestDatabase.create()
+        let alpha = try await ServeProcess(database: database, instance: "alpha")
+        defer {
+            kill(alpha.pid, SIGCONT)  // a stopped process would never act on the SIGTERM
+            alpha.stop()
+        }
+        let alphaLeads = try await JobProbe.waitUntil { try JobProbe.runs(database).contains { $0.instance == "alpha" } }
+        try #require(alphaLeads, "alpha ran nothing within 30 s:\n\(alpha.log)")
+        let beta = try await ServeProcess(database: database, instance: "beta")
+        defer { beta.stop() }
+        try await Task.sleep(for: .seconds(3))
+        #expect(try JobProbe.runs(database).filter { $0.instance == "beta" }.isEmpty, "beta ran jobs while alpha led")
+
+        let bound = Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)) / .seconds(1)  // seconds, as serve's
+        let frozenAt = try JobProbe.now(database)
+        kill(alpha.pid, SIGSTOP)
+        let tookOver = try await JobProbe.waitUntil(seconds: bound + 15) {
+            try JobProbe.runs(database).contains { $0.instance == "beta" }
+        }
+        try #require(tookOver, "beta ran nothing within \(bound + 15) s of freezing alpha:\n\(beta.log)")
+        let firstBetaStart = try #require(try JobProbe.runs(database).filter { $0.instance == "beta" }.map(\.started).min())
+        let takeover = firstBetaStart - frozenAt
+        // the session idles from alpha's last poll, at most 2 s before the freeze
+        #expect(takeover > bound - 3 && takeover < bound + 5, "beta took over \(takeover) s after the freeze (bound \(bound) s)")
+        #expect(beta.log.contains("scheduler: leading"))
+
+        let resumedAt = try JobProbe.now(database)
+        kill(alpha.pid, SIGCONT)
+        let noticed = try await JobProbe.waitUntil(seconds: 10) { alpha.log.contains("scheduler: no longer the leader") }
+        #expect(noticed, "alpha did not notice it lost the lock:\n\(alpha.log)")
+        let mark = try JobProbe.now(database)
+        try await Task.sleep(for: .seconds(6))
+
+        let runs = try JobProbe.runs(database)
+        #expect(runs.filter { $0.instance == "alpha" && $0.started > resumedAt }.isEmpty, "alpha ran jobs after it was resumed")
+        let after = Dictionary(grouping: runs.filter { $0.started > mark }, by: \.instance).mapValues(\.count)
+        #expect(after.keys.sorted() == ["beta"], "runs per instance after alpha resumed: \(after)")
+        #expect((after["beta"] ?? 0) >= 4, "runs per instance after alpha resumed: \(after)")
+        #expect(try JobProbe.leaderLocks(database) == 1)
+        #expect(kill(alpha.pid, 0) == 0, "alpha died:\n\(alpha.log)")
+        #expect(try await alpha.client.get("/health").status == 200)
+        // what alpha had open at the freeze was failed by beta
+        #expect(runs.filter { $0.instance == "alpha" && ["starting", "running"].contains($0.status) }.isEmpty, "\(runs)")
     }
 
     @Test("a failing job records failed runs with the error, and the other jobs go on succeeding")

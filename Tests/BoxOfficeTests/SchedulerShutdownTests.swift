@@ -181,11 +181,12 @@ struct SchedulerShutdownTests {
         #expect((failed.finished ?? .infinity) - failed.started < 0.5, "recorded as a run of its own, at once: \(failed)")
     }
 
-    @Test("the leader's session sets PostgreSQL's keepalives and tcp_user_timeout over TCP, and connects over a Unix socket")
+    @Test("the leader's session sets PostgreSQL's keepalives, tcp_user_timeout and idle_session_timeout over TCP, and connects over a Unix socket")
     func leaderSessionSettings() throws {
         let database = try TestDatabase.create()
+        let setup = Scheduler.leaderSessionSetup(idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
         // scripts/test's cluster also listens on 127.0.0.1; a later keyword wins in a conninfo string
-        let overTCP = Connection(conninfo: database.apiConninfo + " host=127.0.0.1", setup: Scheduler.leaderSessionSetup)
+        let overTCP = Connection(conninfo: database.apiConninfo + " host=127.0.0.1", setup: setup)
         try overTCP.connect()
         defer { overTCP.close() }
         #expect(try overTCP.execute("select inet_client_addr() is not null").scalar == "t", "not over TCP")
@@ -195,12 +196,17 @@ struct SchedulerShutdownTests {
         #expect(try show(overTCP, "tcp_keepalives_count") == "3")
         #expect(try show(overTCP, "tcp_user_timeout") == "5000")  // milliseconds
         #expect(try show(overTCP, "application_name") == "boxoffice scheduler")
+        #expect(try show(overTCP, "idle_session_timeout") == "30s")
 
-        let overSocket = Connection(conninfo: database.apiConninfo, setup: Scheduler.leaderSessionSetup)
+        let overSocket = Connection(conninfo: database.apiConninfo, setup: setup)
         try overSocket.connect()
         defer { overSocket.close() }
         #expect(try overSocket.execute("select inet_client_addr() is null").scalar == "t", "not over a Unix socket")
         #expect(try show(overSocket, "application_name") == "boxoffice scheduler")
+        #expect(try show(overSocket, "idle_session_timeout") == "30s")  // any transport: a frozen leader's end
+        #expect(Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(5)) == .seconds(50))
+        let fractional = Scheduler.leaderSessionSetup(idleSessionTimeout: .milliseconds(2500))
+        #expect(fractional.last?.params == ["2500"])
     }
 }
 

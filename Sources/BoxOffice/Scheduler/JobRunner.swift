@@ -41,22 +41,33 @@ public enum JobRunner {
 
     /// Runs `job` once on `connection` and records the run. A failing command
     /// is an outcome, not an error: only failing to record the run throws.
+    /// `started` is told the run id once `api.job_run_start` has returned it
+    /// (the scheduler keeps its own runs when it becomes the leader again).
     /// `whileCommandRuns` is told true just before the command's transaction
     /// and false once it has ended (the scheduler cancels only then, never
     /// the bookkeeping around it).
+    ///
+    /// The transaction runs under `statement_timeout` and an
+    /// `idle_in_transaction_session_timeout` of the same length, so a process
+    /// frozen between the command and its commit (SIGSTOP, a paused VM) loses
+    /// that session, and the locks the command took, instead of blocking the
+    /// next leader's runs of the job for as long as it stays frozen.
     public static func run(
         _ job: Job, connection: Connection, instance: String, timeoutSeconds: Int,
-        whileCommandRuns: (Bool) -> Void = { _ in }
+        started: (Int64) -> Void = { _ in }, whileCommandRuns: (Bool) -> Void = { _ in }
     ) throws -> Outcome {
         let runId =
             try connection.execute(
                 "select api.job_run_start(job_id => $1::bigint, instance => $2)", [String(job.id), instance]
             ).scalar ?? "0"
+        started(Int64(runId) ?? 0)
         var outcome: Outcome
         whileCommandRuns(true)
         do {
             try connection.run(script: "begin")
-            try connection.run(script: "set local statement_timeout = '\(timeoutSeconds)s'")
+            try connection.run(
+                script: "set local statement_timeout = '\(timeoutSeconds)s'; "
+                    + "set local idle_in_transaction_session_timeout = '\(timeoutSeconds)s'")
             let result = try connection.run(script: job.command)
             try connection.run(script: "commit")
             outcome = Outcome(succeeded: true, message: result.scalar.map { "result: \($0)" } ?? "\(result.affectedRows) row(s)")

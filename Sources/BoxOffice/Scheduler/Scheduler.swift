@@ -1,7 +1,6 @@
 import CoreMetrics
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
 
@@ -18,8 +17,14 @@ import ServiceLifecycle
 ///   (`leaderSessionSetup`), so the server drops it, and the lock, in about
 ///   4 to 6 s (measured) instead of TCP's default two hours. libpq's
 ///   keepalive options on the same connection (`Connection.watchful`) only
-///   make *this* side notice. Neither applies over a Unix socket, and a frozen process
-///   (SIGSTOP, VM pause) keeps the lock, since its kernel still answers.
+///   make *this* side notice. Neither applies over a Unix socket, and a
+///   frozen process (SIGSTOP, VM pause) would keep the lock, since its kernel
+///   still answers; so the session also sets `idle_session_timeout` to
+///   `leaderIdleTimeout` (by default the greater of 30 s and ten polls; a live
+///   leader queries every poll, so is never idle that long), and PostgreSQL
+///   ends a frozen leader's session and a follower takes over. Unfrozen, the
+///   process finds its session gone (`isAlive`, or the next query fails)
+///   before it starts anything more, and carries on as a follower.
 /// - The leader reloads `api.job_list()` every `pollInterval` (this is also
 ///   its check that the lock's connection still lives), so jobs changed with
 ///   `api.job_schedule` / `api.job_alter` apply without a restart.
@@ -46,11 +51,13 @@ import ServiceLifecycle
 ///   new session). Under task cancellation (the server's shutdown bound ran
 ///   out) it terminates them at once. Only then does it give up the lock, so
 ///   no other leader starts a job while this one still runs it.
-/// - On becoming the leader it marks the runs other instances left open as
-///   failed (`api.job_runs_abandon`), as pg_cron does with its own on restart.
-///   Runs under its own name are left alone (they may be its own, still
-///   going), so a process restarted under the same fixed `INSTANCE_NAME`
-///   leaves its predecessor's open runs open until another instance leads.
+/// - On becoming the leader it marks every open run as failed
+///   (`api.job_runs_abandon`), as pg_cron does with its own on restart: only
+///   the lock holder starts runs, so they were left by an earlier leader,
+///   even one under the same name (a process restarted with a fixed
+///   `INSTANCE_NAME`). It keeps only the runs this process still has in flight
+///   (`RunsInFlight`: it may lose and regain the lock while they go on); while
+///   one of those has not got its run id yet, it waits for the next poll.
 ///
 /// Schedules are evaluated in UTC (`CronSchedule`).
 public struct Scheduler: Service {
@@ -72,13 +79,26 @@ public struct Scheduler: Service {
     /// leader's lock is thus free about 6 s after its last packet (it queries
     /// every `pollInterval`), and a follower takes over at its next poll:
     /// measured 4.5 to 6.2 s (bench/scheduler/RESULTS.md), within issue 3's 10 s.
-    static let leaderSessionSetup: [(sql: String, params: [String?])] = [
-        (sql: "select set_config('application_name', 'boxoffice scheduler', false)", params: []),
-        (sql: "select set_config('tcp_keepalives_idle', '5', false)", params: []),
-        (sql: "select set_config('tcp_keepalives_interval', '1', false)", params: []),
-        (sql: "select set_config('tcp_keepalives_count', '3', false)", params: []),
-        (sql: "select set_config('tcp_user_timeout', '5000', false)", params: []),
-    ]
+    /// `idle_session_timeout` (user-settable, any transport) ends the session
+    /// of a leader that sent nothing for `idleSessionTimeout`: a frozen one.
+    static func leaderSessionSetup(idleSessionTimeout: Duration) -> [(sql: String, params: [String?])] {
+        let (seconds, attoseconds) = idleSessionTimeout.components
+        let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        return [
+            (sql: "select set_config('application_name', 'boxoffice scheduler', false)", params: []),
+            (sql: "select set_config('tcp_keepalives_idle', '5', false)", params: []),
+            (sql: "select set_config('tcp_keepalives_interval', '1', false)", params: []),
+            (sql: "select set_config('tcp_keepalives_count', '3', false)", params: []),
+            (sql: "select set_config('tcp_user_timeout', '5000', false)", params: []),
+            (sql: "select set_config('idle_session_timeout', $1, false)", params: [String(milliseconds)]),
+        ]
+    }
+
+    /// The default `leaderIdleTimeout`: well above the poll interval, so a
+    /// live leader (it queries every poll) never reaches it.
+    public static func defaultLeaderIdleTimeout(pollInterval: Duration) -> Duration {
+        max(.seconds(30), pollInterval * 10)
+    }
 
     let database: Database
     let leaderConninfo: String
@@ -86,6 +106,7 @@ public struct Scheduler: Service {
     let jobTimeoutSeconds: Int
     let maxConcurrentRuns: Int
     let pollInterval: Duration
+    let leaderIdleTimeout: Duration
     let shutdownGrace: Duration
     let cancelGrace: Duration
     let logger: Logger
@@ -102,13 +123,17 @@ public struct Scheduler: Service {
     ///   - maxConcurrentRuns: how many different jobs may run at once.
     ///   - pollInterval: how often followers try for the lock and the leader
     ///     reloads the jobs.
+    ///   - leaderIdleTimeout: the leader session's `idle_session_timeout`, after
+    ///     which PostgreSQL ends a frozen leader's session and so frees the
+    ///     lock; nil: `defaultLeaderIdleTimeout` (30 s at the default poll).
+    ///     Kept at least three polls.
     ///   - shutdownGrace: how long shutdown waits for runs before cancelling them.
     ///   - cancelGrace: how long a cancelled run may take to end before its
     ///     session is terminated.
     public init(
         database: Database, leaderConninfo: String, instance: String, jobTimeoutSeconds: Int, logger: Logger,
         maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns, pollInterval: Duration = .seconds(2),
-        shutdownGrace: Duration = .seconds(5), cancelGrace: Duration = .seconds(2)
+        leaderIdleTimeout: Duration? = nil, shutdownGrace: Duration = .seconds(5), cancelGrace: Duration = .seconds(2)
     ) {
         self.database = database
         self.leaderConninfo = leaderConninfo
@@ -116,6 +141,8 @@ public struct Scheduler: Service {
         self.jobTimeoutSeconds = jobTimeoutSeconds
         self.maxConcurrentRuns = max(1, maxConcurrentRuns)
         self.pollInterval = pollInterval
+        self.leaderIdleTimeout = max(
+            leaderIdleTimeout ?? Self.defaultLeaderIdleTimeout(pollInterval: pollInterval), pollInterval * 3)
         self.shutdownGrace = shutdownGrace
         self.cancelGrace = cancelGrace
         var logger = logger
@@ -136,17 +163,18 @@ public struct Scheduler: Service {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         let leader = LeaderConnection(
-            connection: Connection(conninfo: leaderConninfo, setup: Self.leaderSessionSetup, options: Connection.watchful),
+            connection: Connection(
+                conninfo: leaderConninfo, setup: Self.leaderSessionSetup(idleSessionTimeout: leaderIdleTimeout),
+                options: Connection.watchful),
             thread: thread)
-        // backend pid of each run's connection while its command runs, by job id, to stop at shutdown
-        let backends = NIOLockedValueBox<[Int64: Int32]>([:])
+        let inFlight = RunsInFlight()
 
         await withTaskGroup(of: Event.self) { group in
             group.addTask {
                 try? await gracefulShutdown()  // also returns when cancelled
                 return .shutdown
             }
-            await loop(group: &group, leader: leader, backends: backends)
+            await loop(group: &group, leader: leader, inFlight: inFlight)
             group.cancelAll()
         }
         await leader.close()
@@ -154,11 +182,11 @@ public struct Scheduler: Service {
         logger.notice("scheduler stopped")
     }
 
-    private func loop(group: inout TaskGroup<Event>, leader: LeaderConnection, backends: NIOLockedValueBox<[Int64: Int32]>) async
-    {
+    private func loop(group: inout TaskGroup<Event>, leader: LeaderConnection, inFlight: RunsInFlight) async {
         let clock = ContinuousClock()
         var plan = JobPlan(maxConcurrentRuns: maxConcurrentRuns)
         var isLeader = false
+        var abandonPending = false  // leading, and the runs an earlier leader left open are not yet failed
         var nextPoll = clock.now
         var failures = 0  // consecutive failed lock attempts, to log the first only
         var reportedInvalid = Set<String>()
@@ -170,6 +198,7 @@ public struct Scheduler: Service {
         func loseLeadership(_ reason: String) async {
             logger.warning("scheduler: no longer the leader", metadata: ["reason": "\(reason)"])
             isLeader = false
+            abandonPending = false
             await leader.close()
         }
 
@@ -182,11 +211,7 @@ public struct Scheduler: Service {
                         isLeader = true
                         failures = 0
                         logger.notice("scheduler: leading")
-                        // the lock passed, so the last leader's session ended: its open runs are over
-                        if case .success(let count) = await leader.abandonRuns(keeping: instance), count > 0 {
-                            logger.notice(
-                                "scheduler: marked runs left open by the last leader as failed", metadata: ["runs": "\(count)"])
-                        }
+                        abandonPending = true
                     case .success(false):
                         failures = 0
                     case .failure(let error):
@@ -196,6 +221,17 @@ public struct Scheduler: Service {
                                 "scheduler: cannot reach the database for the leader lock", metadata: ["error": "\(error)"])
                         }
                     }
+                }
+                // The lock passed, so the last leader's session ended: the open
+                // runs are over, but for this process's own still in flight.
+                if isLeader && abandonPending, let keep = inFlight.runIDs {
+                    if case .success(let count) = await leader.abandonRuns(instance: instance, keeping: keep) {
+                        abandonPending = false
+                        if count > 0 {
+                            logger.notice(
+                                "scheduler: marked runs left open by the last leader as failed", metadata: ["runs": "\(count)"])
+                        }
+                    }  // else tried again next poll; a broken session is noticed below
                 }
                 if isLeader {
                     switch await leader.jobs() {
@@ -222,7 +258,8 @@ public struct Scheduler: Service {
                         let lateness = now.timeIntervalSince(start.due)
                         CoreMetrics.Timer(label: "boxoffice_job_start_lateness", dimensions: [("job", start.job.name)])
                             .recordNanoseconds(Int64(max(0, lateness) * 1e9))
-                        group.addTask { await execute(start.job, leader: leader, backends: backends) }
+                        inFlight.begin(jobID: start.job.id)
+                        group.addTask { await execute(start.job, leader: leader, inFlight: inFlight) }
                     }
                 }
             }
@@ -231,7 +268,7 @@ public struct Scheduler: Service {
             if stopping {
                 if plan.runningCount == 0 { return }
                 if stopStage != .terminated && (clock.now >= stopDeadline || Task.isCancelled) {
-                    let pids = backends.withLockedValue { Array($0.values) }
+                    let pids = inFlight.backendPIDs
                     if stopStage == .waiting && !Task.isCancelled {
                         logger.warning("scheduler: cancelling runs still going at shutdown", metadata: ["runs": "\(pids.count)"])
                         await leader.signal(backends: pids, terminate: false)
@@ -275,18 +312,20 @@ public struct Scheduler: Service {
     }
 
     /// One run on a connection of the scheduler's pool, recorded in app.job_runs.
-    private func execute(_ job: JobRunner.Job, leader: LeaderConnection, backends: NIOLockedValueBox<[Int64: Int32]>) async
-        -> Event
-    {
+    private func execute(_ job: JobRunner.Job, leader: LeaderConnection, inFlight: RunsInFlight) async -> Event {
+        defer { inFlight.end(jobID: job.id) }
         let metadata: Logger.Metadata = ["job": "\(job.name)"]
         let instance = instance
         let timeout = jobTimeoutSeconds
         do {
             let outcome = try await database.withConnection { connection in
-                defer { backends.withLockedValue { $0[job.id] = nil } }
-                return try JobRunner.run(job, connection: connection, instance: instance, timeoutSeconds: timeout) { running in
-                    backends.withLockedValue { $0[job.id] = running ? connection.backendPID : nil }
-                }
+                defer { inFlight.command(jobID: job.id, backendPID: nil) }
+                return try JobRunner.run(
+                    job, connection: connection, instance: instance, timeoutSeconds: timeout,
+                    started: { inFlight.started(jobID: job.id, runID: $0) },
+                    whileCommandRuns: { running in
+                        inFlight.command(jobID: job.id, backendPID: running ? connection.backendPID : nil)
+                    })
             }
             Metrics.jobRuns.increment()
             if outcome.succeeded {
@@ -344,10 +383,13 @@ final class LeaderConnection: Sendable {
         await call { try JobRunner.jobs(connection: $0) }
     }
 
-    /// `api.job_runs_abandon`: fails the runs other instances left open.
-    func abandonRuns(keeping instance: String) async -> Result<Int, any Error> {
+    /// `api.job_runs_abandon`: fails every open run but `runIDs`, the ones
+    /// this process still has in flight; `instance` is the new leader's name.
+    func abandonRuns(instance: String, keeping runIDs: [Int64]) async -> Result<Int, any Error> {
         await call { connection in
-            let result = try connection.execute("select api.job_runs_abandon(instance => $1)", [instance])
+            let keep = "{" + runIDs.map(String.init).joined(separator: ",") + "}"
+            let result = try connection.execute(
+                "select api.job_runs_abandon(instance => $1, keep_run_ids => $2::bigint[])", [instance, keep])
             return Int(result.scalar ?? "") ?? 0
         }
     }
