@@ -74,6 +74,32 @@ struct DatabasePoolTests {
         await pool.shutdown()
     }
 
+    @Test("20 waiters behind a busy connection each time out once, in time; the pool then serves again")
+    func manyWaitersTimeOut() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .milliseconds(200)))
+        async let busy = pool.query("select pg_sleep(1.5)")
+        try await Task.sleep(for: .milliseconds(100))
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    do {
+                        _ = try await pool.query("select 1")
+                        return false
+                    } catch {
+                        return error is PoolUnavailableError
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        // Each gave up: none was left waiting until the busy connection came back.
+        #expect(outcomes == Array(repeating: true, count: 20))
+        _ = try await busy
+        #expect(try await pool.query("select 1").scalar == "1")
+        await pool.shutdown()
+    }
+
     @Test("a transaction that throws is rolled back")
     func transactionRollsBack() async throws {
         let database = try TestDatabase.create()
