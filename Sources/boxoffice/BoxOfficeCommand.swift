@@ -63,10 +63,11 @@ struct Migrate: ParsableCommand {
             for name in current.applied { print("applied  \(name)") }
             for name in current.pending { print("pending  \(name)") }
             for name in current.changed { print("CHANGED  \(name) (edited after it was applied)") }
+            for name in current.unknown { print("UNKNOWN  \(name) (applied by a newer version; this one will not migrate)") }
             let procedures = try migrator.files("procedures").count
             let indexes = try migrator.files("indexes").count
             print("\(current.pending.count) pending; \(procedures) procedure files and \(indexes) index files are applied on every migrate")
-            if !current.changed.isEmpty { throw ExitCode(1) }
+            if !current.changed.isEmpty || !current.unknown.isEmpty { throw ExitCode(1) }
             return
         }
         let applied = try migrator.migrate(on: connection, logger: env.logger)
@@ -126,10 +127,13 @@ struct DB: ParsableCommand {
     struct Status: ParsableCommand {
         func run() throws {
             let env = try Environment()
-            switch try EmbeddedPostgres(home: env.config.home).status() {
+            let embedded = EmbeddedPostgres(home: env.config.home)
+            switch try embedded.status() {
             case .notInitialized: print("not initialized (\(env.config.home))"); throw ExitCode(3)
             case .stopped: print("stopped (\(env.config.home))"); throw ExitCode(3)
-            case .running(let port): print("running on port \(port) (\(env.config.home))")
+            case .running(let port):
+                // Unix socket only: the port only names the socket file.
+                print("running, unix socket \(embedded.socketDirectory)/.s.PGSQL.\(port) (no TCP)")
             }
         }
     }
@@ -238,7 +242,7 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         if scenario == "pool" { return try await runPool() }
         guard let chosen = BenchScenario(rawValue: scenario) else {
-            let known = BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")
+            let known = (BenchScenario.allCases.map(\.rawValue) + ["pool"]).joined(separator: ", ")
             throw ValidationError("unknown scenario \(scenario): one of \(known)")
         }
         var options = BenchOptions(target: try BenchTarget(url: url))
