@@ -20,6 +20,27 @@ struct HTTPFoundationTests {
         }
     }
 
+    @Test("/metrics counts a client's error under the status it got, not as a 500")
+    func metricsCountClientErrors() async throws {
+        try await TestServer.with { server in
+            // TOKEN_MISSING comes from the SQL (CR300), as a database error the
+            // metrics used to see before it became a 401, and count as a 500.
+            let answer = try await server.client.get("/api/concerts/1/dates")
+            #expect(answer.status == 401)
+            // The request is counted once its answer is written: look again for a moment.
+            var lines: [Substring] = []
+            for _ in 0..<20 {
+                let text = String(decoding: try await server.client.get("/metrics").body, as: UTF8.self)
+                lines = text.split(separator: "\n").filter { $0.contains("/api/concerts/{concertId}/dates") }
+                if lines.contains(where: { $0.hasPrefix("hb_requests{") && $0.contains(#"status_code="401""#) }) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(lines.contains { $0.hasPrefix("hb_requests{") && $0.contains(#"status_code="401""#) && !$0.hasSuffix(" 0") },
+                "\(lines)")
+            #expect(!lines.contains { $0.contains(#""500""#) && !$0.hasSuffix(" 0") }, "\(lines)")
+        }
+    }
+
     @Test("/ready is 503 while the schema is not current")
     func notReadyWhenBehind() async throws {
         try await TestServer.with { server in

@@ -2,6 +2,13 @@
 -- token gate and idempotency keys. Nothing here is executable by the server's
 -- role; the api functions (SECURITY DEFINER) call them as their owner.
 
+-- Functions whose signature changed go here, dropped in the same transaction
+-- that installs their replacements and new callers (boxoffice migrate applies
+-- every procedure file in one transaction), so that no session ever calls a
+-- function that is gone: app.idempotency_begin became app.idempotency_claim
+-- (a reused key is reported, and raised as CR204 after the token checks).
+drop function if exists app.idempotency_begin(bigint, text, text);
+
 -- A policy value. The server sets boxoffice.<name> on each of its connections
 -- from the environment (API.md §1); a DBA may set it per session or with
 -- ALTER DATABASE ... SET; otherwise the documented default applies.

@@ -388,6 +388,12 @@ Errors: CR001 missing argument or run already finished, CR105 no such run (its j
 revoke execute on function api.job_run_finish(bigint, boolean, text) from public;
 grant execute on function api.job_run_finish(bigint, boolean, text) to boxoffice_api;
 
+-- The (text) form left the open runs under the new leader's own name alone;
+-- (text, bigint[]) takes the run ids the caller still has in flight. Dropped
+-- here, in the one transaction that creates its replacement, or a call with
+-- one argument would be ambiguous between the two.
+drop function if exists api.job_runs_abandon(text);
+
 create or replace function api.job_runs_abandon(instance text, keep_run_ids bigint[] default '{}')
 returns integer
 language plpgsql

@@ -59,7 +59,10 @@ public final class Connection: @unchecked Sendable {
         // wins; dbname with expand_dbname = 1 takes the whole URL or
         // key=value string. So the defaults come first (what conninfo says
         // overrides them) and the options last (they override conninfo).
-        let defaults = Self.defaults.filter { $0.key != "connect_timeout" || getenv("PGCONNECT_TIMEOUT") == nil }
+        // A service file (service= or PGSERVICE) fills only the keywords still
+        // unset, so with one the defaults would win over it: leave them out.
+        let service = getenv("PGSERVICE") != nil || conninfo.contains("service=")
+        let defaults = service ? [:] : Self.defaults.filter { $0.key != "connect_timeout" || getenv("PGCONNECT_TIMEOUT") == nil }
         let parameters = defaults.sorted { $0.key < $1.key } + [("dbname", conninfo)] + options.sorted { $0.key < $1.key }
         let keywords = parameters.map(\.0)
         let values = parameters.map(\.1)

@@ -15,8 +15,10 @@ public enum App {
         let concertListCache = BodyCache(ttl: concertListTTL)
         let router = Router()
         let operational: [(method: HTTPRequest.Method, path: String)] = [(.get, "/health"), (.get, "/ready"), (.get, "/metrics")]
-        router.add(middleware: ErrorMiddleware(routes: Routes.table.map { ($0.method, $0.path) } + operational))
+        // Metrics outside the error middleware, so that they count the status
+        // the client got (a 404 as a 404), not the error thrown inside.
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ErrorMiddleware(routes: Routes.table.map { ($0.method, $0.path) } + operational))
 
         for route in Routes.table {
             let path = RouterPath(route.path.replacing(/\{(\w+)\}/) { ":" + $0.1 })
@@ -43,6 +45,8 @@ public enum App {
             let actual: String
             do {
                 actual = try await database.query("select api.schema_version()::text").scalar ?? ""
+            } catch is PoolUnavailableError {
+                throw APIError.unavailable("no free database connection: the instance is busy")
             } catch {
                 throw APIError.unavailable("database not reachable or schema not installed")
             }

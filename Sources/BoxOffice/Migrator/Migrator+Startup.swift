@@ -45,8 +45,12 @@ extension Migrator {
         }
         switch plan {
         case .ahead(let reason):
-            logger.warning(
-                "the database is ahead of this version: leaving its schema alone; /ready answers 503 until the newer version runs here",
+            // An error, not a warning: in a rolling deploy this is expected
+            // for the old instances, but a deploy that reverts procedures to
+            // an earlier text (no new migration) lands here too and needs an
+            // operator to run this version's `boxoffice migrate` on purpose.
+            logger.error(
+                "the database is ahead of this version: leaving its schema alone; /ready answers 503 until the newer version runs here, or until this version's `boxoffice migrate` is run on purpose (a revert)",
                 metadata: ["why": "\(reason)"])
             return .ahead
         default:

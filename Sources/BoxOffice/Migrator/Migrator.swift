@@ -3,7 +3,13 @@ import Logging
 
 /// Applies `sql/`: numbered migrations once each, in order, each in its own
 /// transaction and recorded with a checksum (an applied file that changed is
-/// an error, never skipped); then every procedure file, re-applied each time;
+/// an error, never skipped); then every procedure file, re-applied each time,
+/// all in one transaction, so that no session ever sees some functions new
+/// and others old (a function calling a helper that is not there yet); in
+/// that same transaction, for each migration this run applied, its
+/// `sql/migrations/after/<name>` script if it has one: data work that needs
+/// the new functions (0004 recounts the queue's departure counters, which
+/// the old functions did not keep up between 0004's commit and this one);
 /// then the index files, outside a transaction. Everything but a migration
 /// marked `-- migrate: as connecting user` runs as boxoffice_owner, which then
 /// owns the tables and the SECURITY DEFINER functions. Two migrators at once
@@ -66,7 +72,7 @@ public struct Migrator: Sendable {
         for file in try files("migrations") where current.pending.contains(file.name) {
             logger.notice("applying migration", metadata: ["file": "\(file.name)"])
             let asOwner = !file.text.contains("-- migrate: as connecting user")
-            try inTransaction(connection, file: file, asOwner: asOwner) {
+            try inTransaction(connection, files: [file], asOwner: asOwner) {
                 try connection.execute(
                     "insert into boxoffice_meta.schema_migrations (version, name, checksum) values ($1, $2, md5($3))",
                     [file.version, file.name, file.text])
@@ -74,9 +80,8 @@ public struct Migrator: Sendable {
             applied.append(file.name)
         }
         let procedures = try files("procedures")
-        for file in procedures {
-            try inTransaction(connection, file: file, asOwner: true) {}
-        }
+        let after = try files("migrations/after").filter { applied.contains($0.name) }
+        try inTransaction(connection, files: procedures + after, asOwner: true) {}
         try recordVersion(procedures: procedures, on: connection)
         for file in try files("indexes") {
             try buildIndex(file, on: connection)
@@ -111,17 +116,24 @@ public struct Migrator: Sendable {
         return String(hash, radix: 16)
     }
 
-    private func inTransaction(_ connection: Connection, file: SQLFile, asOwner: Bool, then record: () throws -> Void) throws {
+    /// Runs `files` in one transaction, then `record`, then commits; a
+    /// failure rolls everything back and names the file.
+    private func inTransaction(_ connection: Connection, files: [SQLFile], asOwner: Bool, then record: () throws -> Void) throws {
+        var current = files.first?.name ?? "commit"
         do {
             try connection.run(script: "begin")
             if asOwner { try connection.run(script: "set local role boxoffice_owner") }
-            try connection.run(script: file.text)
+            for file in files {
+                current = file.name
+                try connection.run(script: file.text)
+            }
+            current = "commit"
             if asOwner { try connection.run(script: "reset role") }
             try record()
             try connection.run(script: "commit")
         } catch let error as PostgresError {
             _ = try? connection.run(script: "rollback")
-            throw Failure(description: "\(file.name): \(error)\(error.hint.map { " hint: \($0)" } ?? "")")
+            throw Failure(description: "\(current): \(error)\(error.hint.map { " hint: \($0)" } ?? "")")
         }
     }
 

@@ -250,7 +250,7 @@ public struct Scheduler: Service {
             }
 
             if isLeader && !stopping {
-                if !leader.isAlive() {
+                if !(await leader.isAlive()) {
                     await loseLeadership("the lock's connection broke")
                 } else {
                     let now = Date()
@@ -396,9 +396,11 @@ final class LeaderConnection: Sendable {
 
     /// Cheap check that the session still lives: reads what the server sent
     /// (a terminated backend says so before it closes the socket) without a
-    /// round trip.
-    func isAlive() -> Bool {
-        connection.isHealthy(checkInput: true)
+    /// round trip. On the connection's own thread like every other use of it:
+    /// libpq connections are not thread-safe, and `recordFailedRun` may be
+    /// using it from a run's task at the same moment.
+    func isAlive() async -> Bool {
+        (try? await call { $0.isHealthy(checkInput: true) }.get()) ?? false
     }
 
     /// Records a run of `jobID` that never started, as failed with `message`.
