@@ -34,10 +34,10 @@ struct ContractTests {
     func errorCodesListed() throws {
         let readme = try String(contentsOfFile: TestPaths.root + "/README.md", encoding: .utf8)
         var raised: Set<String> = []
-        let folders = ["procedures", "migrations"]
+        let folders = ["procedures", "migrations", "migrations/after"]
         for folder in folders {
             let directory = TestPaths.sql + "/" + folder
-            for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".sql") {
                 let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
                 for match in text.matches(of: /errcode\s*=\s*'(CR[0-9A-Z]{3})'/) { raised.insert(String(match.1)) }
             }
