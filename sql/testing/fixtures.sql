@@ -8,7 +8,8 @@
 --
 -- Rules for the functions here:
 -- - They only build rows; they assert nothing (the tests keep their plan and
---   their assertions) and raise only on misuse.
+--   their assertions) and raise only on misuse. The EXPLAIN helpers at the end
+--   are the exception: they read plans, and two of them return TAP lines.
 -- - They write the tables directly (as the tests' own inserts did) and keep
 --   the invariants api.audit() checks: a user with a balance has the CHARGE
 --   ledger row for it, a HELD reservation holds its seat, a PAID one has its
@@ -26,7 +27,7 @@ begin;
 
 drop schema if exists tests cascade;
 create schema tests;
-comment on schema tests is 'pgTAP fixtures (sql/testing/fixtures.sql): functions that build test rows; superuser only.';
+comment on schema tests is 'pgTAP fixtures (sql/testing/fixtures.sql): functions that build test rows, and the EXPLAIN tests'' plan helpers; superuser only.';
 
 -- Users ------------------------------------------------------------------
 
@@ -533,5 +534,161 @@ comment on function tests.audit_world() is
 'The world of the audit tests, consistent, written partly through the api: tests.payment_world(), bob holds seat 9
 through res9, ann charges 1000 (api.balance_charge) and pays for seat 7 (api.payment_create): payment pay, its
 PAYMENT ledger row pay_entry. One row, for \gset. Call tests.audit_baseline() before it.';
+
+-- EXPLAIN helpers: plans as jsonb and checks of them, for sql/tests/explain ----
+-- Unlike the functions above these read plans and statistics rather than build rows, and uses_index and
+-- no_seq_scan return TAP lines (pgTAP's ok and diag): call them as `select tests.uses_index(...)`, counted in the
+-- test's plan like any assertion. Those two run with search_path = public, where pgTAP lives (its functions call
+-- one another unqualified); the others with an empty one, so the statements given to tests.plan,
+-- tests.generic_plan and tests.analyzed_plan name their schemas, as the api's own statements do.
+
+create function tests.plan(query text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_plan json;
+begin
+  execute 'explain (format json) ' || plan.query into v_plan;
+  return v_plan::jsonb;
+end
+$$;
+
+comment on function tests.plan(text) is
+'The custom plan of query (EXPLAIN (FORMAT JSON)), as jsonb. The query is planned, not run.';
+
+create function tests.generic_plan(query text, types text, args text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_plan json;
+begin
+  execute pg_catalog.format('prepare pg_temp_generic (%s) as %s', generic_plan.types, generic_plan.query);
+  set local plan_cache_mode = force_generic_plan;
+  execute pg_catalog.format('explain (format json) execute pg_temp_generic (%s)', generic_plan.args) into v_plan;
+  reset plan_cache_mode;
+  deallocate pg_temp_generic;
+  return v_plan::jsonb;
+end
+$$;
+
+comment on function tests.generic_plan(text, text, text) is
+'The generic plan of query, a statement with parameters $1, $2 .. of the types types (''bigint, timestamptz''),
+as jsonb: the plan PL/pgSQL settles on after five calls. Prepared as pg_temp_generic and explained with
+plan_cache_mode = force_generic_plan for the values args (SQL text, ''42, now()''), then deallocated.';
+
+create function tests.analyzed_plan(query text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_plan json;
+begin
+  begin
+    execute 'explain (analyze, format json) ' || analyzed_plan.query into v_plan;
+    raise exception using errcode = 'TX001', message = 'roll back';
+  exception when sqlstate 'TX001' then
+    null;
+  end;
+  return v_plan::jsonb;
+end
+$$;
+
+comment on function tests.analyzed_plan(text) is
+'The plan of query run (EXPLAIN (ANALYZE, FORMAT JSON)), with its actual rows and loops, as jsonb. The query runs
+in a subtransaction that is rolled back, so a statement that writes leaves nothing behind.';
+
+create function tests.index_names(plan jsonb)
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(pg_catalog.jsonb_agg(distinct n), '[]')
+  from pg_catalog.jsonb_path_query(index_names.plan, 'strict $.**."Index Name"') n
+$$;
+
+comment on function tests.index_names(jsonb) is
+'The names of the indexes a plan (tests.plan ..) uses, anywhere in it, as a jsonb array of distinct strings.';
+
+create function tests.uses_index(plan jsonb, index_name text, description text)
+returns setof text
+language plpgsql
+volatile
+set search_path = public
+as $$
+begin
+  return next public.ok(tests.index_names(uses_index.plan) ? uses_index.index_name, uses_index.description);
+  if not tests.index_names(uses_index.plan) ? uses_index.index_name then
+    return next public.diag(pg_catalog.jsonb_pretty(uses_index.plan));
+  end if;
+end
+$$;
+
+comment on function tests.uses_index(jsonb, text, text) is
+'TAP: ok when the plan uses the index index_name (tests.index_names); when not, the plan follows as a diagnostic.';
+
+create function tests.no_seq_scan(plan jsonb, relation text, description text)
+returns setof text
+language plpgsql
+volatile
+set search_path = public
+as $$
+declare
+  v_found boolean := pg_catalog.jsonb_path_exists(no_seq_scan.plan,
+    'strict $.** ? (@."Node Type" == "Seq Scan" && @."Relation Name" == $r)',
+    pg_catalog.jsonb_build_object('r', no_seq_scan.relation));
+begin
+  return next public.ok(not v_found, no_seq_scan.description);
+  if v_found then
+    return next public.diag(pg_catalog.jsonb_pretty(no_seq_scan.plan));
+  end if;
+end
+$$;
+
+comment on function tests.no_seq_scan(jsonb, text, text) is
+'TAP: ok when the plan has no Seq Scan node of the table relation (its bare name); when not, the plan follows as a
+diagnostic.';
+
+create function tests.rows_read(plan jsonb, relation text)
+returns bigint
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(sum(((n ->> 'Actual Rows')::numeric + coalesce((n ->> 'Rows Removed by Filter')::numeric, 0)
+                       + coalesce((n ->> 'Rows Removed by Index Recheck')::numeric, 0))
+                      * (n ->> 'Actual Loops')::numeric), 0)::bigint
+  from pg_catalog.jsonb_path_query(rows_read.plan, 'strict $.** ? (exists (@."Node Type"))') n
+  where n ->> 'Relation Name' = rows_read.relation
+    and n ->> 'Node Type' in ('Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan')
+$$;
+
+comment on function tests.rows_read(jsonb, text) is
+'The rows an analyzed plan (tests.analyzed_plan) read from the table relation (its bare name): over its Seq Scan,
+Index Scan, Index Only Scan and Bitmap Heap Scan nodes, (rows returned + rows removed by a filter or an index
+recheck) x loops.';
+
+create function tests.table_reads(relation text)
+returns table (seq_scans bigint, rows_fetched bigint)
+language sql
+volatile
+set search_path = ''
+as $$
+  select t.seq_scan, t.seq_tup_read + coalesce(t.idx_tup_fetch, 0)
+  from pg_catalog.pg_stat_xact_user_tables t where t.schemaname = 'app' and t.relname = table_reads.relation
+$$;
+
+comment on function tests.table_reads(text) is
+'This transaction''s scans of the table app.<relation> so far (pg_stat_xact_user_tables): seq_scans, its sequential
+scans, and rows_fetched, the rows read by them and fetched through its indexes. One row, for \gset before and after
+the calls to measure.';
 
 commit;

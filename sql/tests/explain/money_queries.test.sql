@@ -47,45 +47,9 @@
 begin;
 select plan(46);
 
-create function pg_temp.plan(query text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute 'explain (format json) ' || query into v_plan;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.generic_plan(query text, types text, args text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute format('prepare pg_temp_generic (%s) as %s', types, query);
-  set local plan_cache_mode = force_generic_plan;
-  execute format('explain (format json) execute pg_temp_generic (%s)', args) into v_plan;
-  reset plan_cache_mode;
-  deallocate pg_temp_generic;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.analyzed_plan(query text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute 'explain (analyze, format json) ' || query into v_plan;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.index_names(plan jsonb) returns jsonb language sql as $$
-  select coalesce(jsonb_agg(distinct n), '[]') from jsonb_path_query(plan, 'strict $.**."Index Name"') n
-$$;
-create function pg_temp.uses_index(plan jsonb, index_name text, description text) returns setof text language plpgsql as $$
-begin
-  return next ok(pg_temp.index_names(plan) ? index_name, description);
-  if not pg_temp.index_names(plan) ? index_name then
-    return next diag(jsonb_pretty(plan));
-  end if;
-end
-$$;
+-- The plan helpers (tests.plan, tests.generic_plan, tests.analyzed_plan, tests.index_names, tests.rows_read) are
+-- in sql/testing/fixtures.sql.
+
 -- The plan uses index_name and scans none of relations sequentially.
 create function pg_temp.uses_index_only(plan jsonb, index_name text, relations text[], description text)
 returns setof text language plpgsql as $$
@@ -93,7 +57,7 @@ declare
   v_seq text[] := array(select distinct n ->> 'Relation Name'
                         from jsonb_path_query(plan, 'strict $.** ? (@."Node Type" == "Seq Scan")') n
                         where n ->> 'Relation Name' = any (relations));
-  v_ok boolean := pg_temp.index_names(plan) ? index_name and cardinality(v_seq) = 0;
+  v_ok boolean := tests.index_names(plan) ? index_name and cardinality(v_seq) = 0;
 begin
   return next ok(v_ok, description);
   if not v_ok then
@@ -101,15 +65,6 @@ begin
     return next diag(jsonb_pretty(plan));
   end if;
 end
-$$;
--- Rows read from relation: over its scan nodes, (rows returned + rows removed by a filter) x loops.
-create function pg_temp.rows_read(plan jsonb, relation text) returns bigint language sql as $$
-  select coalesce(sum(((n ->> 'Actual Rows')::numeric + coalesce((n ->> 'Rows Removed by Filter')::numeric, 0)
-                       + coalesce((n ->> 'Rows Removed by Index Recheck')::numeric, 0))
-                      * (n ->> 'Actual Loops')::numeric), 0)::bigint
-  from jsonb_path_query(plan, 'strict $.** ? (exists (@."Node Type"))') n
-  where n ->> 'Relation Name' = relation
-    and n ->> 'Node Type' in ('Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan')
 $$;
 
 -- Snapshots of this transaction's reads of the money tables and scans of their indexes, by label.
@@ -308,23 +263,23 @@ select count(*) as reader_payments from app.payments p where p.user_id in (selec
 
 -- The payment list's statement (api.payment_list).
 \set list_query 'select coalesce(jsonb_agg(app.payment_json(p, r) order by p.payment_id desc), ''[]''::jsonb) from app.payments p join app.reservations r on r.reservation_id = p.reservation_id where p.user_id = $1'
-select pg_temp.uses_index_only(pg_temp.plan(replace(:'list_query', '$1', :'reader')), 'payments_user_id_payment_id_idx',
+select pg_temp.uses_index_only(tests.plan(replace(:'list_query', '$1', :'reader')), 'payments_user_id_payment_id_idx',
   array['payments', 'reservations'], 'payment list: payments_user_id_payment_id_idx, no Seq Scan of payments or reservations');
-select pg_temp.uses_index_only(pg_temp.generic_plan(:'list_query', 'bigint', :'reader'), 'payments_user_id_payment_id_idx',
+select pg_temp.uses_index_only(tests.generic_plan(:'list_query', 'bigint', :'reader'), 'payments_user_id_payment_id_idx',
   array['payments', 'reservations'], 'payment list, generic plan: payments_user_id_payment_id_idx, no Seq Scan');
 
 -- The history's statement (api.balance_history), a typical user and the heavy one.
 \set history_query 'select coalesce(jsonb_agg(jsonb_build_object(''entryId'', l.entry_id, ''kind'', l.kind, ''amount'', l.amount, ''balanceAfter'', l.balance_after, ''at'', app.iso(l.created_at)) order by l.entry_id desc), ''[]''::jsonb) from (select * from app.ledger l where l.user_id = $1 order by l.entry_id desc limit $2) l'
-select pg_temp.uses_index_only(pg_temp.plan(replace(replace(:'history_query', '$1', :'reader'), '$2', '50')),
+select pg_temp.uses_index_only(tests.plan(replace(replace(:'history_query', '$1', :'reader'), '$2', '50')),
   'ledger_user_id_entry_id_idx', array['ledger'], 'history: ledger_user_id_entry_id_idx, no Seq Scan of ledger');
-select pg_temp.uses_index_only(pg_temp.generic_plan(:'history_query', 'bigint, integer', :'reader' || ', 50'),
+select pg_temp.uses_index_only(tests.generic_plan(:'history_query', 'bigint, integer', :'reader' || ', 50'),
   'ledger_user_id_entry_id_idx', array['ledger'], 'history, generic plan: ledger_user_id_entry_id_idx, no Seq Scan of ledger');
-select pg_temp.analyzed_plan(replace(replace(:'history_query', '$1', :'heavy'), '$2', '50')) as p \gset
+select tests.analyzed_plan(replace(replace(:'history_query', '$1', :'heavy'), '$2', '50')) as p \gset
 -- Its 10 000 rows are the newest of the ledger, so the planner may walk ledger_pkey backward instead (as in
 -- bench/explain/REPORT.md); either way only its 50 newest rows are read.
 select ok(not jsonb_path_exists(:'p', 'strict $.** ? (@."Node Type" == "Seq Scan" && @."Relation Name" == "ledger")'),
-  'history of the heavy user: no Seq Scan of ledger (' || array_to_string(array(select jsonb_array_elements_text(pg_temp.index_names(:'p'))), ', ') || ')');
-select cmp_ok(pg_temp.rows_read(:'p', 'ledger'), '<=', 51::bigint, 'history of the heavy user: reads the 50 newest of its 10 000 rows');
+  'history of the heavy user: no Seq Scan of ledger (' || array_to_string(array(select jsonb_array_elements_text(tests.index_names(:'p'))), ', ') || ')');
+select cmp_ok(tests.rows_read(:'p', 'ledger'), '<=', 51::bigint, 'history of the heavy user: reads the 50 newest of its 10 000 rows');
 
 -- The foreign-key checks of the inserts (payments, ledger, idempotency_keys; the outbox has none): the query
 -- RI_FKey_check runs, generic plan, must use the index behind the key it references.
@@ -340,8 +295,8 @@ join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum
 where c.contype = 'f' and c.conrelid in ('app.payments'::regclass, 'app.ledger'::regclass, 'app.idempotency_keys'::regclass)
 group by c.conname, c.conindid, c.confrelid;
 create temp table fk_plan as
-select f.*, pg_temp.generic_plan(f.query, f.types, f.args) as plan from fk_check f;
-select ok(count(*) = 5 and bool_and(pg_temp.index_names(f.plan) ? regexp_replace(f.index_name, '^app\.', '')
+select f.*, tests.generic_plan(f.query, f.types, f.args) as plan from fk_check f;
+select ok(count(*) = 5 and bool_and(tests.index_names(f.plan) ? regexp_replace(f.index_name, '^app\.', '')
                                      and not jsonb_path_exists(f.plan, 'strict $.** ? (@."Node Type" == "Seq Scan")')),
   'the ' || count(*) || ' foreign-key checks of the inserts read the referenced primary key: '
     || string_agg(f.conname, ', ' order by f.conname))

@@ -11,76 +11,8 @@
 begin;
 select plan(31);
 
-create function pg_temp.plan(query text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute 'explain (format json) ' || query into v_plan;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.generic_plan(query text, types text, args text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute format('prepare pg_temp_generic (%s) as %s', types, query);
-  set local plan_cache_mode = force_generic_plan;
-  execute format('explain (format json) execute pg_temp_generic (%s)', args) into v_plan;
-  reset plan_cache_mode;
-  deallocate pg_temp_generic;
-  return v_plan::jsonb;
-end
-$$;
--- EXPLAIN ANALYZE, rolled back (the statement may write).
-create function pg_temp.analyzed_plan(query text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  begin
-    execute 'explain (analyze, format json) ' || query into v_plan;
-    raise exception using errcode = 'TX001', message = 'roll back';
-  exception when sqlstate 'TX001' then
-    null;
-  end;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.index_names(plan jsonb) returns jsonb language sql as $$
-  select coalesce(jsonb_agg(distinct n), '[]') from jsonb_path_query(plan, 'strict $.**."Index Name"') n
-$$;
-create function pg_temp.uses_index(plan jsonb, index_name text, description text) returns setof text language plpgsql as $$
-begin
-  return next ok(pg_temp.index_names(plan) ? index_name, description);
-  if not pg_temp.index_names(plan) ? index_name then
-    return next diag(jsonb_pretty(plan));
-  end if;
-end
-$$;
-create function pg_temp.no_seq_scan(plan jsonb, relation text, description text) returns setof text language plpgsql as $$
-declare
-  v_found boolean := jsonb_path_exists(plan,
-    'strict $.** ? (@."Node Type" == "Seq Scan" && @."Relation Name" == $r)', jsonb_build_object('r', relation));
-begin
-  return next ok(not v_found, description);
-  if v_found then
-    return next diag(jsonb_pretty(plan));
-  end if;
-end
-$$;
--- Rows read from relation: over its scan nodes, (rows returned + rows removed by a filter) x loops.
-create function pg_temp.rows_read(plan jsonb, relation text) returns bigint language sql as $$
-  select coalesce(sum(((n ->> 'Actual Rows')::numeric + coalesce((n ->> 'Rows Removed by Filter')::numeric, 0)
-                       + coalesce((n ->> 'Rows Removed by Index Recheck')::numeric, 0))
-                      * (n ->> 'Actual Loops')::numeric), 0)::bigint
-  from jsonb_path_query(plan, 'strict $.** ? (exists (@."Node Type"))') n
-  where n ->> 'Relation Name' = relation
-    and n ->> 'Node Type' in ('Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan')
-$$;
--- This transaction's scans of a table so far.
-create function pg_temp.table_reads(relation text) returns table (seq_scans bigint, rows_fetched bigint) language sql as $$
-  select t.seq_scan, t.seq_tup_read + coalesce(t.idx_tup_fetch, 0)
-  from pg_stat_xact_user_tables t where t.schemaname = 'app' and t.relname = relation
-$$;
+-- The plan helpers (tests.plan, tests.generic_plan, tests.analyzed_plan, tests.uses_index, tests.no_seq_scan,
+-- tests.rows_read, tests.table_reads) are in sql/testing/fixtures.sql.
 
 -- The clock of the whole test: t0.
 select date_trunc('second', now()) as t0 \gset
@@ -149,25 +81,25 @@ select is((select count(*) from app.queue_tickets t where t.concert_id = :concer
 -- concert, $2 the watermark, $3 the ticket's queue_no; PL/pgSQL's locals written out as expressions).
 \set position_query 'select (select count(*) from app.queue_tickets d where d.concert_id = $1 and d.queue_no > $2 and d.queue_no < ($2 / 1024 + 1) * 1024 and d.activated_at is null and d.status <> ''WAITING'') + (select count(*) from app.queue_tickets d where d.concert_id = $1 and d.queue_no >= $3 / 1024 * 1024 and d.queue_no < $3 and d.activated_at is null and d.status <> ''WAITING'') + (select coalesce(sum(b.departed), 0)::bigint from app.queue_blocks b where b.concert_id = $1 and b.block_size = 1024 and b.block_no > $2 / 1024 and b.block_no < least($3 / 1024, ($2 / 32768 + 1) * 32)) + (select coalesce(sum(b.departed), 0)::bigint from app.queue_blocks b where b.concert_id = $1 and b.block_size = 1024 and b.block_no >= greatest($3 / 32768, $2 / 32768 + 1) * 32 and b.block_no < $3 / 1024) + (select coalesce(sum(b.departed), 0)::bigint from app.queue_blocks b where b.concert_id = $1 and b.block_size = 32768 and b.block_no > $2 / 32768 and b.block_no < $3 / 32768)'
 select replace(replace(replace(:'position_query', '$1', :'concert'), '$2', '10100::bigint'), '$3', :'back_no' || '::bigint') as position_literal \gset
-select pg_temp.plan(:'position_literal') as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_departed_idx', 'position: queue_tickets_concert_id_queue_no_departed_idx');
-select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'position: no Seq Scan on queue_tickets');
-select pg_temp.uses_index(:'p', 'queue_blocks_pkey', 'position: the counters on queue_blocks_pkey');
-select pg_temp.generic_plan(:'position_query', 'bigint, bigint, bigint', format('%s, 10100, %s', :concert, :back_no)) as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_departed_idx', 'position, generic plan: queue_tickets_concert_id_queue_no_departed_idx');
-select pg_temp.uses_index(:'p', 'queue_blocks_pkey', 'position, generic plan: the counters on queue_blocks_pkey');
-select pg_temp.analyzed_plan(:'position_literal') as p \gset
-select is(pg_temp.rows_read(:'p', 'queue_tickets'), :departed_partial::bigint,
+select tests.plan(:'position_literal') as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_queue_no_departed_idx', 'position: queue_tickets_concert_id_queue_no_departed_idx');
+select tests.no_seq_scan(:'p', 'queue_tickets', 'position: no Seq Scan on queue_tickets');
+select tests.uses_index(:'p', 'queue_blocks_pkey', 'position: the counters on queue_blocks_pkey');
+select tests.generic_plan(:'position_query', 'bigint, bigint, bigint', format('%s, 10100, %s', :concert, :back_no)) as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_queue_no_departed_idx', 'position, generic plan: queue_tickets_concert_id_queue_no_departed_idx');
+select tests.uses_index(:'p', 'queue_blocks_pkey', 'position, generic plan: the counters on queue_blocks_pkey');
+select tests.analyzed_plan(:'position_literal') as p \gset
+select is(tests.rows_read(:'p', 'queue_tickets'), :departed_partial::bigint,
   format('position of the last in line: reads the %s departures of the two partial blocks, not the %s ahead',
          :departed_partial, :departed_ahead));
-select cmp_ok(pg_temp.rows_read(:'p', 'queue_blocks'), '<=', 93::bigint,
+select cmp_ok(tests.rows_read(:'p', 'queue_blocks'), '<=', 93::bigint,
   'and at most 31 group and 62 block counters');
 
-select * from pg_temp.table_reads('queue_tickets') \gset before_
+select * from tests.table_reads('queue_tickets') \gset before_
 set local role boxoffice_api;
 select api.queue_status(:'back_token', :'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
 reset role;
-select * from pg_temp.table_reads('queue_tickets') \gset after_
+select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_status x 8: no Seq Scan of queue_tickets');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * (:departed_partial + 10)::bigint,
   'api.queue_status x 8: fetches a few rows per poll beyond the departures of the two partial blocks');
@@ -176,42 +108,42 @@ select is((api.queue_status(:'back_token', :'t0')) ->> 'position', (:back_no - 1
 
 -- Admission (api.queue_admit): the ACTIVE count, the claim of the next tickets, the watermark.
 \set active_query 'select 100 - count(*) from app.queue_tickets t where t.concert_id = $1 and t.status = ''ACTIVE'' and t.expires_at > $2'
-select pg_temp.plan(format(replace(replace(:'active_query', '$1', '%s'), '$2', '%L'), :concert, :'t0')) as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'ACTIVE count: queue_tickets_concert_id_expires_at_idx');
-select pg_temp.generic_plan(:'active_query', 'bigint, timestamptz', format('%s, %L', :concert, :'t0')) as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'ACTIVE count, generic plan: queue_tickets_concert_id_expires_at_idx');
-select pg_temp.analyzed_plan(format(replace(replace(:'active_query', '$1', '%s'), '$2', '%L'), :concert, :'t0')) as p \gset
-select cmp_ok(pg_temp.rows_read(:'p', 'queue_tickets'), '<=', 100::bigint, 'ACTIVE count: reads at most the ACTIVE set');
+select tests.plan(format(replace(replace(:'active_query', '$1', '%s'), '$2', '%L'), :concert, :'t0')) as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'ACTIVE count: queue_tickets_concert_id_expires_at_idx');
+select tests.generic_plan(:'active_query', 'bigint, timestamptz', format('%s, %L', :concert, :'t0')) as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'ACTIVE count, generic plan: queue_tickets_concert_id_expires_at_idx');
+select tests.analyzed_plan(format(replace(replace(:'active_query', '$1', '%s'), '$2', '%L'), :concert, :'t0')) as p \gset
+select cmp_ok(tests.rows_read(:'p', 'queue_tickets'), '<=', 100::bigint, 'ACTIVE count: reads at most the ACTIVE set');
 
 \set claim_query 'with claimed as (select t.token, t.last_seen_at <= $4 as idle from app.queue_tickets t where t.concert_id = $1 and t.queue_no > $2 and t.status = ''WAITING'' order by t.queue_no limit $3 for update), changed as (update app.queue_tickets t set status = case when c.idle then ''EXPIRED'' else ''ACTIVE'' end, activated_at = case when c.idle then null else $5 end, expires_at = case when c.idle then null else $5 + $6 end, ended_at = case when c.idle then $5 end from claimed c where t.token = c.token returning t.queue_no, t.status = ''ACTIVE'' as admitted) select count(*), count(*) filter (where ch.admitted), max(ch.queue_no) from changed ch'
 select format('(%s, 10100, 100, %L::timestamptz - interval ''300 s'', %L::timestamptz, interval ''600 s'')',
   :concert, :'t0', :'t0') as claim_args \gset
 prepare pg_temp_claim (bigint, bigint, bigint, timestamptz, timestamptz, interval) as :claim_query;
 set local plan_cache_mode = force_custom_plan;
-select pg_temp.plan('execute pg_temp_claim ' || :'claim_args') as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'claim: queue_tickets_concert_id_queue_no_key from the watermark');
-select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'claim: no Seq Scan on queue_tickets');
-select pg_temp.analyzed_plan('execute pg_temp_claim ' || :'claim_args') as p \gset
-select cmp_ok(pg_temp.rows_read(:'p', 'queue_tickets'), '<=', 250::bigint, 'claim of 100: reads about 100 tickets twice (claim, update) and the departures among them');
+select tests.plan('execute pg_temp_claim ' || :'claim_args') as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'claim: queue_tickets_concert_id_queue_no_key from the watermark');
+select tests.no_seq_scan(:'p', 'queue_tickets', 'claim: no Seq Scan on queue_tickets');
+select tests.analyzed_plan('execute pg_temp_claim ' || :'claim_args') as p \gset
+select cmp_ok(tests.rows_read(:'p', 'queue_tickets'), '<=', 250::bigint, 'claim of 100: reads about 100 tickets twice (claim, update) and the departures among them');
 set local plan_cache_mode = force_generic_plan;
-select pg_temp.plan('execute pg_temp_claim ' || :'claim_args') as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'claim, generic plan: queue_tickets_concert_id_queue_no_key');
+select tests.plan('execute pg_temp_claim ' || :'claim_args') as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'claim, generic plan: queue_tickets_concert_id_queue_no_key');
 reset plan_cache_mode;
 deallocate pg_temp_claim;
 
 \set watermark_query 'select coalesce((select t.queue_no - 1 from app.queue_tickets t where t.concert_id = $1 and t.queue_no > $2 and t.status = ''WAITING'' order by t.queue_no limit 1), $3)'
-select pg_temp.generic_plan(:'watermark_query', 'bigint, bigint, bigint', format('%s, 10200, 110000', :concert)) as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'watermark, generic plan: queue_tickets_concert_id_queue_no_key');
+select tests.generic_plan(:'watermark_query', 'bigint, bigint, bigint', format('%s, 10200, 110000', :concert)) as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'watermark, generic plan: queue_tickets_concert_id_queue_no_key');
 
 -- The real job, eight runs, each admitting 100 (the previous 100 have lapsed by then).
 set local boxoffice.waiting_idle_seconds = 100000;
-select * from pg_temp.table_reads('queue_tickets') \gset before_
+select * from tests.table_reads('queue_tickets') \gset before_
 set local role boxoffice_api;
 select is(sum(api.queue_admit(:'t0'::timestamptz + g * interval '11 minutes'))::bigint, 800::bigint,
   'api.queue_admit x 8 admits 100 each time')
 from generate_series(1, 8) g;
 reset role;
-select * from pg_temp.table_reads('queue_tickets') \gset after_
+select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_admit x 8: no Seq Scan of queue_tickets');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 400::bigint,
   'api.queue_admit x 8: fetches a few hundred rows per run, not the line');
@@ -220,25 +152,25 @@ set local boxoffice.waiting_idle_seconds = 300;
 -- Token expiry (api.tokens_expire), both halves.
 \set expire_active_query 'update app.queue_tickets t set status = ''EXPIRED'', ended_at = $1 where t.token = any (array(select d.token from app.queue_tickets d where d.status = ''ACTIVE'' and d.expires_at <= $1 limit $2 for update skip locked))'
 \set expire_waiting_query 'update app.queue_tickets t set status = ''EXPIRED'', ended_at = $3 where t.token = any (array(select d.token from app.queue_tickets d where d.status = ''WAITING'' and d.last_seen_at <= $1 order by d.last_seen_at limit $2 for update skip locked))'
-select pg_temp.plan(format(replace(replace(:'expire_active_query', '$1', '%L::timestamptz'), '$2', '10000'), :'t0', :'t0')) as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'expiry, ACTIVE: queue_tickets_concert_id_expires_at_idx');
-select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, ACTIVE: no Seq Scan on queue_tickets');
-select pg_temp.generic_plan(:'expire_active_query', 'timestamptz, integer', format('%L, 10000', :'t0')) as p \gset
-select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, ACTIVE, generic plan: no Seq Scan on queue_tickets');
-select pg_temp.plan(format(replace(replace(replace(:'expire_waiting_query', '$1', '%L::timestamptz - interval ''300 s'''), '$2', '10000'), '$3', '%L::timestamptz'), :'t0', :'t0')) as p \gset
-select pg_temp.uses_index(:'p', 'queue_tickets_last_seen_at_idx', 'expiry, WAITING: queue_tickets_last_seen_at_idx');
-select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, WAITING: no Seq Scan on queue_tickets');
-select pg_temp.generic_plan(:'expire_waiting_query', 'timestamptz, integer, timestamptz',
+select tests.plan(format(replace(replace(:'expire_active_query', '$1', '%L::timestamptz'), '$2', '10000'), :'t0', :'t0')) as p \gset
+select tests.uses_index(:'p', 'queue_tickets_concert_id_expires_at_idx', 'expiry, ACTIVE: queue_tickets_concert_id_expires_at_idx');
+select tests.no_seq_scan(:'p', 'queue_tickets', 'expiry, ACTIVE: no Seq Scan on queue_tickets');
+select tests.generic_plan(:'expire_active_query', 'timestamptz, integer', format('%L, 10000', :'t0')) as p \gset
+select tests.no_seq_scan(:'p', 'queue_tickets', 'expiry, ACTIVE, generic plan: no Seq Scan on queue_tickets');
+select tests.plan(format(replace(replace(replace(:'expire_waiting_query', '$1', '%L::timestamptz - interval ''300 s'''), '$2', '10000'), '$3', '%L::timestamptz'), :'t0', :'t0')) as p \gset
+select tests.uses_index(:'p', 'queue_tickets_last_seen_at_idx', 'expiry, WAITING: queue_tickets_last_seen_at_idx');
+select tests.no_seq_scan(:'p', 'queue_tickets', 'expiry, WAITING: no Seq Scan on queue_tickets');
+select tests.generic_plan(:'expire_waiting_query', 'timestamptz, integer, timestamptz',
   format('%L::timestamptz - interval ''300 s'', 10000, %L', :'t0', :'t0')) as p \gset
-select pg_temp.no_seq_scan(:'p', 'queue_tickets', 'expiry, WAITING, generic plan: no Seq Scan on queue_tickets');
-select pg_temp.analyzed_plan(format(replace(replace(replace(:'expire_waiting_query', '$1', '%L::timestamptz - interval ''300 s'''), '$2', '10000'), '$3', '%L::timestamptz'), :'t0', :'t0')) as p \gset
-select cmp_ok(pg_temp.rows_read(:'p', 'queue_tickets'), '<=', 200::bigint, 'expiry, WAITING: reads the 50 idle tickets (twice), not the line');
+select tests.no_seq_scan(:'p', 'queue_tickets', 'expiry, WAITING, generic plan: no Seq Scan on queue_tickets');
+select tests.analyzed_plan(format(replace(replace(replace(:'expire_waiting_query', '$1', '%L::timestamptz - interval ''300 s'''), '$2', '10000'), '$3', '%L::timestamptz'), :'t0', :'t0')) as p \gset
+select cmp_ok(tests.rows_read(:'p', 'queue_tickets'), '<=', 200::bigint, 'expiry, WAITING: reads the 50 idle tickets (twice), not the line');
 
-select * from pg_temp.table_reads('queue_tickets') \gset before_
+select * from tests.table_reads('queue_tickets') \gset before_
 set local role boxoffice_api;
 select api.tokens_expire(:'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
 reset role;
-select * from pg_temp.table_reads('queue_tickets') \gset after_
+select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.tokens_expire x 8: no Seq Scan of queue_tickets');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 2000::bigint,
   'api.tokens_expire x 8: fetches the due tickets, not the line');

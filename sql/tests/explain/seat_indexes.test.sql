@@ -6,39 +6,8 @@
 begin;
 select plan(14);
 
--- Plans as jsonb: the custom plan of a query, or the generic plan of a statement with parameters ($1, $2), the
--- one PL/pgSQL settles on after five calls.
-create function pg_temp.plan(query text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute 'explain (format json) ' || query into v_plan;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.generic_plan(query text, types text, args text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute format('prepare pg_temp_generic (%s) as %s', types, query);
-  set local plan_cache_mode = force_generic_plan;
-  execute format('explain (format json) execute pg_temp_generic (%s)', args) into v_plan;
-  reset plan_cache_mode;
-  deallocate pg_temp_generic;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.index_names(plan jsonb) returns jsonb language sql as $$
-  select coalesce(jsonb_agg(distinct n), '[]') from jsonb_path_query(plan, 'strict $.**."Index Name"') n
-$$;
-create function pg_temp.uses_index(plan jsonb, index_name text, description text) returns setof text language plpgsql as $$
-begin
-  return next ok(pg_temp.index_names(plan) ? index_name, description);
-  if not pg_temp.index_names(plan) ? index_name then
-    return next diag(jsonb_pretty(plan));
-  end if;
-end
-$$;
+-- The plan helpers (tests.plan, tests.generic_plan, tests.uses_index) are in sql/testing/fixtures.sql.
+
 create function pg_temp.seq_scans_seats(plan jsonb) returns boolean language sql as $$
   select jsonb_path_exists(plan, 'strict $.** ? (@."Node Type" == "Seq Scan" && @."Relation Name" == "seats")')
 $$;
@@ -59,29 +28,29 @@ analyze app.seats;
 analyze app.reservations;
 
 -- Free seats of one date (api.seat_list).
-select pg_temp.plan(format('select * from app.seat_free_list(%s, now())', :date_id)) as p \gset
-select pg_temp.uses_index(:'p', 'seats_date_id_seat_no_idx', 'free seats: seats_date_id_seat_no_idx');
+select tests.plan(format('select * from app.seat_free_list(%s, now())', :date_id)) as p \gset
+select tests.uses_index(:'p', 'seats_date_id_seat_no_idx', 'free seats: seats_date_id_seat_no_idx');
 select ok(not pg_temp.seq_scans_seats(:'p'), 'free seats: no Seq Scan on seats');
-select pg_temp.generic_plan('select * from app.seat_free_list($1, $2)', 'bigint, timestamptz', format('%s, now()', :date_id)) as p \gset
-select pg_temp.uses_index(:'p', 'seats_date_id_seat_no_idx', 'free seats, generic plan: seats_date_id_seat_no_idx');
+select tests.generic_plan('select * from app.seat_free_list($1, $2)', 'bigint, timestamptz', format('%s, now()', :date_id)) as p \gset
+select tests.uses_index(:'p', 'seats_date_id_seat_no_idx', 'free seats, generic plan: seats_date_id_seat_no_idx');
 select ok(not pg_temp.seq_scans_seats(:'p'), 'free seats, generic plan: no Seq Scan on seats');
 
 -- Dates of one concert with their free seats (api.concert_dates).
-select pg_temp.plan(format('select * from app.date_availability_list(%s, now())', :concert)) as p \gset
-select pg_temp.uses_index(:'p', 'seats_date_id_seat_no_idx', 'dates: seats_date_id_seat_no_idx');
-select pg_temp.uses_index(:'p', 'concert_dates_concert_id_starts_at_key', 'dates: concert_dates_concert_id_starts_at_key');
+select tests.plan(format('select * from app.date_availability_list(%s, now())', :concert)) as p \gset
+select tests.uses_index(:'p', 'seats_date_id_seat_no_idx', 'dates: seats_date_id_seat_no_idx');
+select tests.uses_index(:'p', 'concert_dates_concert_id_starts_at_key', 'dates: concert_dates_concert_id_starts_at_key');
 select ok(not pg_temp.seq_scans_seats(:'p'), 'dates: no Seq Scan on seats');
-select pg_temp.generic_plan('select * from app.date_availability_list($1, $2)', 'bigint, timestamptz', format('%s, now()', :concert)) as p \gset
-select pg_temp.uses_index(:'p', 'seats_date_id_seat_no_idx', 'dates, generic plan: seats_date_id_seat_no_idx');
+select tests.generic_plan('select * from app.date_availability_list($1, $2)', 'bigint, timestamptz', format('%s, now()', :concert)) as p \gset
+select tests.uses_index(:'p', 'seats_date_id_seat_no_idx', 'dates, generic plan: seats_date_id_seat_no_idx');
 select ok(not pg_temp.seq_scans_seats(:'p'), 'dates, generic plan: no Seq Scan on seats');
 
 -- Lapsed holds (api.holds_expire; the CTE's row source, copied).
-select pg_temp.plan($$
+select tests.plan($$
   select s.date_id, s.seat_no, s.reservation_id
   from app.seats s
   where s.status = 'HELD' and s.hold_expires_at <= now()
   for update skip locked$$) as p \gset
-select pg_temp.uses_index(:'p', 'seats_hold_expires_at_idx', 'lapsed holds: seats_hold_expires_at_idx');
+select tests.uses_index(:'p', 'seats_hold_expires_at_idx', 'lapsed holds: seats_hold_expires_at_idx');
 select ok(not pg_temp.seq_scans_seats(:'p'), 'lapsed holds: no Seq Scan on seats');
 
 -- The api functions answer at this scale.

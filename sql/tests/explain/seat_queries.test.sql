@@ -13,76 +13,8 @@
 begin;
 select plan(24);
 
-create function pg_temp.plan(query text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute 'explain (format json) ' || query into v_plan;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.generic_plan(query text, types text, args text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  execute format('prepare pg_temp_generic (%s) as %s', types, query);
-  set local plan_cache_mode = force_generic_plan;
-  execute format('explain (format json) execute pg_temp_generic (%s)', args) into v_plan;
-  reset plan_cache_mode;
-  deallocate pg_temp_generic;
-  return v_plan::jsonb;
-end
-$$;
--- EXPLAIN ANALYZE, rolled back (the statement may write).
-create function pg_temp.analyzed_plan(query text) returns jsonb language plpgsql as $$
-declare
-  v_plan json;
-begin
-  begin
-    execute 'explain (analyze, format json) ' || query into v_plan;
-    raise exception using errcode = 'TX001', message = 'roll back';
-  exception when sqlstate 'TX001' then
-    null;
-  end;
-  return v_plan::jsonb;
-end
-$$;
-create function pg_temp.index_names(plan jsonb) returns jsonb language sql as $$
-  select coalesce(jsonb_agg(distinct n), '[]') from jsonb_path_query(plan, 'strict $.**."Index Name"') n
-$$;
-create function pg_temp.uses_index(plan jsonb, index_name text, description text) returns setof text language plpgsql as $$
-begin
-  return next ok(pg_temp.index_names(plan) ? index_name, description);
-  if not pg_temp.index_names(plan) ? index_name then
-    return next diag(jsonb_pretty(plan));
-  end if;
-end
-$$;
-create function pg_temp.no_seq_scan(plan jsonb, relation text, description text) returns setof text language plpgsql as $$
-declare
-  v_found boolean := jsonb_path_exists(plan,
-    'strict $.** ? (@."Node Type" == "Seq Scan" && @."Relation Name" == $r)', jsonb_build_object('r', relation));
-begin
-  return next ok(not v_found, description);
-  if v_found then
-    return next diag(jsonb_pretty(plan));
-  end if;
-end
-$$;
--- Rows read from relation: over its scan nodes, (rows returned + rows removed by a filter) x loops.
-create function pg_temp.rows_read(plan jsonb, relation text) returns bigint language sql as $$
-  select coalesce(sum(((n ->> 'Actual Rows')::numeric + coalesce((n ->> 'Rows Removed by Filter')::numeric, 0)
-                       + coalesce((n ->> 'Rows Removed by Index Recheck')::numeric, 0))
-                      * (n ->> 'Actual Loops')::numeric), 0)::bigint
-  from jsonb_path_query(plan, 'strict $.** ? (exists (@."Node Type"))') n
-  where n ->> 'Relation Name' = relation
-    and n ->> 'Node Type' in ('Seq Scan', 'Index Scan', 'Index Only Scan', 'Bitmap Heap Scan')
-$$;
--- This transaction's scans of a table so far.
-create function pg_temp.table_reads(relation text) returns table (seq_scans bigint, rows_fetched bigint) language sql as $$
-  select t.seq_scan, t.seq_tup_read + coalesce(t.idx_tup_fetch, 0)
-  from pg_stat_xact_user_tables t where t.schemaname = 'app' and t.relname = relation
-$$;
+-- The plan helpers (tests.plan, tests.generic_plan, tests.analyzed_plan, tests.uses_index, tests.no_seq_scan,
+-- tests.rows_read, tests.table_reads) are in sql/testing/fixtures.sql.
 
 select date_trunc('second', now()) as t0 \gset
 set local boxoffice.hold_seconds = 300;
@@ -127,33 +59,33 @@ from u where u.i <= 10;
 select t.token from app.queue_tickets t where t.concert_id = :concert and t.queue_no = 1 \gset
 
 -- Free seats of a date (api.seat_list).
-select pg_temp.analyzed_plan(format('select * from app.seat_free_list(%s, %L)', :date_id, :'t0')) as p \gset
+select tests.analyzed_plan(format('select * from app.seat_free_list(%s, %L)', :date_id, :'t0')) as p \gset
 select count(*) as unsold_of_date from app.seats s where s.date_id = :date_id and s.status <> 'SOLD' \gset
-select pg_temp.uses_index(:'p', 'seats_date_id_seat_no_idx', 'free seats: seats_date_id_seat_no_idx');
-select cmp_ok(pg_temp.rows_read(:'p', 'seats'), '<=', :unsold_of_date::bigint,
+select tests.uses_index(:'p', 'seats_date_id_seat_no_idx', 'free seats: seats_date_id_seat_no_idx');
+select cmp_ok(tests.rows_read(:'p', 'seats'), '<=', :unsold_of_date::bigint,
   'free seats: reads only the date''s unsold seats (' || :unsold_of_date || ' of 50)');
 select array_agg(d.date_id) as dates
 from (select d.date_id from app.concert_dates d where d.concert_id = :concert order by d.date_id limit 8) d \gset
-select * from pg_temp.table_reads('seats') \gset before_
+select * from tests.table_reads('seats') \gset before_
 set local role boxoffice_api;
 select api.seat_list(:'token', :concert, d, :'t0') from unnest(:'dates'::bigint[]) d \g /dev/null
 reset role;
-select * from pg_temp.table_reads('seats') \gset after_
+select * from tests.table_reads('seats') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.seat_list x 8: no Seq Scan of seats');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 50::bigint, 'api.seat_list x 8: at most 50 seats per date fetched');
 
 -- Dates of a concert with their free seats (api.concert_dates).
-select pg_temp.analyzed_plan(format('select * from app.date_availability_list(%s, %L)', :concert, :'t0')) as p \gset
+select tests.analyzed_plan(format('select * from app.date_availability_list(%s, %L)', :concert, :'t0')) as p \gset
 select count(*) as unsold_of_concert from app.seats s where s.concert_id = :concert and s.status <> 'SOLD' \gset
-select pg_temp.uses_index(:'p', 'seats_date_id_seat_no_idx', 'dates: seats_date_id_seat_no_idx');
-select cmp_ok(pg_temp.rows_read(:'p', 'seats'), '<=', :unsold_of_concert::bigint,
+select tests.uses_index(:'p', 'seats_date_id_seat_no_idx', 'dates: seats_date_id_seat_no_idx');
+select cmp_ok(tests.rows_read(:'p', 'seats'), '<=', :unsold_of_concert::bigint,
   'dates: reads only the concert''s unsold seats (' || :unsold_of_concert || ' of 5 000)');
-select cmp_ok(pg_temp.rows_read(:'p', 'concert_dates'), '<=', 100::bigint, 'dates: reads only the concert''s 100 dates');
-select * from pg_temp.table_reads('seats') \gset before_
+select cmp_ok(tests.rows_read(:'p', 'concert_dates'), '<=', 100::bigint, 'dates: reads only the concert''s 100 dates');
+select * from tests.table_reads('seats') \gset before_
 set local role boxoffice_api;
 select api.concert_dates(:'token', :concert, :'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
 reset role;
-select * from pg_temp.table_reads('seats') \gset after_
+select * from tests.table_reads('seats') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.concert_dates x 8: no Seq Scan of seats');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 5000::bigint, 'api.concert_dates x 8: at most the concert''s seats each time');
 
@@ -162,44 +94,44 @@ select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 50
 select min(s.seat_no) as free_seat from app.seats s where s.date_id = :date_id and s.status = 'FREE' \gset
 select u.user_id as holder from u where u.i = 1 \gset
 select format('%s, %s, %L::timestamptz, %s, %L::timestamptz + interval ''300 s''', :date_id, :free_seat, :'t0', :holder, :'t0') as hold_args \gset
-select pg_temp.generic_plan(:'hold_query', 'bigint, integer, timestamptz, bigint, timestamptz', :'hold_args') as p \gset
-select pg_temp.uses_index(:'p', 'seats_pkey', 'seat hold, generic plan: seats_pkey');
-select pg_temp.no_seq_scan(:'p', 'seats', 'seat hold, generic plan: no Seq Scan on seats');
-select pg_temp.analyzed_plan(format(replace(replace(replace(replace(replace(:'hold_query',
+select tests.generic_plan(:'hold_query', 'bigint, integer, timestamptz, bigint, timestamptz', :'hold_args') as p \gset
+select tests.uses_index(:'p', 'seats_pkey', 'seat hold, generic plan: seats_pkey');
+select tests.no_seq_scan(:'p', 'seats', 'seat hold, generic plan: no Seq Scan on seats');
+select tests.analyzed_plan(format(replace(replace(replace(replace(replace(:'hold_query',
   '$1', '%s'), '$2', '%s'), '$3', '%L::timestamptz'), '$4', '%s'), '$5', '%L::timestamptz + interval ''300 s'''),
   :date_id, :free_seat, :'t0', :holder, :'t0')) as p \gset
-select pg_temp.no_seq_scan(:'p', 'seats', 'seat hold: no Seq Scan on seats');
-select cmp_ok(pg_temp.rows_read(:'p', 'seats'), '<=', 2::bigint, 'seat hold: reads the one seat (to lock it, then to update it)');
+select tests.no_seq_scan(:'p', 'seats', 'seat hold: no Seq Scan on seats');
+select cmp_ok(tests.rows_read(:'p', 'seats'), '<=', 2::bigint, 'seat hold: reads the one seat (to lock it, then to update it)');
 select array_agg(s.date_id) as hold_dates, array_agg(s.seat_no) as hold_seats
 from (select s.date_id, s.seat_no from app.seats s where s.concert_id = :concert and s.status = 'FREE' and s.date_id > :date_id
       order by s.date_id desc, s.seat_no limit 8) s \gset
-select * from pg_temp.table_reads('seats') \gset before_
-select * from pg_temp.table_reads('reservations') \gset before_r_
+select * from tests.table_reads('seats') \gset before_
+select * from tests.table_reads('reservations') \gset before_r_
 set local role boxoffice_api;
 select is(count(*) filter (where (api.seat_hold(:'token', :concert, h.date_id, h.seat_no, as_of => :'t0')).status = 201), 8::bigint,
   'api.seat_hold x 8 holds 8 seats')
 from unnest(:'hold_dates'::bigint[], :'hold_seats'::integer[]) h (date_id, seat_no);
 reset role;
-select * from pg_temp.table_reads('seats') \gset after_
-select * from pg_temp.table_reads('reservations') \gset after_r_
+select * from tests.table_reads('seats') \gset after_
+select * from tests.table_reads('reservations') \gset after_r_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.seat_hold x 8: no Seq Scan of seats');
 select is((:after_r_seq_scans - :before_r_seq_scans)::bigint, 0::bigint, 'api.seat_hold x 8: no Seq Scan of reservations');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 5::bigint, 'api.seat_hold x 8: a few seat rows each');
 
 -- Lapsed holds (api.holds_expire).
 \set expire_query 'with lapsed as (select s.date_id, s.seat_no, s.reservation_id from app.seats s where s.status = ''HELD'' and s.hold_expires_at <= $1 for update skip locked), freed as (update app.seats s set status = ''FREE'', user_id = null, reservation_id = null, hold_expires_at = null from lapsed l where s.date_id = l.date_id and s.seat_no = l.seat_no returning l.reservation_id), ended as (update app.reservations r set status = ''EXPIRED'', ended_at = r.expires_at from freed f where r.reservation_id = f.reservation_id and r.status = ''HELD'') select count(*)::integer from freed'
-select pg_temp.plan(replace(:'expire_query', '$1', quote_literal(:'t0') || '::timestamptz')) as p \gset
-select pg_temp.uses_index(:'p', 'seats_hold_expires_at_idx', 'hold expiry: seats_hold_expires_at_idx');
-select pg_temp.no_seq_scan(:'p', 'seats', 'hold expiry: no Seq Scan on seats');
-select pg_temp.analyzed_plan(replace(:'expire_query', '$1', quote_literal(:'t0') || '::timestamptz')) as p \gset
-select cmp_ok(pg_temp.rows_read(:'p', 'seats'), '<=', 2 * :lapsed::bigint, 'hold expiry: reads the lapsed holds (to lock them, then to free them)');
-select * from pg_temp.table_reads('seats') \gset before_
+select tests.plan(replace(:'expire_query', '$1', quote_literal(:'t0') || '::timestamptz')) as p \gset
+select tests.uses_index(:'p', 'seats_hold_expires_at_idx', 'hold expiry: seats_hold_expires_at_idx');
+select tests.no_seq_scan(:'p', 'seats', 'hold expiry: no Seq Scan on seats');
+select tests.analyzed_plan(replace(:'expire_query', '$1', quote_literal(:'t0') || '::timestamptz')) as p \gset
+select cmp_ok(tests.rows_read(:'p', 'seats'), '<=', 2 * :lapsed::bigint, 'hold expiry: reads the lapsed holds (to lock them, then to free them)');
+select * from tests.table_reads('seats') \gset before_
 set local role boxoffice_api;
 select is(sum(api.holds_expire(:'t0'::timestamptz + g * interval '1 ms'))::bigint, :lapsed::bigint,
   'api.holds_expire x 8 frees the lapsed holds')
 from generate_series(1, 8) g;
 reset role;
-select * from pg_temp.table_reads('seats') \gset after_
+select * from tests.table_reads('seats') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.holds_expire x 8: no Seq Scan of seats');
 
 select * from finish();
