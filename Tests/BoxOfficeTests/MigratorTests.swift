@@ -34,58 +34,42 @@ struct MigratorTests {
 
     @Test("refuses to run when an applied migration was edited")
     func editedMigrationRefused() throws {
-        let tree = try SQLTree.copy()
-        defer { tree.remove() }
-        let database = try TestDatabase.create(empty: true)
-        let connection = try database.admin()
-        defer { connection.close() }
-        try tree.migrator.migrate(on: connection)
+        try SQLTree.migrated { tree, connection in
+            try tree.append("migrations/0002_tables.sql", "-- an innocent edit")
 
-        try tree.append("migrations/0002_tables.sql", "-- an innocent edit")
-
-        #expect(try tree.migrator.status(on: connection).changed == ["0002_tables.sql"])
-        #expect(throws: Migrator.Failure.self) { try tree.migrator.migrate(on: connection) }
-        #expect(throws: Migrator.Failure.self) { try tree.migrator.migrateIfBehind(on: connection, logger: Logger(label: "test")) }
+            #expect(try tree.migrator.status(on: connection).changed == ["0002_tables.sql"])
+            #expect(throws: Migrator.Failure.self) { try tree.migrator.migrate(on: connection) }
+            #expect(throws: Migrator.Failure.self) { try tree.migrator.migrateIfBehind(on: connection, logger: Logger(label: "test")) }
+        }
     }
 
     @Test("an after-migration script runs once, when its migration is applied, with the new procedures in place")
     func afterScriptRunsOnce() throws {
-        let tree = try SQLTree.copy()
-        defer { tree.remove() }
-        let database = try TestDatabase.create(empty: true)
-        let connection = try database.admin()
-        defer { connection.close() }
-        try tree.migrator.migrate(on: connection)
+        try SQLTree.migrated { tree, connection in
+            try tree.add(migration: "0099_marker.sql", "create table app.marker (functions integer not null);")
+            try tree.write("procedures/95_marker.sql", "create or replace function app.marker_fn() returns integer language sql as 'select 1';")
+            // Counts the procedure it needs: 1 only if the procedures are in place when it runs.
+            try tree.write("migrations/after/0099_marker.sql", "insert into app.marker select count(*) from pg_proc where proname = 'marker_fn';")
 
-        try tree.add(migration: "0099_marker.sql", "create table app.marker (functions integer not null);")
-        try "create or replace function app.marker_fn() returns integer language sql as 'select 1';\n"
-            .write(toFile: tree.path + "/procedures/95_marker.sql", atomically: true, encoding: .utf8)
-        // Counts the procedure it needs: 1 only if the procedures are in place when it runs.
-        try "insert into app.marker select count(*) from pg_proc where proname = 'marker_fn';\n"
-            .write(toFile: tree.path + "/migrations/after/0099_marker.sql", atomically: true, encoding: .utf8)
-
-        #expect(try tree.migrator.migrate(on: connection) == ["0099_marker.sql"])
-        #expect(try connection.execute("select string_agg(functions::text, ',') from app.marker").scalar == "1")
-        #expect(try tree.migrator.migrate(on: connection).isEmpty)
-        #expect(try connection.execute("select count(*) from app.marker").scalar == "1", "not run again")
+            #expect(try tree.migrator.migrate(on: connection) == ["0099_marker.sql"])
+            #expect(try connection.execute("select string_agg(functions::text, ',') from app.marker").scalar == "1")
+            #expect(try tree.migrator.migrate(on: connection).isEmpty)
+            #expect(try connection.execute("select count(*) from app.marker").scalar == "1", "not run again")
+        }
     }
 
     @Test("the procedure files go in as one transaction: one that fails leaves every function as it was")
     func proceduresAllOrNothing() throws {
-        let tree = try SQLTree.copy()
-        defer { tree.remove() }
-        let database = try TestDatabase.create(empty: true)
-        let connection = try database.admin()
-        defer { connection.close() }
-        try tree.migrator.migrate(on: connection)
-        let comment = "select obj_description('api.user_create(text)'::regprocedure, 'pg_proc')"
-        let before = try connection.execute(comment).scalar
+        try SQLTree.migrated { tree, connection in
+            let comment = "select obj_description('api.user_create(text)'::regprocedure, 'pg_proc')"
+            let before = try connection.execute(comment).scalar
 
-        try tree.append("procedures/10_user_create.sql", "comment on function api.user_create(text) is 'changed';")
-        try "select 1 / 0;\n".write(toFile: tree.path + "/procedures/99_broken.sql", atomically: true, encoding: .utf8)
-        let error = #expect(throws: Migrator.Failure.self) { try tree.migrator.migrate(on: connection) }
-        #expect(error?.description.hasPrefix("99_broken.sql") == true, "\(String(describing: error))")
-        #expect(try connection.execute(comment).scalar == before)
+            try tree.append("procedures/10_user_create.sql", "comment on function api.user_create(text) is 'changed';")
+            try tree.write("procedures/99_broken.sql", "select 1 / 0;")
+            let error = #expect(throws: Migrator.Failure.self) { try tree.migrator.migrate(on: connection) }
+            #expect(error?.description.hasPrefix("99_broken.sql") == true, "\(String(describing: error))")
+            #expect(try connection.execute(comment).scalar == before)
+        }
     }
 
     @Test("the server's role may execute api functions but touch no table")

@@ -20,6 +20,23 @@ struct SQLTree: Sendable {
         try text.write(toFile: path + "/migrations/" + name, atomically: true, encoding: .utf8)
     }
 
+    /// Writes a file of the tree (`procedures/95_marker.sql`), replacing it.
+    func write(_ file: String, _ text: String) throws {
+        try (text + "\n").write(toFile: path + "/" + file, atomically: true, encoding: .utf8)
+    }
+
+    /// A copy of sql/ migrated onto a fresh, empty database, handed to `body`
+    /// with the owner's connection; both are removed afterwards.
+    static func migrated(_ body: (SQLTree, Connection) throws -> Void) throws {
+        let tree = try copy()
+        defer { tree.remove() }
+        let database = try TestDatabase.create(empty: true)
+        let connection = try database.admin()
+        defer { connection.close() }
+        try tree.migrator.migrate(on: connection)
+        try body(tree, connection)
+    }
+
     /// Appends `text` to a file of the tree (`procedures/10_user_create.sql`).
     func append(_ file: String, _ text: String) throws {
         let url = URL(fileURLWithPath: path + "/" + file)
