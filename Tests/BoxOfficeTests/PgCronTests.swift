@@ -52,7 +52,7 @@ struct PgCronTests {
 
         // where the job runs: the cron database itself when it has the schema
         // (scripts/test's cron_test), else a fresh database
-        let hasSchema = try cron.execute("select to_regprocedure('api.queue_admit(timestamptz)') is not null").scalar == "t"
+        let hasSchema = try cron.execute("select to_regprocedure('api.queue_admit()') is not null").scalar == "t"
         let target = hasSchema ? cronDatabase : try TestDatabase.create()
         // the README's name; in a shared cron database (several test runs at
         // once on a dev cluster) one per test database, since cron.schedule

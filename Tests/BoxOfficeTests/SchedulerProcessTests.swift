@@ -315,7 +315,7 @@ struct SchedulerProcessTests {
         #expect(list.count == 6, "\(list)")
         #expect(list.first.map(columns) == ["name", "schedule", "active", "command"])
         let rows = Dictionary(list.dropFirst().map { (columns($0).first ?? "", columns($0)) }) { first, _ in first }
-        #expect(rows["queue_admit"] == ["queue_admit", "1 seconds", "true", "select api.queue_admit()"])
+        #expect(rows["queue_admit"] == ["queue_admit", "1 seconds", "true", "call api.queue_admit_run()"])
         #expect(rows["holds_expire"] == ["holds_expire", "2 seconds", "true", "select api.holds_expire()"])
         #expect(rows["tokens_expire"] == ["tokens_expire", "5 seconds", "true", "select api.tokens_expire()"])
         #expect(rows["job_runs_prune"] == ["job_runs_prune", "17 3 * * *", "true", "select api.job_runs_prune()"])

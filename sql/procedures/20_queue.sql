@@ -1,26 +1,39 @@
 -- The waiting room, seen from a user: join the line, poll it, leave it.
--- The admission job and the expiry sweep are in 21_queue_jobs.sql.
+-- The admission job and the expiry sweep are in 21_queue_jobs.sql, the
+-- counters in 22_queue_blocks.sql; docs/onsale.md tells the whole story.
 --
--- A ticket's place is its queue_no, handed out by its concert's app.queues
--- row. Admission goes strictly in queue_no order, so every ticket that was
--- ever admitted (ACTIVE, USED, or EXPIRED after being ACTIVE) sits at or below
--- app.queues.admitted_upto. Between the watermark and a ticket there are only
--- WAITING tickets and tickets that left the line without being admitted
--- (LEFT or EXPIRED with activated_at null: "departures"), so
---   position = queue_no - admitted_upto - (those departures in between)
--- and the departures come from per-block counters (app.queue_departed,
--- 22_queue_blocks.sql) instead of counting the whole line, or every
--- departure ahead. Every function here that ends a WAITING ticket counts it
--- there (app.queue_blocks_add) in the same transaction.
+-- A ticket's place is its queue_no, drawn from the sequence
+-- app.queue_tickets_queue_no_seq (shared by every concert), so joins never
+-- wait for one another nor for admission: a join takes no row lock but its
+-- user's old ticket's. A sequence hands out numbers in order but they become
+-- visible in commit order, and some never do (a rolled-back join, the 32 a
+-- crash skips). app.queue_line.closed_below marks the closed part of the
+-- line: every number below it was drawn and every join that drew one has
+-- ended. app.queue_line_close moves it up: it reads the sequence, then the
+-- joins in flight (each join holds a shared advisory lock from before it
+-- draws its number until it ends), and waits until those have ended.
+--
+-- Admission works strictly in queue_no order inside the closed part and
+-- stops at a WAITING ticket it could not lock, so app.queues.admitted_upto
+-- (the watermark) keeps its meaning: every ticket of the concert with
+-- queue_no <= admitted_upto has left the line (admitted or gone), and above
+-- it nobody was admitted. A WAITING ticket's position is then
+--   1 + (tickets between the watermark and it)
+--     - (departures between: LEFT, or EXPIRED while WAITING)
+-- where both counts see only tickets visible to the poll (a gap or a join
+-- still committing is counted by neither), from per-block counters
+-- (app.queue_arrived, app.queue_departed) and the index for the few numbers
+-- past them.
 --
 -- Lock order, for every function that takes more than one lock: the
--- concert's app.queues row first, then its tickets, then its app.queue_blocks
--- rows (in primary key order, one batch per transaction). Functions that
--- lock tickets only (poll, leave, payment) take one row; the expiry sweep
--- skips locked tickets and waits only for counter rows. The admitter, which
--- goes on to the next concert's tickets, takes no counter row a departure
--- could want (it only prunes spans behind the watermark). So no cycle can
--- form.
+-- concert's app.queues row first (admission only), then its tickets, then
+-- its app.queue_blocks rows (in primary key order, one batch per
+-- transaction). Joins, polls and leaves lock one ticket at most, then
+-- counters. So no cycle can form.
+
+drop function if exists api.queue_join(bigint, bigint, timestamptz);
+drop function if exists api.queue_status(uuid, timestamptz);
+drop function if exists api.queue_leave(uuid, timestamptz);
 
 -- The Ticket JSON of API.md §2.
 create or replace function app.ticket_json(ticket app.queue_tickets)
@@ -36,13 +49,13 @@ declare
   v_wait bigint := 0::bigint;
 begin
   if (ticket_json.ticket).status = 'WAITING' then
-    -- One statement, so the watermark and the departures come from one
-    -- snapshot (app.queue_departed is stable: it reads this statement's):
-    -- read apart, an admission committing in between could make the
-    -- position jump up for one poll. The greatest(1, ...) covers a ticket
-    -- admitted after the caller read it (its next poll shows it ACTIVE).
-    select greatest(1, (ticket_json.ticket).queue_no - q.admitted_upto
-                       - app.queue_departed(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no)),
+    -- One statement, so the watermark and the counters come from one
+    -- snapshot (the counting functions are stable: they read this
+    -- statement's). greatest(1, ...) covers a ticket admitted after the
+    -- caller read it (its next poll shows it ACTIVE).
+    select greatest(1, 1
+             + app.queue_arrived(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no, q.counted_below)
+             - app.queue_departed(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no)),
            -- The observed rate, but never below the rate the policy
            -- guarantees while people wait: every ACTIVE token frees its slot
            -- within active_token_seconds, so at least queue_active_cap are
@@ -71,15 +84,19 @@ $$;
 
 comment on function app.ticket_json(app.queue_tickets) is
 'The Ticket JSON of a live ticket: {"token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt"}.
-position is 1-based among the live WAITING tickets of the concert (0 when ACTIVE), from the admitted_upto
-watermark minus the departures since (app.queue_departed: a few counters), so it costs the same at a million
-waiting tickets as at ten, however many of them left the line. estimatedWaitSeconds is position over the
-admission rate observed (a one-minute exponential average), floored at the rate the policy guarantees
+position is 1-based among the WAITING tickets of the concert visible to this statement (0 when ACTIVE): the
+tickets between the admitted_upto watermark and this one (app.queue_arrived) minus the departures among them
+(app.queue_departed), each from a few counters, so it costs the same at a million waiting tickets as at ten.
+A number skipped by the sequence or a join not yet committed is not counted. estimatedWaitSeconds is position
+over the admission rate observed (a one-minute exponential average), floored at the rate the policy guarantees
 (queue_active_cap per active_token_seconds); 0 when ACTIVE.';
 
--- "Still here": a poll records last_seen_at, but only when the stored value
--- is older than a third of waiting_idle_seconds (at most 30 s), so that most
--- polls only read while a polling user stays well inside the idle limit.
+-- "Still here": a poll of a WAITING ticket records last_seen_at, but only
+-- when the stored value is older than a third of waiting_idle_seconds (at
+-- most 30 s), so that most polls only read. An ACTIVE ticket is never
+-- written (only WAITING tickets go idle): its row is the one a payment
+-- updates, and a poll's write there made the payment's SERIALIZABLE
+-- transaction fail with 40001.
 create or replace function app.ticket_seen(ticket app.queue_tickets, at timestamptz)
 returns app.queue_tickets
 language plpgsql
@@ -92,17 +109,17 @@ declare
     - make_interval(secs => least(app.setting('waiting_idle_seconds', 300) / 3.0, 30)::double precision);
   v_ticket app.queue_tickets;
 begin
-  if (ticket_seen.ticket).last_seen_at >= v_before then
+  if (ticket_seen.ticket).status <> 'WAITING' or (ticket_seen.ticket).last_seen_at >= v_before then
     return ticket_seen.ticket;
   end if;
   update app.queue_tickets t
   set last_seen_at = ticket_seen.at
   where t.token = (ticket_seen.ticket).token
-    and t.status in ('WAITING', 'ACTIVE')
+    and t.status = 'WAITING'
     and t.last_seen_at < v_before
   returning * into v_ticket;
   if not found then
-    -- changed meanwhile (another poll recorded it, or it left): keep what the caller saw
+    -- changed meanwhile (another poll recorded it, admitted, or it left): keep what the caller saw
     return ticket_seen.ticket;
   end if;
   return v_ticket;
@@ -110,24 +127,40 @@ end
 $$;
 
 comment on function app.ticket_seen(app.queue_tickets, timestamptz) is
-'Records that the ticket''s user is still here at at, when last_seen_at is older than least(waiting_idle_seconds / 3, 30) s.
-Returns the ticket as it is now.';
+'Records that a WAITING ticket''s user is still here at at, when last_seen_at is older than
+least(waiting_idle_seconds / 3, 30) s; an ACTIVE ticket is left alone. Returns the ticket as it is now.';
 
-create or replace function api.queue_join(
+-- The advisory lock every join holds, shared, from before it draws its
+-- queue number until it ends; app.queue_line_close reads its holders in
+-- pg_locks (classid 1114793 = 0x1102A9, objid 1, objsubid 2).
+create or replace function app.queue_join_mark()
+returns void
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select pg_catalog.pg_advisory_xact_lock_shared(1114793, 1)
+$$;
+
+comment on function app.queue_join_mark() is
+'Takes the shared advisory lock (1114793, 1) that marks a join in flight until its transaction ends; call it
+before drawing a number from app.queue_tickets_queue_no_seq (app.queue_line_close waits for its holders).';
+
+create or replace function app.queue_join(
   user_id bigint,
   concert_id bigint,
-  as_of timestamptz default null,
+  at timestamptz,
   out status integer,
   out body jsonb)
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
 as $$
+#variable_conflict use_column
 declare
-  v_now timestamptz := coalesce(queue_join.as_of, now());
   v_ticket app.queue_tickets;
-  v_queue_no bigint;
   v_departed boolean;
 begin
   if queue_join.user_id is null or queue_join.concert_id is null then
@@ -145,12 +178,12 @@ begin
       detail = 'no concert ' || queue_join.concert_id || ' exists';
   end if;
 
-  -- Joins of one concert go one at a time on its queue row: the user's live
-  -- ticket is looked up under the lock, so two joins of one user never both
-  -- make a ticket, and queue_no is handed out in commit order.
-  insert into app.queues (concert_id) values (queue_join.concert_id)
-  on conflict on constraint queues_pkey do nothing;
-  perform from app.queues q where q.concert_id = queue_join.concert_id for update;
+  -- The concert's queue row, made by its first join; read without a lock.
+  perform from app.queues q where q.concert_id = queue_join.concert_id;
+  if not found then
+    insert into app.queues (concert_id) values (queue_join.concert_id)
+    on conflict on constraint queues_pkey do nothing;
+  end if;
 
   select * into v_ticket
   from app.queue_tickets t
@@ -158,13 +191,15 @@ begin
     and t.concert_id = queue_join.concert_id
     and t.status in ('WAITING', 'ACTIVE');
   if found then
-    if (v_ticket.status = 'ACTIVE' and v_ticket.expires_at <= v_now)
+    if (v_ticket.status = 'ACTIVE' and v_ticket.expires_at <= queue_join.at)
        or (v_ticket.status = 'WAITING'
-           and v_ticket.last_seen_at <= v_now - make_interval(secs => app.setting('waiting_idle_seconds', 300))) then
+           and v_ticket.last_seen_at <= queue_join.at - make_interval(secs => app.setting('waiting_idle_seconds', 300))) then
       -- dead already, though no sweep has marked it yet: end it (a WAITING
-      -- one is a departure), then a new ticket
+      -- one is a departure), then a new ticket. The status is read again
+      -- under the row lock; a concurrent join of the same user ended it
+      -- first, then this one meets that one's new ticket below.
       update app.queue_tickets t
-      set status = 'EXPIRED', ended_at = v_now
+      set status = 'EXPIRED', ended_at = queue_join.at
       where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE')
       returning t.activated_at is null into v_departed;
       if v_departed then
@@ -172,83 +207,124 @@ begin
       end if;
     else
       status := 200;
-      body := app.ticket_json(app.ticket_seen(v_ticket, v_now));
+      body := app.ticket_json(app.ticket_seen(v_ticket, queue_join.at));
       return;
     end if;
   end if;
 
-  update app.queues q
-  set next_no = q.next_no + 1
-  where q.concert_id = queue_join.concert_id
-  returning q.next_no - 1 into v_queue_no;
-
+  -- A new ticket at the back of the line. Two joins of one user at once:
+  -- the second waits on queue_tickets_user_id_concert_id_key for the first
+  -- to commit, inserts nothing (its number stays a gap) and answers with the
+  -- first's ticket.
+  perform app.queue_join_mark();
   insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
-  values (queue_join.concert_id, v_queue_no, queue_join.user_id, 'WAITING', v_now, v_now)
+  values (queue_join.concert_id, nextval('app.queue_tickets_queue_no_seq'), queue_join.user_id, 'WAITING',
+          queue_join.at, queue_join.at)
+  on conflict (user_id, concert_id) where status in ('WAITING', 'ACTIVE') do nothing
   returning * into v_ticket;
+  if not found then
+    select * into strict v_ticket
+    from app.queue_tickets t
+    where t.user_id = queue_join.user_id
+      and t.concert_id = queue_join.concert_id
+      and t.status in ('WAITING', 'ACTIVE');
+    status := 200;
+    body := app.ticket_json(v_ticket);
+    return;
+  end if;
 
   status := 201;
   body := app.ticket_json(v_ticket);
 end
 $$;
 
-comment on function api.queue_join(bigint, bigint, timestamptz) is
-'Joins the waiting room of a concert (POST /api/queue/tokens).
-Parameters: user_id, concert_id; as_of (tests only; default now()).
-Result: (status, body): 201 and a new WAITING Ticket at the back of the line, or 200 and the user''s live ticket for
-that concert. A ticket that is past its time but not yet swept is marked EXPIRED first and a new one made.
-Ticket: {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"}.
-Errors: CR001 missing parameter, CR101 unknown user, CR102 unknown concert.';
+comment on function app.queue_join(bigint, bigint, timestamptz) is
+'api.queue_join with its clock: joins at at (tests move time through here).';
 
-revoke execute on function api.queue_join(bigint, bigint, timestamptz) from public;
-grant execute on function api.queue_join(bigint, bigint, timestamptz) to boxoffice_api;
-
-create or replace function api.queue_status(token uuid, as_of timestamptz default null)
-returns jsonb
-language plpgsql
+create or replace function api.queue_join(
+  user_id bigint,
+  concert_id bigint,
+  out status integer,
+  out body jsonb)
+language sql
 volatile
 security definer
 set search_path = ''
 as $$
+  select j.status, j.body from app.queue_join(queue_join.user_id, queue_join.concert_id, now()) j
+$$;
+
+comment on function api.queue_join(bigint, bigint) is
+'Joins the waiting room of a concert (POST /api/queue/tokens).
+Parameters: user_id, concert_id.
+Result: (status, body): 201 and a new WAITING Ticket at the back of the line, or 200 and the user''s live ticket for
+that concert. A ticket that is past its time but not yet swept is marked EXPIRED first and a new one made.
+Joins take their place from a sequence and never wait for one another nor for admission.
+Ticket: {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"}.
+Errors: CR001 missing parameter, CR101 unknown user, CR102 unknown concert.';
+
+revoke execute on function api.queue_join(bigint, bigint) from public;
+grant execute on function api.queue_join(bigint, bigint) to boxoffice_api;
+
+create or replace function app.queue_status(token uuid, at timestamptz)
+returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
 declare
-  v_now timestamptz := coalesce(queue_status.as_of, now());
   v_ticket app.queue_tickets;
 begin
-  v_ticket := app.ticket_gate(queue_status.token, null, false, v_now);
-  v_ticket := app.ticket_seen(v_ticket, v_now);
+  v_ticket := app.ticket_gate(queue_status.token, null, false, queue_status.at);
+  v_ticket := app.ticket_seen(v_ticket, queue_status.at);
   return app.ticket_json(v_ticket);
 end
 $$;
 
-comment on function api.queue_status(uuid, timestamptz) is
-'The ticket of a live token (GET /api/queue/tokens/me); each call is a poll that keeps a WAITING ticket''s place
-(last_seen_at is written at most every least(waiting_idle_seconds / 3, 30) s).
-Parameters: token; as_of (tests only; default now()).
-Result: Ticket {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"};
-position never goes up while the user keeps polling.
-Errors: CR301 unknown token, CR302 expired, left or used up.';
+comment on function app.queue_status(uuid, timestamptz) is
+'api.queue_status with its clock: a poll at at (tests move time through here).';
 
-revoke execute on function api.queue_status(uuid, timestamptz) from public;
-grant execute on function api.queue_status(uuid, timestamptz) to boxoffice_api;
-
-create or replace function api.queue_leave(token uuid, as_of timestamptz default null)
-returns void
-language plpgsql
+create or replace function api.queue_status(token uuid)
+returns jsonb
+language sql
 volatile
 security definer
 set search_path = ''
 as $$
+  select app.queue_status(queue_status.token, now())
+$$;
+
+comment on function api.queue_status(uuid) is
+'The ticket of a live token (GET /api/queue/tokens/me); each call is a poll that keeps a WAITING ticket''s place
+(last_seen_at is written at most every least(waiting_idle_seconds / 3, 30) s; an ACTIVE ticket is only read).
+Parameters: token.
+Result: Ticket {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"};
+position never goes up while the user keeps polling, but for a join ahead that was still committing.
+Errors: CR301 unknown token, CR302 expired, left or used up.';
+
+revoke execute on function api.queue_status(uuid) from public;
+grant execute on function api.queue_status(uuid) to boxoffice_api;
+
+create or replace function app.queue_leave(token uuid, at timestamptz)
+returns void
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
 declare
-  v_now timestamptz := coalesce(queue_leave.as_of, now());
   v_ticket app.queue_tickets;
   v_departed boolean;
 begin
-  v_ticket := app.ticket_gate(queue_leave.token, null, false, v_now);
+  v_ticket := app.ticket_gate(queue_leave.token, null, false, queue_leave.at);
   -- A freed ACTIVE slot goes to the next in line at the next admission run
   -- (every ADMIT_INTERVAL_SECONDS); no NOTIFY here, the admission sends one.
   -- The status is read again under the row lock: admitted meanwhile, the
   -- ticket gives up an ACTIVE slot, which is no departure from the line.
+  -- While this holds a WAITING ticket, admission stops below it.
   update app.queue_tickets t
-  set status = 'LEFT', ended_at = v_now
+  set status = 'LEFT', ended_at = queue_leave.at
   where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE')
   returning t.activated_at is null into v_departed;
   if not found then
@@ -261,11 +337,24 @@ begin
 end
 $$;
 
-comment on function api.queue_leave(uuid, timestamptz) is
+comment on function app.queue_leave(uuid, timestamptz) is
+'api.queue_leave with its clock: leaves at at (tests move time through here).';
+
+create or replace function api.queue_leave(token uuid)
+returns void
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.queue_leave(queue_leave.token, now())
+$$;
+
+comment on function api.queue_leave(uuid) is
 'Gives up a place in the line or an ACTIVE slot (DELETE /api/queue/tokens/me): the ticket becomes LEFT.
-Parameters: token; as_of (tests only; default now()).
+Parameters: token.
 Result: none (HTTP 204).
 Errors: CR301 unknown token, CR302 expired, left or used up.';
 
-revoke execute on function api.queue_leave(uuid, timestamptz) from public;
-grant execute on function api.queue_leave(uuid, timestamptz) to boxoffice_api;
+revoke execute on function api.queue_leave(uuid) from public;
+grant execute on function api.queue_leave(uuid) to boxoffice_api;

@@ -1,157 +1,366 @@
 -- The waiting room's jobs: admission and the expiry sweep (app.jobs runs
 -- them every ADMIT_INTERVAL_SECONDS and every 5 s). See 20_queue.sql for the
--- watermark and the lock order.
+-- sequence, the closed part of the line, the watermark and the lock order.
 
-create or replace function api.queue_admit(as_of timestamptz default null)
-returns integer
+drop function if exists api.queue_admit(timestamptz);
+drop function if exists api.tokens_expire(timestamptz);
+
+-- Moves the closed part of the line up: every number the sequence has
+-- handed out, once every join that may hold one has ended.
+--
+-- The argument: a join takes the shared mark (app.queue_join_mark) before it
+-- draws its number and holds it until it ends. This reads the sequence's
+-- last_value L first; every number up to L was drawn before that read, so
+-- its join took the mark before it too, and is therefore either one of the
+-- mark's holders read next, or has ended already. Once none of those holders
+-- holds the mark any more, every join that drew a number up to L has
+-- committed (and is visible to every later snapshot: a lock is released
+-- after the commit is visible) or rolled back (a gap for good). Joins that
+-- start later draw numbers above L. So below L + 1 the line is final: no
+-- ticket can appear there any more. The wait is on the joins in flight only,
+-- a few milliseconds; joins never wait for it. (The sequence's CACHE must
+-- stay 1, or a session could hold numbers below L without having drawn them.)
+create or replace function app.queue_line_close(max_wait interval)
+returns bigint
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
--- Its claim's generic plan scans the table (bench/explain/REPORT.md); a custom
--- plan per run keeps it on the partial index however the statistics drift.
+as $$
+declare
+  v_closed bigint;
+  v_last bigint;
+  v_called boolean;
+  v_upto bigint;
+  v_joins text[];
+  v_until timestamptz := clock_timestamp() + queue_line_close.max_wait;
+begin
+  select l.closed_below into v_closed from app.queue_line l for update skip locked;
+  if not found then
+    -- another admitter is closing it: the line as last committed
+    select l.closed_below into strict v_closed from app.queue_line l;
+    return v_closed;
+  end if;
+  select s.last_value, s.is_called into v_last, v_called from app.queue_tickets_queue_no_seq s;
+  v_upto := case when v_called then v_last + 1 else v_last end;
+  if v_upto <= v_closed then
+    return v_closed;
+  end if;
+  -- The joins in flight now, by virtual transaction id (never reused); this
+  -- transaction's own joins are visible to it already.
+  select coalesce(array_agg(l.virtualtransaction), '{}') into v_joins
+  from pg_catalog.pg_locks l
+  where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
+    and l.pid is distinct from pg_catalog.pg_backend_pid();
+  while exists (select from pg_catalog.pg_locks l
+                where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
+                  and l.virtualtransaction = any (v_joins)) loop
+    if clock_timestamp() >= v_until then
+      -- a join that takes its time: the next run tries again
+      return v_closed;
+    end if;
+    perform pg_catalog.pg_sleep(0.002);
+  end loop;
+  update app.queue_line l set closed_below = v_upto, closed_at = clock_timestamp();
+  return v_upto;
+end
+$$;
+
+comment on function app.queue_line_close(interval) is
+'Moves app.queue_line.closed_below up to just past the last number the sequence handed out, once every join that
+may hold one of those numbers has ended (waiting at most max_wait for them; otherwise it stays). Returns the
+closed_below to admit by. When another session is closing the line, returns the last committed value at once.';
+
+-- Admits the next concert after after_concert_id (in concert_id order) that
+-- has WAITING tickets in the closed part of its line and that no other
+-- admitter holds: one concert, in the caller's transaction.
+create or replace function app.queue_admit_next(
+  after_concert_id bigint,
+  closed_below bigint,
+  at timestamptz,
+  out concert_id bigint,
+  out admitted integer)
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+-- Its claims' generic plans can scan the table (bench/explain/REPORT.md); a
+-- custom plan per run keeps them on the index however the statistics drift.
 set plan_cache_mode = force_custom_plan
 as $$
 declare
-  v_now timestamptz := coalesce(queue_admit.as_of, now());
   v_cap bigint := app.setting('queue_active_cap', 100);
   v_active_for interval := make_interval(secs => app.setting('active_token_seconds', 600));
-  v_idle_before timestamptz := v_now - make_interval(secs => app.setting('waiting_idle_seconds', 300));
+  v_idle_before timestamptz := queue_admit_next.at - make_interval(secs => app.setting('waiting_idle_seconds', 300));
   -- At most this many idle tickets are expired per concert and run, to keep
   -- the run short after a crowd walked away; the rest wait for the next run
   -- or api.tokens_expire. Order is unaffected: the run stops, never skips.
   v_idle_max constant bigint := 10000::bigint;
-  v_concert_id bigint;
   v_queue app.queues;
+  v_counted bigint;
   v_need bigint;
-  v_admitted bigint;
-  v_expired bigint;
+  v_admitted bigint := 0::bigint;
+  v_expired bigint := 0::bigint;
+  v_tokens uuid[];
+  v_last bigint;
+  v_stop bigint;
   v_claimed bigint;
   v_claimed_active bigint;
-  v_last bigint;
   v_from bigint;
   v_upto bigint;
   v_dt double precision;
-  v_total bigint := 0::bigint;
 begin
-  -- Concerts whose line may hold WAITING tickets above the watermark, in
-  -- concert_id order, so two admitters lock queue rows in the same order.
-  for v_concert_id in
-    select q.concert_id from app.queues q where q.admitted_upto < q.next_no - 1 order by q.concert_id
-  loop
-    -- The queue row lock serializes the admitters of one concert, across
-    -- sessions and server instances: the second one waits here, then counts
-    -- the ACTIVE set the first one committed, so together they never pass the
-    -- cap nor admit a ticket twice. It also holds off joins for the moment.
-    select * into strict v_queue from app.queues q where q.concert_id = v_concert_id for update;
-    continue when v_queue.admitted_upto >= v_queue.next_no - 1;
+  -- FOR NO KEY UPDATE SKIP LOCKED: two admitters (sessions, instances) take
+  -- different concerts, and one concert is admitted by one at a time, so the
+  -- ACTIVE count below is exact and nobody is admitted twice. Joins do not
+  -- lock the row, so they never wait for this.
+  select q.* into v_queue
+  from app.queues q
+  where q.concert_id > coalesce(queue_admit_next.after_concert_id, 0)
+    and exists (select from app.queue_tickets t
+                where t.concert_id = q.concert_id and t.queue_no > q.admitted_upto
+                  and t.queue_no < queue_admit_next.closed_below and t.status = 'WAITING')
+  order by q.concert_id
+  limit 1
+  for no key update of q skip locked;
+  if not found then
+    concert_id := null;
+    admitted := 0;
+    return;
+  end if;
+  concert_id := v_queue.concert_id;
 
-    select v_cap - count(*) into v_need
+  v_counted := app.queue_arrivals_count(v_queue.concert_id, v_queue.admitted_upto, v_queue.counted_below,
+                                        queue_admit_next.closed_below);
+
+  select v_cap - count(*) into v_need
+  from app.queue_tickets t
+  where t.concert_id = v_queue.concert_id and t.status = 'ACTIVE' and t.expires_at > queue_admit_next.at;
+
+  v_from := v_queue.admitted_upto;
+  while v_admitted < v_need and v_expired < v_idle_max loop
+    -- The next WAITING tickets of the closed part in queue_no order, from
+    -- the watermark on (admitted rows are never read again), SKIP LOCKED:
+    -- a ticket is locked for a moment by its user's leave, an expiry sweep
+    -- or a poll recording "still here".
+    select coalesce(array_agg(c.token), '{}'), max(c.queue_no) into v_tokens, v_last
+    from (select t.token, t.queue_no
+          from app.queue_tickets t
+          where t.concert_id = v_queue.concert_id and t.queue_no > v_from
+            and t.queue_no < queue_admit_next.closed_below and t.status = 'WAITING'
+          order by t.queue_no
+          limit v_need - v_admitted
+          for update skip locked) c;
+    exit when v_last is null;
+    -- A WAITING ticket that SKIP LOCKED passed over: admit only below it.
+    -- Its transaction may roll back (it stays WAITING and first in line:
+    -- the watermark stays below it, the next run takes it first) or commit
+    -- (it left: the next run goes on past it). Either way nobody behind it
+    -- gets in before it is decided, so admission stays in arrival order.
+    select min(t.queue_no) into v_stop
     from app.queue_tickets t
-    where t.concert_id = v_concert_id and t.status = 'ACTIVE' and t.expires_at > v_now;
+    where t.concert_id = v_queue.concert_id and t.queue_no > v_from and t.queue_no < v_last
+      and t.status = 'WAITING' and t.token <> all (v_tokens);
+    -- Idle ones are expired, the others admitted. The expired ones are not
+    -- counted in app.queue_blocks: the watermark passes them in this
+    -- transaction, and no position reads the counters at or behind it.
+    with changed as (
+      update app.queue_tickets t
+      set status = case when t.last_seen_at <= v_idle_before then 'EXPIRED' else 'ACTIVE' end,
+          activated_at = case when t.last_seen_at <= v_idle_before then null else queue_admit_next.at end,
+          expires_at = case when t.last_seen_at <= v_idle_before then null else queue_admit_next.at + v_active_for end,
+          ended_at = case when t.last_seen_at <= v_idle_before then queue_admit_next.at end
+      where t.token = any (v_tokens) and (v_stop is null or t.queue_no < v_stop)
+      returning t.status = 'ACTIVE' as admitted)
+    select count(*), count(*) filter (where ch.admitted) into v_claimed, v_claimed_active
+    from changed ch;
+    v_admitted := v_admitted + v_claimed_active;
+    v_expired := v_expired + v_claimed - v_claimed_active;
+    exit when v_stop is not null;
+    v_from := v_last;
+  end loop;
 
-    v_admitted := 0;
-    v_expired := 0;
-    v_from := v_queue.admitted_upto;
-    while v_admitted < v_need and v_expired < v_idle_max loop
-      -- The next WAITING tickets in queue_no order, from the watermark on
-      -- (an Index Scan on queue_tickets_concert_id_queue_no_key with
-      -- queue_no > v_from: admitted rows are never read again). Idle ones are
-      -- expired, the others admitted. The expired ones are not counted in
-      -- app.queue_blocks: the watermark passes them in this transaction, and
-      -- no position reads the counters at or behind it (which also keeps
-      -- this loop, waiting for ticket locks, from holding counter rows).
-      -- Plain FOR UPDATE, not SKIP LOCKED as DESIGN.md suggests: a WAITING row
-      -- is locked for a moment by its user's poll or leave, and skipping it
-      -- would admit the ticket behind it first, out of arrival order. Waiting
-      -- for that short lock is cheap, and the queue row lock above already
-      -- keeps concurrent admitters apart, which is what SKIP LOCKED is for.
-      with claimed as (
-        select t.token, t.last_seen_at <= v_idle_before as idle
-        from app.queue_tickets t
-        where t.concert_id = v_concert_id and t.queue_no > v_from and t.status = 'WAITING'
-        order by t.queue_no
-        limit v_need - v_admitted
-        for update
-      ), changed as (
-        update app.queue_tickets t
-        set status = case when c.idle then 'EXPIRED' else 'ACTIVE' end,
-            activated_at = case when c.idle then null else v_now end,
-            expires_at = case when c.idle then null else v_now + v_active_for end,
-            ended_at = case when c.idle then v_now end
-        from claimed c
-        where t.token = c.token
-        returning t.queue_no, t.status = 'ACTIVE' as admitted
-      )
-      select count(*), count(*) filter (where ch.admitted), max(ch.queue_no)
-        into v_claimed, v_claimed_active, v_last
-      from changed ch;
-      exit when v_claimed = 0;
-      v_admitted := v_admitted + v_claimed_active;
-      v_expired := v_expired + v_claimed - v_claimed_active;
-      v_from := v_last;
-    end loop;
+  -- The watermark goes up to just below the first WAITING ticket above it in
+  -- the closed part (a skipped one included), or to the end of the closed
+  -- part: every ticket up to there has left the line, and no ticket can
+  -- appear there any more.
+  select coalesce(
+           (select t.queue_no - 1
+            from app.queue_tickets t
+            where t.concert_id = v_queue.concert_id and t.queue_no > v_queue.admitted_upto
+              and t.queue_no < queue_admit_next.closed_below and t.status = 'WAITING'
+            order by t.queue_no
+            limit 1),
+           queue_admit_next.closed_below - 1)
+    into v_upto;
 
-    -- Every ticket up to v_from has left the line now; the watermark goes up
-    -- to just below the first WAITING ticket after it (idle or not), or to the
-    -- last ticket handed out. Joins are held off by the lock, so next_no is exact.
-    select coalesce(
-             (select t.queue_no - 1
-              from app.queue_tickets t
-              where t.concert_id = v_concert_id and t.queue_no > v_from and t.status = 'WAITING'
-              order by t.queue_no
-              limit 1),
-             v_queue.next_no - 1)
-      into v_upto;
-
-    -- admit_rate: admissions per second, averaged exponentially over about a
-    -- minute. Updated on every run that finds a line, so it also falls while
-    -- the cap is full and nobody gets in. The first run counts from one
-    -- admission interval back.
-    v_dt := extract(epoch from v_now - coalesce(v_queue.rate_updated_at,
-              v_now - make_interval(secs => app.setting('admit_interval_seconds', 1))))::double precision;
+  -- admit_rate: admissions per second, averaged exponentially over about a
+  -- minute; the first run counts from one admission interval back. The row
+  -- is written when something changed, and otherwise at most every 10 s (so
+  -- that the rate decays while the cap is full): a run over a full cap
+  -- rewrites nothing.
+  v_dt := extract(epoch from queue_admit_next.at - coalesce(v_queue.rate_updated_at,
+            queue_admit_next.at - make_interval(secs => app.setting('admit_interval_seconds', 1))))::double precision;
+  if v_admitted > 0 or v_expired > 0 or v_upto > v_queue.admitted_upto or v_counted <> v_queue.counted_below
+     or v_queue.rate_updated_at is null or v_dt >= 10 then
     update app.queues q
     set admitted_upto = greatest(q.admitted_upto, v_upto),
+        counted_below = v_counted,
         admit_rate = case when v_dt > 0
                           then q.admit_rate + (1 - exp(-v_dt / 60)) * (v_admitted / v_dt - q.admit_rate)
                           else q.admit_rate + v_admitted / 60.0
                      end,
-        rate_updated_at = greatest(q.rate_updated_at, v_now)
-    where q.concert_id = v_concert_id;
-    -- the departure counters of spans now wholly behind the watermark
-    perform app.queue_blocks_prune(v_concert_id, v_queue.admitted_upto, v_upto);
+        rate_updated_at = greatest(q.rate_updated_at, queue_admit_next.at)
+    where q.concert_id = v_queue.concert_id;
+    -- the counters of spans now wholly behind the watermark
+    perform app.queue_blocks_prune(v_queue.concert_id, v_queue.admitted_upto, v_upto);
+  end if;
 
-    if v_admitted > 0 then
-      perform pg_notify('boxoffice_queue', v_concert_id::text);
-      v_total := v_total + v_admitted;
-    end if;
-  end loop;
-  return v_total::integer;
+  if v_admitted > 0 then
+    -- Channel boxoffice_queue, payload the concert_id: once per concert and
+    -- admission transaction that admitted anyone, sent at its commit.
+    perform pg_notify('boxoffice_queue', v_queue.concert_id::text);
+  end if;
+  admitted := v_admitted::integer;
 end
 $$;
 
-comment on function api.queue_admit(timestamptz) is
-'Admits the next WAITING tickets of every concert, strictly in arrival order, until each has queue_active_cap
-ACTIVE tokens (the admission job; safe to run from several sessions at once). Idle WAITING tickets met on the
-way are expired instead. Each admitted ticket gets activated_at = now and expires_at = now + active_token_seconds;
-NOTIFY boxoffice_queue, payload the concert_id, for each concert where anyone was admitted.
-Parameters: as_of (tests only; default now()).
-Result: the number of tickets admitted over all concerts.
-Errors: none.';
+comment on function app.queue_admit_next(bigint, bigint, timestamptz) is
+'Admits one concert in the caller''s transaction: the first after after_concert_id (null: from the start) with
+WAITING tickets below closed_below that no other admitter holds (FOR NO KEY UPDATE SKIP LOCKED). Tickets are
+claimed oldest first with SKIP LOCKED and admitted only below the first one that was skipped, until the concert
+has queue_active_cap ACTIVE tokens; idle ones met on the way are expired instead. Admitted at at, for
+active_token_seconds. NOTIFY boxoffice_queue, payload the concert_id, when anyone was admitted.
+Result: concert_id (null when no concert is left) and the number admitted there.';
 
-revoke execute on function api.queue_admit(timestamptz) from public;
-grant execute on function api.queue_admit(timestamptz) to boxoffice_api;
-
-create or replace function api.tokens_expire(as_of timestamptz default null)
-returns integer
+create or replace function api.queue_admit_next(
+  after_concert_id bigint default null,
+  out concert_id bigint,
+  out admitted integer)
 language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
 declare
-  v_now timestamptz := coalesce(tokens_expire.as_of, now());
-  v_idle_before timestamptz := v_now - make_interval(secs => app.setting('waiting_idle_seconds', 300));
+  v_closed bigint;
+begin
+  if queue_admit_next.after_concert_id is null then
+    v_closed := app.queue_line_close(interval '200 milliseconds');
+  else
+    select l.closed_below into strict v_closed from app.queue_line l;
+  end if;
+  select n.concert_id, n.admitted into concert_id, admitted
+  from app.queue_admit_next(queue_admit_next.after_concert_id, v_closed, now()) n;
+end
+$$;
+
+comment on function api.queue_admit_next(bigint) is
+'One step of an admission run (api.queue_admit_run calls it, one transaction each): admits the next concert after
+after_concert_id that has people waiting and that no other admitter holds. With after_concert_id null (the run''s
+first step) it first closes the line up to the last join that has ended (app.queue_line_close).
+Parameters: after_concert_id, the concert of the previous step, or null.
+Result: (concert_id, admitted): the concert admitted (null when none is left) and how many were admitted there.
+Errors: none.';
+
+revoke execute on function api.queue_admit_next(bigint) from public;
+grant execute on function api.queue_admit_next(bigint) to boxoffice_api;
+
+-- The admission job: one transaction per concert. A procedure, because only
+-- a procedure can commit; and therefore SECURITY INVOKER without a SET
+-- clause (PostgreSQL refuses COMMIT in either case). It only calls one
+-- schema-qualified api function, which does the work as its owner.
+create or replace procedure api.queue_admit_run(inout admitted integer default null)
+language plpgsql
+security invoker
+as $$
+declare
+  v_after bigint;
+  v_concert_id bigint;
+  v_admitted integer;
+begin
+  admitted := 0;
+  loop
+    select n.concert_id, n.admitted into v_concert_id, v_admitted
+    from api.queue_admit_next(v_after) n;
+    commit;
+    exit when v_concert_id is null;
+    admitted := admitted + v_admitted;
+    v_after := v_concert_id;
+  end loop;
+end
+$$;
+
+comment on procedure api.queue_admit_run(integer) is
+'The admission job (CALL api.queue_admit_run(), every ADMIT_INTERVAL_SECONDS, outside a transaction block):
+closes the line, then admits every concert with people waiting, each in a transaction of its own that commits
+before the next concert is taken, so a run never holds one concert while it works on another, and admitters on
+several instances split the concerts between them. Strictly in arrival order, never past queue_active_cap.
+Result: admitted, the number of tickets admitted over all concerts.
+Errors: none.';
+
+revoke execute on procedure api.queue_admit_run(integer) from public;
+grant execute on procedure api.queue_admit_run(integer) to boxoffice_api;
+
+create or replace function app.queue_admit(at timestamptz)
+returns integer
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_closed bigint := app.queue_line_close(interval '200 milliseconds');
+  v_after bigint;
+  v_concert_id bigint;
+  v_admitted integer;
+  v_total integer := 0;
+begin
+  loop
+    select n.concert_id, n.admitted into v_concert_id, v_admitted
+    from app.queue_admit_next(v_after, v_closed, queue_admit.at) n;
+    exit when v_concert_id is null;
+    v_total := v_total + v_admitted;
+    v_after := v_concert_id;
+  end loop;
+  return v_total;
+end
+$$;
+
+comment on function app.queue_admit(timestamptz) is
+'api.queue_admit with its clock: every concert in the caller''s transaction, admitted at at (tests move time here).';
+
+create or replace function api.queue_admit()
+returns integer
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.queue_admit(now())
+$$;
+
+comment on function api.queue_admit() is
+'Admits the next WAITING tickets of every concert, strictly in arrival order, until each has queue_active_cap
+ACTIVE tokens, all in the caller''s transaction (for psql, tests and pg_cron; the scheduler runs
+api.queue_admit_run, which commits after each concert). Safe to run from several sessions at once: a concert
+another session is admitting is skipped. Idle WAITING tickets met on the way are expired instead. NOTIFY
+boxoffice_queue, payload the concert_id, for each concert where anyone was admitted.
+Result: the number of tickets admitted over all concerts.
+Errors: none.';
+
+revoke execute on function api.queue_admit() from public;
+grant execute on function api.queue_admit() to boxoffice_api;
+
+create or replace function app.tokens_expire(at timestamptz)
+returns integer
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_idle_before timestamptz := tokens_expire.at - make_interval(secs => app.setting('waiting_idle_seconds', 300));
   -- per kind and run; a backlog is worked off over the next runs
   v_batch constant integer := 10000;
   v_active integer;
@@ -162,34 +371,29 @@ begin
   -- SKIP LOCKED: a ticket locked by the admitter, a poll or a payment is left
   -- for the next run, so the sweep never waits for a ticket and never
   -- deadlocks with them (it waits only for the departure counters at the end,
-  -- held by leaves that wait for nothing).
-  -- (The gate treats such a ticket as expired already.)
-  -- Each half locks its due tickets in an ARRAY sub-select and updates them by
-  -- token = any (...), always an Index Scan of queue_tickets_pkey. Joined from
-  -- a CTE instead, they were joined by a Hash Join over a Seq Scan of the whole
-  -- table: ended tickets keep their old last_seen_at, so the planner expects
-  -- thousands of idle tickets where there are a few, and after five calls
-  -- PL/pgSQL settled on a generic plan that read the table twice (250 ms at
-  -- 110 000 tickets; bench/explain/REPORT.md). ORDER BY last_seen_at keeps the
-  -- WAITING half on queue_tickets_last_seen_at_idx however many rows the
-  -- planner expects, and sweeps the longest idle first.
+  -- held by leaves that wait for nothing). While it holds a WAITING ticket,
+  -- admission stops below it. (The gate treats such a ticket as expired
+  -- already.) Each half locks its due tickets in an ARRAY sub-select and
+  -- updates them by token = any (...), always an Index Scan of
+  -- queue_tickets_pkey (bench/explain/REPORT.md). ORDER BY last_seen_at
+  -- keeps the WAITING half on queue_tickets_last_seen_at_idx however many
+  -- rows the planner expects, and sweeps the longest idle first.
   update app.queue_tickets t
-  set status = 'EXPIRED', ended_at = v_now
+  set status = 'EXPIRED', ended_at = tokens_expire.at
   where t.token = any (array(
     select d.token
     from app.queue_tickets d
-    where d.status = 'ACTIVE' and d.expires_at <= v_now
+    where d.status = 'ACTIVE' and d.expires_at <= tokens_expire.at
     limit v_batch
     for update skip locked));
   get diagnostics v_active = row_count;
 
   -- Idle WAITING tickets are departures: counted in app.queue_blocks in this
-  -- transaction, one batched update per block and group they fall in (a
-  -- crowd of 10 000 walking away is some hundred rows, not 10 000 updates),
+  -- transaction, one batched update per block and group they fall in,
   -- taken last so that the rows stay locked only until the commit.
   with ended as (
     update app.queue_tickets t
-    set status = 'EXPIRED', ended_at = v_now
+    set status = 'EXPIRED', ended_at = tokens_expire.at
     where t.token = any (array(
       select d.token
       from app.queue_tickets d
@@ -208,13 +412,25 @@ begin
 end
 $$;
 
-comment on function api.tokens_expire(timestamptz) is
+comment on function app.tokens_expire(timestamptz) is
+'api.tokens_expire with its clock: expires what is due at at (tests move time through here).';
+
+create or replace function api.tokens_expire()
+returns integer
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.tokens_expire(now())
+$$;
+
+comment on function api.tokens_expire() is
 'Marks EXPIRED the ACTIVE tokens past expires_at and the WAITING tokens not polled for waiting_idle_seconds
 (the expiry job; at most 10 000 of each kind per call). Freed ACTIVE slots go to the next in line at the next
 admission; the positions of tickets behind an expired WAITING one drop at once (it is counted in app.queue_blocks).
-Parameters: as_of (tests only; default now()).
 Result: the number of tokens expired.
 Errors: none.';
 
-revoke execute on function api.tokens_expire(timestamptz) from public;
-grant execute on function api.tokens_expire(timestamptz) to boxoffice_api;
+revoke execute on function api.tokens_expire() from public;
+grant execute on function api.tokens_expire() to boxoffice_api;

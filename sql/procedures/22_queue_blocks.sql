@@ -141,11 +141,14 @@ begin
   delete from app.queue_blocks b
   where b.concert_id = queue_blocks_prune.concert_id
     and (b.block_no + 1) * b.block_size <= queue_blocks_prune.new_upto + 1;
+  delete from app.queue_arrivals a
+  where a.concert_id = queue_blocks_prune.concert_id
+    and (a.block_no + 1) * a.block_size <= queue_blocks_prune.new_upto + 1;
 end
 $$;
 
 comment on function app.queue_blocks_prune(bigint, bigint, bigint) is
-'Deletes the app.queue_blocks rows of concert_id whose span lies wholly at or below new_upto, when the watermark
+'Deletes the app.queue_blocks and app.queue_arrivals rows of concert_id whose span lies wholly at or below new_upto, when the watermark
 moving from old_upto to new_upto passed the end of a block (api.queue_admit).';
 
 create or replace function api.queue_blocks_rebuild(concert_id bigint default null)
@@ -174,12 +177,20 @@ begin
     and t.queue_no > q.admitted_upto
     and t.activated_at is null and t.status <> 'WAITING';
   perform app.queue_blocks_add(v_concert_ids, v_queue_nos);
+  -- The arrival counters, from the block of the watermark up to the closed
+  -- part's end (no ticket can appear there any more).
+  delete from app.queue_arrivals a
+  where queue_blocks_rebuild.concert_id is null or a.concert_id = queue_blocks_rebuild.concert_id;
+  update app.queues q
+  set counted_below = app.queue_arrivals_count(q.concert_id, q.admitted_upto, 0,
+                                               (select l.closed_below from app.queue_line l))
+  where queue_blocks_rebuild.concert_id is null or q.concert_id = queue_blocks_rebuild.concert_id;
   return cardinality(v_queue_nos);
 end
 $$;
 
 comment on function api.queue_blocks_rebuild(bigint) is
-'Recounts the departure counters (app.queue_blocks) of one concert, or of all when concert_id is null, from its
+'Recounts the departure counters (app.queue_blocks) and the arrival counters (app.queue_arrivals) of one concert, or of all when concert_id is null, from its
 tickets past the watermark: for a DBA after tickets were changed by hand or loaded in bulk (api.audit() reports
 a counter that differs, as queue_block_departed). Holds off departures (leave, expiry) until it commits.
 Parameters: concert_id (default null: every concert).
@@ -187,3 +198,128 @@ Result: the number of departures counted.
 Errors: none.';
 
 revoke execute on function api.queue_blocks_rebuild(bigint) from public;
+
+-- Arrival counters (app.queue_arrivals): how many tickets of a concert carry
+-- a number of each block of 1 024 and group of 32 768, whatever their
+-- status. Written once per block, by the concert's admission, for blocks
+-- wholly in the closed part of the line (below app.queue_line.closed_below):
+-- no ticket can appear there any more and tickets are never deleted, so the
+-- count stays exact. app.queues.counted_below says how far they go.
+
+-- Counts the blocks (and groups) of the concert that closed since
+-- counted_below, from the block of the watermark on; returns the new
+-- counted_below (a multiple of 1 024). The caller stores it.
+create or replace function app.queue_arrivals_count(
+  concert_id bigint, admitted_upto bigint, counted_below bigint, closed_below bigint)
+returns bigint
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_from bigint := greatest(queue_arrivals_count.counted_below,
+                            (queue_arrivals_count.admitted_upto + 1) / 1024 * 1024);
+  v_to bigint := queue_arrivals_count.closed_below / 1024 * 1024;
+begin
+  if v_to <= v_from then
+    return greatest(queue_arrivals_count.counted_below, v_from);
+  end if;
+  insert into app.queue_arrivals as a (concert_id, block_size, block_no, arrived)
+  select queue_arrivals_count.concert_id, 1024, t.queue_no / 1024, count(*)
+  from app.queue_tickets t
+  where t.concert_id = queue_arrivals_count.concert_id and t.queue_no >= v_from and t.queue_no < v_to
+  group by t.queue_no / 1024
+  union all
+  select queue_arrivals_count.concert_id, 32768, t.queue_no / 32768, count(*)
+  from app.queue_tickets t
+  where t.concert_id = queue_arrivals_count.concert_id
+    and t.queue_no >= v_from / 32768 * 32768 and t.queue_no < v_to / 32768 * 32768
+  group by t.queue_no / 32768
+  on conflict on constraint queue_arrivals_pkey do update set arrived = excluded.arrived;
+  return v_to;
+end
+$$;
+
+comment on function app.queue_arrivals_count(bigint, bigint, bigint, bigint) is
+'Writes the app.queue_arrivals rows of concert_id for the blocks of 1 024 (and groups of 32 768) wholly below
+closed_below and not counted yet (from the larger of counted_below and the watermark''s block); returns the new
+counted_below for app.queues.';
+
+-- How many tickets of the concert with after_no < queue_no < before_no this
+-- statement sees, whatever their status: counters for the blocks and groups
+-- wholly below counted_below (at most 31 group and 62 block rows), the
+-- index for the rest (the two partial blocks at the ends, and the numbers
+-- past counted_below: the joins of the last moments). A number the sequence
+-- skipped has no ticket and a join still committing is not seen, so neither
+-- is counted. Stable: it reads the snapshot of the statement that calls it.
+create or replace function app.queue_arrived(concert_id bigint, after_no bigint, before_no bigint, counted_below bigint)
+returns bigint
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_block constant bigint := 1024::bigint;
+  v_group constant bigint := 32768::bigint;
+  v_per_group constant bigint := 32::bigint;
+  -- the counted part ends at v_cut: blocks wholly below it have counters
+  v_cut bigint := least(queue_arrived.before_no, queue_arrived.counted_below / v_block * v_block);
+  v_bw bigint := queue_arrived.after_no / v_block;
+  v_bq bigint;
+  v_gw bigint := queue_arrived.after_no / v_group;
+  v_gq bigint;
+  v_count bigint;
+begin
+  if queue_arrived.before_no - queue_arrived.after_no <= 1 then
+    return 0::bigint;
+  end if;
+  -- past the counted part, on the index
+  select count(*) into v_count
+  from app.queue_tickets t
+  where t.concert_id = queue_arrived.concert_id
+    and t.queue_no > greatest(queue_arrived.after_no, v_cut - 1) and t.queue_no < queue_arrived.before_no;
+  if v_cut - queue_arrived.after_no <= 1 then
+    return v_count;
+  end if;
+  v_bq := v_cut / v_block;
+  v_gq := v_cut / v_group;
+  if v_bw = v_bq then
+    -- one partial block: the index alone (at most 1 023 entries)
+    return v_count + (select count(*)
+                      from app.queue_tickets t
+                      where t.concert_id = queue_arrived.concert_id
+                        and t.queue_no > queue_arrived.after_no and t.queue_no < v_cut);
+  end if;
+  -- the same spans as app.queue_departed, up to v_cut
+  select v_count
+    + (select count(*)
+       from app.queue_tickets t
+       where t.concert_id = queue_arrived.concert_id
+         and t.queue_no > queue_arrived.after_no and t.queue_no < (v_bw + 1) * v_block)
+    + (select count(*)
+       from app.queue_tickets t
+       where t.concert_id = queue_arrived.concert_id
+         and t.queue_no >= v_bq * v_block and t.queue_no < v_cut)
+    + (select coalesce(sum(a.arrived), 0)::bigint
+       from app.queue_arrivals a
+       where a.concert_id = queue_arrived.concert_id and a.block_size = v_block
+         and a.block_no > v_bw and a.block_no < least(v_bq, (v_gw + 1) * v_per_group))
+    + (select coalesce(sum(a.arrived), 0)::bigint
+       from app.queue_arrivals a
+       where a.concert_id = queue_arrived.concert_id and a.block_size = v_block
+         and a.block_no >= greatest(v_gq, v_gw + 1) * v_per_group and a.block_no < v_bq)
+    + (select coalesce(sum(a.arrived), 0)::bigint
+       from app.queue_arrivals a
+       where a.concert_id = queue_arrived.concert_id and a.block_size = v_group
+         and a.block_no > v_gw and a.block_no < v_gq)
+    into v_count;
+  return v_count;
+end
+$$;
+
+comment on function app.queue_arrived(bigint, bigint, bigint, bigint) is
+'How many tickets of concert_id with after_no < queue_no < before_no this statement sees (any status): the
+app.queue_arrivals counters of the blocks wholly below counted_below and above after_no''s block, and the
+index for the rest. Numbers skipped by the sequence and joins not yet committed are not counted.';

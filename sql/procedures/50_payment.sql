@@ -38,36 +38,85 @@ revoke execute on function app.payment_json(app.payments, app.reservations) from
 --      unknown reservation the concert is null, so an unknown, dead or waiting
 --      token still wins over the 404. Then app.ticket_user_check: CR304.
 --   5. CR104 the reservation does not exist; CR304 it is another user's.
---   6. Locks, in the order the seat functions take them: the seat, then the
---      reservation (re-read under the lock, so a payment or cancel that
---      committed meanwhile is seen in READ COMMITTED too), then the user's row
---      (charges lock only that one, so no cycle).
---   7. The rules on the locked rows, in API.md §3's order (409, 402, 410):
---      CR202 PAID or CANCELLED; CR401 the balance is below the price; CR205
---      EXPIRED, or the hold has lapsed, or the seat is no longer held by this
---      reservation. Every error rolls back everything.
+--   6. Write first: one conditional UPDATE ... RETURNING each for the seat
+--      (HELD by this reservation and user, hold not lapsed), the balance (at
+--      least the price) and the reservation (HELD, not expired). The seat
+--      comes first, as in the seat functions, so no lock cycle can form
+--      (charges lock the user's row only). Only when one updates nothing does
+--      app.payment_refusal look for the reason, in API.md §3's order (409,
+--      402, 410): CR202 PAID or CANCELLED; CR401 the balance is below the
+--      price; CR205 EXPIRED, or the hold has lapsed, or the seat is no longer
+--      held by this reservation. Every error rolls back everything.
+--
+-- Why this shape (SERIALIZABLE, docs/onsale.md): SSI locks the B-tree pages a
+-- transaction reads, and an index entry written into such a page by another
+-- payment is a read-write conflict; two of those in opposite directions abort
+-- one payment. So a payment reads no page that another payment writes into:
+-- the reservation's HELD -> PAID is a HOT update (the unique index of live
+-- reservations keys on the generated column live, which stays true; the
+-- table's fillfactor leaves room), the balance is a HOT update, and the seat
+-- is found through seats_date_id_seat_no_idx (status <> 'SOLD'), which a SOLD
+-- seat leaves: its new version goes into seats_pkey only, which no payment
+-- reads. Polls never write an ACTIVE ticket, so the token's USED update meets
+-- no concurrent write.
 -- Business conflicts never raise 40001: that SQLSTATE is left to PostgreSQL,
 -- and the server retries the whole SERIALIZABLE transaction on it.
-create or replace function api.payment_create(
+create or replace function app.payment_refusal(reservation_id bigint, user_id bigint, at timestamptz, balance_debited boolean)
+returns void
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_reservation app.reservations;
+  v_balance bigint;
+begin
+  select * into strict v_reservation
+  from app.reservations r where r.reservation_id = payment_refusal.reservation_id;
+  if v_reservation.status in ('PAID', 'CANCELLED') then
+    raise exception using errcode = 'CR202', message = 'reservation not payable',
+      detail = 'reservation ' || v_reservation.reservation_id || ' is ' || lower(v_reservation.status);
+  end if;
+  select u.balance into v_balance from app.users u where u.user_id = payment_refusal.user_id;
+  if not payment_refusal.balance_debited and v_balance < v_reservation.price then
+    raise exception using errcode = 'CR401', message = 'insufficient balance',
+      detail = 'the price is ' || v_reservation.price || ', more than the balance of ' || v_balance;
+  end if;
+  if v_reservation.status = 'EXPIRED' or v_reservation.expires_at <= payment_refusal.at then
+    raise exception using errcode = 'CR205', message = 'hold expired',
+      detail = 'the hold of reservation ' || v_reservation.reservation_id || ' ended at '
+        || app.iso(v_reservation.expires_at);
+  end if;
+  raise exception using errcode = 'CR205', message = 'hold expired',
+    detail = 'seat ' || v_reservation.seat_no || ' on date ' || v_reservation.date_id
+      || ' is no longer held by reservation ' || v_reservation.reservation_id;
+end
+$$;
+
+comment on function app.payment_refusal(bigint, bigint, timestamptz, boolean) is
+'Raises why the payment of reservation_id by user_id at at cannot go through, in API.md §3''s order: CR202 paid
+or cancelled, CR401 balance below the price (unless balance_debited: this payment took it already), CR205 hold
+expired or lost. Called once a payment''s conditional update changed nothing.';
+
+create or replace function app.payment_create(
   token uuid,
   reservation_id bigint,
   user_id bigint default null,
   idempotency_key text default null,
-  as_of timestamptz default null)
+  at timestamptz default now())
 returns jsonb
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
-  v_now timestamptz := coalesce(payment_create.as_of, now());
   v_user_id bigint;
   v_stored jsonb;
   v_reused boolean := false;
   v_ticket app.queue_tickets;
   v_reservation app.reservations;
-  v_seat app.seats;
   v_balance bigint;
   v_payment app.payments;
   v_body jsonb;
@@ -92,7 +141,7 @@ begin
   select * into v_reservation
   from app.reservations r where r.reservation_id = payment_create.reservation_id;
 
-  v_ticket := app.ticket_gate(payment_create.token, v_reservation.concert_id, true, payment_create.as_of);
+  v_ticket := app.ticket_gate(payment_create.token, v_reservation.concert_id, true, payment_create.at);
   perform app.ticket_user_check(v_ticket, payment_create.user_id);
   v_user_id := v_ticket.user_id;
 
@@ -106,60 +155,42 @@ begin
   end if;
   perform app.idempotency_reused_check(v_reused);
 
-  select * into v_seat
-  from app.seats s
-  where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no
-  for update;
-  select * into v_reservation
-  from app.reservations r where r.reservation_id = payment_create.reservation_id
-  for update;
-
-  if v_reservation.status in ('PAID', 'CANCELLED') then
-    raise exception using errcode = 'CR202', message = 'reservation not payable',
-      detail = 'reservation ' || v_reservation.reservation_id || ' is ' || lower(v_reservation.status);
-  end if;
-  select u.balance into v_balance
-  from app.users u where u.user_id = v_user_id
-  for update;
-  if v_balance < v_reservation.price then
-    raise exception using errcode = 'CR401', message = 'insufficient balance',
-      detail = 'the price is ' || v_reservation.price || ', more than the balance of ' || v_balance;
-  end if;
-  if v_reservation.status = 'EXPIRED' or v_reservation.expires_at <= v_now then
-    raise exception using errcode = 'CR205', message = 'hold expired',
-      detail = 'the hold of reservation ' || v_reservation.reservation_id || ' ended at '
-        || app.iso(v_reservation.expires_at);
-  end if;
-  if v_seat.status is distinct from 'HELD'
-     or v_seat.reservation_id is distinct from v_reservation.reservation_id
-     or v_seat.user_id is distinct from v_user_id
-     or v_seat.hold_expires_at <= v_now then
-    raise exception using errcode = 'CR205', message = 'hold expired',
-      detail = 'seat ' || v_reservation.seat_no || ' on date ' || v_reservation.date_id
-        || ' is no longer held by reservation ' || v_reservation.reservation_id;
-  end if;
-
-  -- The row is locked and its balance checked; users_balance_check stands behind it.
-  update app.users u
-  set balance = u.balance - v_reservation.price
-  where u.user_id = v_user_id
-  returning u.balance into v_balance;
-
+  -- The seat: sold if this reservation still holds it. status <> 'SOLD'
+  -- puts the scan on seats_date_id_seat_no_idx (see above).
   update app.seats s
   set status = 'SOLD', hold_expires_at = null
-  where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no;
+  where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no
+    and s.status <> 'SOLD'
+    and s.status = 'HELD' and s.reservation_id = v_reservation.reservation_id and s.user_id = v_user_id
+    and s.hold_expires_at > payment_create.at;
+  if not found then
+    perform app.payment_refusal(v_reservation.reservation_id, v_user_id, payment_create.at, false);
+  end if;
+
+  -- users_balance_check stands behind the condition.
+  update app.users u
+  set balance = u.balance - v_reservation.price
+  where u.user_id = v_user_id and u.balance >= v_reservation.price
+  returning u.balance into v_balance;
+  if not found then
+    perform app.payment_refusal(v_reservation.reservation_id, v_user_id, payment_create.at, false);
+  end if;
 
   update app.reservations r
-  set status = 'PAID', ended_at = v_now
+  set status = 'PAID', ended_at = payment_create.at
   where r.reservation_id = v_reservation.reservation_id
+    and r.status = 'HELD' and r.expires_at > payment_create.at
   returning * into v_reservation;
+  if not found then
+    perform app.payment_refusal(payment_create.reservation_id, v_user_id, payment_create.at, true);
+  end if;
 
   insert into app.payments (reservation_id, user_id, concert_id, amount, paid_at)
-  values (v_reservation.reservation_id, v_user_id, v_reservation.concert_id, v_reservation.price, v_now)
+  values (v_reservation.reservation_id, v_user_id, v_reservation.concert_id, v_reservation.price, payment_create.at)
   returning * into v_payment;
 
   insert into app.ledger (user_id, kind, amount, balance_after, payment_id, created_at)
-  values (v_user_id, 'PAYMENT', -v_payment.amount, v_balance, v_payment.payment_id, v_now);
+  values (v_user_id, 'PAYMENT', -v_payment.amount, v_balance, v_payment.payment_id, payment_create.at);
 
   v_body := app.payment_json(v_payment, v_reservation);
 
@@ -172,7 +203,7 @@ begin
   -- Only while it is still ACTIVE: a token paid with twice at once (in READ
   -- COMMITTED, from psql) pays once; the second payment rolls back whole.
   update app.queue_tickets t
-  set status = 'USED', ended_at = v_now
+  set status = 'USED', ended_at = payment_create.at
   where t.token = v_ticket.token and t.status = 'ACTIVE';
   if not found then
     raise exception using errcode = 'CR302', message = 'token expired',
@@ -184,25 +215,48 @@ begin
 end
 $$;
 
-comment on function api.payment_create(uuid, bigint, bigint, text, timestamptz) is
+comment on function app.payment_create(uuid, bigint, bigint, text, timestamptz) is
+'api.payment_create with its clock: pays at at (tests move time through here).';
+
+drop function if exists api.payment_create(uuid, bigint, bigint, text, timestamptz);
+
+create or replace function api.payment_create(
+  token uuid,
+  reservation_id bigint,
+  user_id bigint default null,
+  idempotency_key text default null)
+returns jsonb
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.payment_create(payment_create.token, payment_create.reservation_id, payment_create.user_id,
+                            payment_create.idempotency_key, now())
+$$;
+
+comment on function api.payment_create(uuid, bigint, bigint, text) is
 'Pays for a held seat from the balance (POST /api/payments, 201). Run it in a SERIALIZABLE transaction
 and retry on 40001/40P01. In one go: debits the price, marks the seat SOLD and the reservation PAID,
 writes the payment, a PAYMENT ledger row and a payment.completed outbox event (NOTIFY boxoffice_outbox),
-and uses up the token.
+and uses up the token. Writes first (conditional updates) and reads no B-tree page another payment writes
+into, so payments of neighbouring seats rarely abort each other.
 Parameters: token, an ACTIVE queue token of the reservation''s concert; reservation_id; user_id, optional,
 must be the token''s user; idempotency_key, optional Idempotency-Key (a repeat returns the first 201,
-before any other check, even after the token was used up); as_of, the clock for tests (default now()).
+before any other check, even after the token was used up).
 Result: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status": "COMPLETED", "paidAt"}.
 Errors: CR001 reservation_id missing or malformed key, CR301 unknown token, CR302 token no longer live,
 CR304 token of another concert or user, or reservation of another user, CR303 token still waiting,
 CR104 no such reservation, CR202 reservation paid or cancelled, CR401 balance below the price,
 CR205 hold expired or lost (in that order when several apply), CR204 key reused with another request.';
 
-revoke execute on function api.payment_create(uuid, bigint, bigint, text, timestamptz) from public;
-grant execute on function api.payment_create(uuid, bigint, bigint, text, timestamptz) to boxoffice_api;
+revoke execute on function api.payment_create(uuid, bigint, bigint, text) from public;
+grant execute on function api.payment_create(uuid, bigint, bigint, text) to boxoffice_api;
 
 
-create or replace function api.payment_list(token uuid, as_of timestamptz default null)
+drop function if exists api.payment_list(uuid, timestamptz);
+
+create or replace function api.payment_list(token uuid)
 returns jsonb
 language plpgsql
 stable
@@ -213,7 +267,7 @@ declare
   v_ticket app.queue_tickets;
   v_payments jsonb;
 begin
-  v_ticket := app.ticket_gate(payment_list.token, null, false, payment_list.as_of);
+  v_ticket := app.ticket_gate(payment_list.token, null, false, now());
 
   -- payments_user_id_payment_id_idx: an index scan of the user's payments only
   select coalesce(jsonb_agg(app.payment_json(p, r) order by p.payment_id desc), '[]'::jsonb)
@@ -226,11 +280,11 @@ begin
 end
 $$;
 
-comment on function api.payment_list(uuid, timestamptz) is
+comment on function api.payment_list(uuid) is
 'The payments of the token''s user, newest first (GET /api/payments).
-Parameters: token, any live queue token (of any concert); as_of, the clock for tests (default now()).
+Parameters: token, any live queue token (of any concert).
 Result: {"payments": [{"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status", "paidAt"}]}.
 Errors: CR301 unknown token, CR302 token no longer live.';
 
-revoke execute on function api.payment_list(uuid, timestamptz) from public;
-grant execute on function api.payment_list(uuid, timestamptz) to boxoffice_api;
+revoke execute on function api.payment_list(uuid) from public;
+grant execute on function api.payment_list(uuid) to boxoffice_api;

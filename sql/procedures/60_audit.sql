@@ -195,6 +195,60 @@ as $$
                    group by t.concert_id, s.block_size, t.queue_no / s.block_size) r
           on r.concert_id = k.concert_id and r.block_size = k.block_size and r.block_no = k.block_no) x
   where x.counted is distinct from x.actual
+
+  union all
+  -- Each arrival counter a position may read (app.queue_arrivals, the blocks
+  -- past the one that holds the watermark and wholly below counted_below)
+  -- equals a recount of the tickets there, whatever their status.
+  select 'queue_block_arrived',
+         'concert ' || x.concert_id || ' queue numbers ' || x.block_no * x.block_size
+           || '..' || (x.block_no + 1) * x.block_size - 1,
+         'counted ' || coalesce(x.counted, 0) || ' arrivals but ' || coalesce(x.actual, 0) || ' tickets are there'
+  from (select coalesce(k.concert_id, r.concert_id) as concert_id,
+               coalesce(k.block_size, r.block_size) as block_size,
+               coalesce(k.block_no, r.block_no) as block_no,
+               k.arrived as counted, r.arrived as actual
+        from (select a.concert_id, a.block_size, a.block_no, a.arrived
+              from app.queue_arrivals a
+              join app.queues q on q.concert_id = a.concert_id
+              where a.block_no > q.admitted_upto / a.block_size
+                and (a.block_no + 1) * a.block_size <= q.counted_below) k
+        full join (select t.concert_id, s.block_size, t.queue_no / s.block_size as block_no, count(*) as arrived
+                   from app.queue_tickets t
+                   join app.queues q on q.concert_id = t.concert_id
+                   -- the sizes of queue_arrivals_block_size_check
+                   cross join (values (1024), (32768)) s(block_size)
+                   where t.queue_no / s.block_size > q.admitted_upto / s.block_size
+                     and (t.queue_no / s.block_size + 1) * s.block_size <= q.counted_below
+                   group by t.concert_id, s.block_size, t.queue_no / s.block_size) r
+          on r.concert_id = k.concert_id and r.block_size = k.block_size and r.block_no = k.block_no) x
+  where x.counted is distinct from x.actual
+
+  union all
+  -- The watermark: every ticket at or below it has left the line, nobody
+  -- above it was ever admitted (arrival order), and it lies in the closed part.
+  select 'queue_watermark', 'ticket ' || t.token,
+         t.status || case when t.activated_at is not null then ' (admitted)' else '' end
+           || ' with queue number ' || t.queue_no || ' but the watermark of concert ' || q.concert_id
+           || ' is ' || q.admitted_upto
+  from app.queue_tickets t
+  join app.queues q on q.concert_id = t.concert_id
+  where (t.status = 'WAITING' and t.queue_no <= q.admitted_upto)
+     or (t.activated_at is not null and t.queue_no > q.admitted_upto)
+
+  union all
+  select 'queue_closed', 'concert ' || q.concert_id,
+         'watermark ' || q.admitted_upto || ', arrivals counted below ' || q.counted_below
+           || ', but the line is closed below ' || l.closed_below
+  from app.queues q
+  cross join app.queue_line l
+  where q.admitted_upto >= l.closed_below or q.counted_below > l.closed_below
+
+  union all
+  -- The ticket's concert has its queue row (no foreign key: see 0005).
+  select 'queue_ticket_queue', 'ticket ' || t.token, 'concert ' || t.concert_id || ' has no queue row'
+  from app.queue_tickets t
+  where not exists (select from app.queues q where q.concert_id = t.concert_id)
 $$;
 
 comment on function api.audit() is
@@ -209,7 +263,10 @@ paid_reservation_payment (a PAID reservation has a payment), paid_reservation_se
 sold_seat_payment (a SOLD seat has exactly one payment, its reservation''s), sold_seat_reservation (a SOLD seat''s reservation is PAID by its user),
 seat_hold_reservation (a HELD seat''s reservation is HELD by its user), reservation_hold_seat (an unlapsed HELD reservation holds its seat),
 seat_live_reservations (at most one unlapsed HELD or PAID reservation per seat),
-queue_block_departed (a departure counter past its concert''s watermark = a recount of its tickets; api.queue_blocks_rebuild repairs one).
+queue_block_departed (a departure counter past its concert''s watermark = a recount of its tickets; api.queue_blocks_rebuild repairs one),
+queue_block_arrived (the same for the arrival counters below counted_below), queue_watermark (no WAITING ticket at
+or below the watermark, no admitted one above it), queue_closed (the watermark and the counters lie in the closed
+part of the line), queue_ticket_queue (a ticket''s concert has its queue row).
 Errors: none.';
 
 revoke execute on function api.audit() from public;

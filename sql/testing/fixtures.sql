@@ -166,14 +166,9 @@ begin
   end if;
   insert into app.queues (concert_id) values (ticket.concert_id)
   on conflict on constraint queues_pkey do nothing;
-  -- The watermark moves with a ticket that has left the line (any but WAITING)
-  -- when every ticket before it has left it too.
-  update app.queues q
-  set next_no = q.next_no + 1,
-      admitted_upto = case when ticket.status <> 'WAITING' and q.admitted_upto = q.next_no - 1
-                           then q.next_no else q.admitted_upto end
-  where q.concert_id = ticket.concert_id
-  returning q.next_no - 1 into v_queue_no;
+  -- A number from the sequence, as a join draws it (marked in flight).
+  perform app.queue_join_mark();
+  v_queue_no := nextval('app.queue_tickets_queue_no_seq');
   insert into app.queue_tickets
     (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at, ended_at)
   values (ticket.concert_id, v_queue_no, ticket.user_id, ticket.status, now(), now(),
@@ -181,8 +176,18 @@ begin
           case when ticket.status = 'ACTIVE' then now() + ticket.expires_in end,
           case when ticket.status not in ('WAITING', 'ACTIVE') then now() end)
   returning queue_tickets.token into v_token;
-  -- an ended ticket never admitted is a departure, counted as the API counts one
-  if ticket.status not in ('WAITING', 'ACTIVE') then
+  -- The watermark moves with a ticket that has left the line (any but
+  -- WAITING) when no WAITING ticket of the concert is behind it; otherwise an
+  -- ended ticket never admitted is a departure, counted as the API counts one.
+  if ticket.status = 'WAITING' then
+    null;
+  elsif not exists (select from app.queue_tickets t
+                    where t.concert_id = ticket.concert_id and t.status = 'WAITING' and t.queue_no < v_queue_no) then
+    update app.queues q set admitted_upto = v_queue_no where q.concert_id = ticket.concert_id;
+    -- (the watermark lies in the closed part: this session is the only joiner)
+    update app.queue_line l set closed_below = greatest(l.closed_below, v_queue_no + 1);
+    perform app.queue_blocks_prune(ticket.concert_id, 0, v_queue_no);
+  elsif ticket.status <> 'ACTIVE' then
     perform app.queue_blocks_add(array[ticket.concert_id], array[v_queue_no]);
   end if;
   return v_token;
@@ -190,10 +195,11 @@ end
 $$;
 
 comment on function tests.ticket(bigint, bigint, text, interval) is
-'A queue ticket of the user for the concert with the next queue_no, joined and last seen now: WAITING; ACTIVE
-(activated now, expiring after expires_in); or ended now (EXPIRED, LEFT, USED; never activated). Makes the
-concert''s app.queues row if missing, moves next_no, and moves admitted_upto to this ticket when it is not
-WAITING and all before it have left the line; an ended ticket is counted in app.queue_blocks. Returns the token.';
+'A queue ticket of the user for the concert with the next number of the sequence, joined and last seen now:
+WAITING; ACTIVE (activated now, expiring after expires_in); or ended now (EXPIRED, LEFT, USED; never activated).
+Makes the concert''s app.queues row if missing, and moves admitted_upto to this ticket when it is not WAITING and
+no WAITING ticket is before it; otherwise an ended ticket is counted in app.queue_blocks. Returns the token.
+An ACTIVE ticket behind a WAITING one breaks arrival order: tests that need one make it first.';
 
 create function tests.active_ticket(user_id bigint, concert_id bigint, expires_in interval default '10 minutes')
 returns uuid
@@ -238,7 +244,9 @@ volatile
 set search_path = ''
 as $$
   update app.queue_tickets set status = 'EXPIRED', ended_at = now() where status in ('WAITING', 'ACTIVE');
-  update app.queues set admitted_upto = next_no - 1;
+  update app.queues q
+  set admitted_upto = greatest(q.admitted_upto,
+        coalesce((select max(t.queue_no) from app.queue_tickets t where t.concert_id = q.concert_id), 0));
 $$;
 
 comment on function tests.clear_queues() is
@@ -290,7 +298,8 @@ begin
   insert into app.queues (concert_id) values (long_line.concert_id)
   on conflict on constraint queues_pkey do nothing;
   if exists (select from app.queues q
-             where q.concert_id = long_line.concert_id and (q.next_no <> 1 or q.admitted_upto <> 0)) then
+             where q.concert_id = long_line.concert_id and q.admitted_upto <> 0)
+     or exists (select from app.queue_tickets t where t.concert_id = long_line.concert_id) then
     raise exception 'tests.long_line: concert % has a line already', long_line.concert_id;
   end if;
   with u as (
@@ -305,8 +314,15 @@ begin
     from u
     returning 1)
   select count(*) into v_count from t;
+  -- The numbers up to last_no are handed out (the sequence moves past them)
+  -- and the line is closed there, as if those joins had ended; the arrival
+  -- counters are written as admission writes them.
+  perform setval('app.queue_tickets_queue_no_seq',
+                 greatest(long_line.last_no, (select s.last_value from app.queue_tickets_queue_no_seq s)));
+  update app.queue_line set closed_below = greatest(closed_below, long_line.last_no + 1);
   update app.queues q
-  set next_no = long_line.last_no + 1, admitted_upto = long_line.first_no - 1
+  set admitted_upto = long_line.first_no - 1,
+      counted_below = app.queue_arrivals_count(long_line.concert_id, long_line.first_no - 1, 0, long_line.last_no + 1)
   where q.concert_id = long_line.concert_id;
   return v_count;
 end
@@ -315,7 +331,10 @@ $$;
 comment on function tests.long_line(bigint, bigint, bigint) is
 'A long line for the concert, made set-based: one new user ("line <concert> <n>") and one WAITING ticket, joined
 and last seen now, for each queue number first_no .. last_no; the watermark at first_no - 1 (everyone before has
-been through the line, their tickets long gone) and next_no at last_no + 1. For a concert without a line yet.
+been through the line, their tickets long gone); the sequence and the closed part of the line moved to last_no,
+the arrival counters written. For a concert without a line yet. The numbers may lie below ones handed out to
+other concerts (a line is per concert); a test fixture only: in a live database a join still in flight could
+hold one of them.
 Returns the number of tickets.';
 
 -- Reservations -----------------------------------------------------------
@@ -692,3 +711,31 @@ scans, and rows_fetched, the rows read by them and fetched through its indexes. 
 the calls to measure.';
 
 commit;
+
+-- Queue numbers come from one sequence shared by every concert, so a
+-- concert's numbers do not start at 1 and have gaps; tests count places.
+create function tests.queue_rank(concert_id bigint, queue_no bigint)
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select count(*) from app.queue_tickets t
+  where t.concert_id = queue_rank.concert_id and t.queue_no <= queue_rank.queue_no
+$$;
+
+comment on function tests.queue_rank(bigint, bigint) is
+'How many tickets the concert has up to queue_no: the place of the ticket with that number (1 for the first).';
+
+create function tests.watermark(concert_id bigint)
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select tests.queue_rank(q.concert_id, q.admitted_upto) from app.queues q where q.concert_id = watermark.concert_id
+$$;
+
+comment on function tests.watermark(bigint) is
+'The concert''s watermark counted in tickets: how many of its tickets lie at or below admitted_upto.';
+

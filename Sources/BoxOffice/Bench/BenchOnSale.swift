@@ -3,8 +3,9 @@ import NIOConcurrencyHelpers
 /// An on-sale: `--people` users after the `--seats` seats of one concert
 /// date, through the server's real admission (its QUEUE_ACTIVE_CAP and
 /// ADMIT_INTERVAL_SECONDS). Each of the `--users` connections runs
-/// people/users of them: all join at once, poll every `--poll-ms` while
-/// WAITING, and once ACTIVE charge, look for a free seat, hold it and pay; a
+/// people/users of them: each person joins, then polls every `--poll-ms`
+/// while WAITING, the first poll one interval after their own join (not
+/// after the connection's other joins), and once ACTIVE charge, look for a free seat, hold it and pay; a
 /// user who finds no free seat or loses three times with 409 leaves (DELETE
 /// the token), giving the slot to the next in line. Ends `--drain` seconds
 /// after the last seat is paid, when everyone is done, or at `--duration`.
@@ -14,6 +15,8 @@ enum BenchOnSale {
             var sold = 0
             var soldOutAt: ContinuousClock.Instant?
             var firstAdmittedAt: ContinuousClock.Instant?
+            var joined = 0
+            var allJoinedAt: ContinuousClock.Instant?
         }
 
         let counts = NIOLockedValueBox(Counts())
@@ -43,23 +46,39 @@ enum BenchOnSale {
         context.log("onsale: \(options.people) people on \(count) connections after \(options.seats) seats of concert \(concert)")
         let result = await context.phase(budget: budget) { index, session in
             var people = stride(from: index, to: options.people, by: count).map { Person(user: users[$0]) }
-            for n in people.indices {
-                if let ticket = try await session.join(user: people[n].user, concert: concert) {
-                    people[n].token = ticket.token
-                    people[n].active = ticket.status == "ACTIVE"
-                    people[n].nextPoll = .now + .milliseconds(options.pollMilliseconds)
-                } else {
-                    people[n].done = true
-                    session.recorder.count("join failed")
-                    session.recorder.count("people finished")
-                }
-            }
             while true {
                 try checkDrain(state, budget: budget, seats: options.seats, drain: options.drain)
                 var acted = false
                 var earliest = ContinuousClock.now + .seconds(1)
+                var joinedThisPass = false
                 for n in people.indices where !people[n].done {
-                    guard let token = people[n].token else { continue }
+                    // Each person joins, then polls on their own schedule:
+                    // the first poll one poll interval after their own join.
+                    guard let token = people[n].token else {
+                        // one join per pass, so the polls that fall due
+                        // between this connection's joins are not held up
+                        if joinedThisPass {
+                            acted = true
+                            continue
+                        }
+                        joinedThisPass = true
+                        if let ticket = try await session.join(user: people[n].user, concert: concert) {
+                            people[n].token = ticket.token
+                            people[n].active = ticket.status == "ACTIVE"
+                            people[n].nextPoll = .now + .milliseconds(options.pollMilliseconds)
+                            earliest = min(earliest, people[n].nextPoll)
+                        } else {
+                            people[n].done = true
+                            session.recorder.count("join failed")
+                            session.recorder.count("people finished")
+                        }
+                        state.counts.withLockedValue {
+                            $0.joined += 1
+                            if $0.joined == options.people { $0.allJoinedAt = .now }
+                        }
+                        acted = true
+                        continue
+                    }
                     if !people[n].active {
                         guard people[n].nextPoll <= .now else {
                             earliest = min(earliest, people[n].nextPoll)
@@ -101,6 +120,9 @@ enum BenchOnSale {
             "people": Double(options.people), "seats on sale": Double(options.seats), "seats paid": Double(counts.sold),
         ]
         if let soldOut = counts.soldOutAt { counters["seconds until sold out"] = BenchClock.seconds(soldOut - state.started) }
+        if let joined = counts.allJoinedAt {
+            counters["seconds until all joined"] = BenchClock.seconds(joined - state.started)
+        }
         if let first = counts.firstAdmittedAt {
             counters["seconds until first admission"] = BenchClock.seconds(first - state.started)
         }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// One run of one job, recorded in app.job_runs: `api.job_run_start`, the
-/// job's command in its own transaction under a statement timeout, then
+/// job's command in its own transaction under a statement timeout (a `CALL`
+/// outside one, since its procedure commits as it goes), then
 /// `api.job_run_finish` with the outcome. Used by the scheduler and by
 /// `boxoffice jobs run NAME`.
 public enum JobRunner {
@@ -11,6 +12,12 @@ public enum JobRunner {
         public var schedule: String
         public var command: String
         public var active: Bool
+
+        /// A `CALL` of a procedure that commits as it goes, run outside a
+        /// transaction block.
+        public var isProcedureCall: Bool {
+            command.drop { $0.isWhitespace }.prefix(5).lowercased() == "call "
+        }
     }
 
     public struct Outcome: Sendable {
@@ -64,12 +71,22 @@ public enum JobRunner {
         var outcome: Outcome
         whileCommandRuns(true)
         do {
-            try connection.run(script: "begin")
-            try connection.run(
-                script: "set local statement_timeout = '\(timeoutSeconds)s'; "
-                    + "set local idle_in_transaction_session_timeout = '\(timeoutSeconds)s'")
-            let result = try connection.run(script: job.command)
-            try connection.run(script: "commit")
+            let result: QueryResult
+            if job.isProcedureCall {
+                // A CALL commits inside (api.queue_admit_run: one transaction
+                // per concert), which PostgreSQL allows only outside a
+                // transaction block: the timeout is the session's meanwhile.
+                try connection.run(script: "set statement_timeout = '\(timeoutSeconds)s'")
+                defer { _ = try? connection.run(script: "reset statement_timeout") }
+                result = try connection.run(script: job.command)
+            } else {
+                try connection.run(script: "begin")
+                try connection.run(
+                    script: "set local statement_timeout = '\(timeoutSeconds)s'; "
+                        + "set local idle_in_transaction_session_timeout = '\(timeoutSeconds)s'")
+                result = try connection.run(script: job.command)
+                try connection.run(script: "commit")
+            }
             outcome = Outcome(succeeded: true, message: result.scalar.map { "result: \($0)" } ?? "\(result.affectedRows) row(s)")
         } catch {
             if connection.isHealthy() { _ = try? connection.run(script: "rollback") }

@@ -304,8 +304,8 @@ from fk_plan f;
 
 -- api.payment_create x 8, no Idempotency-Key.
 select pg_temp.snap('pay') \g /dev/null
-set local role boxoffice_api;
-select is(count(*) filter (where api.payment_create(a.token, a.reservation_id, as_of => :'t0') ->> 'status' = 'COMPLETED'),
+-- (as the owner: app.payment_create takes the clock)
+select is(count(*) filter (where app.payment_create(a.token, a.reservation_id, at => :'t0') ->> 'status' = 'COMPLETED'),
   8::bigint, 'api.payment_create x 8 pays for 8 held seats')
 from pg_temp.actor a where a.i between 1 and 8;
 reset role;
@@ -317,8 +317,8 @@ select pg_temp.indexes_scanned('pay',
 
 -- api.payment_create x 8 with an Idempotency-Key, then the same requests again (the replays).
 select pg_temp.snap('pay key') \g /dev/null
-set local role boxoffice_api;
-select jsonb_agg(api.payment_create(a.token, a.reservation_id, idempotency_key => 'explain pay ' || a.i, as_of => :'t0')
+-- (as the owner: app.payment_create takes the clock)
+select jsonb_agg(app.payment_create(a.token, a.reservation_id, idempotency_key => 'explain pay ' || a.i, at => :'t0')
                  order by a.i) as paid
 from pg_temp.actor a where a.i between 9 and 16 \gset
 reset role;
@@ -329,9 +329,9 @@ select pg_temp.reads_ok('pay key', 8, 50, 'api.payment_create with a key x 8');
 select pg_temp.indexes_scanned('pay key', array['idempotency_keys_pkey'], 8,
   'api.payment_create with a key x 8: the key by idempotency_keys_pkey');
 select pg_temp.snap('pay replay') \g /dev/null
-set local role boxoffice_api;
-select jsonb_agg(api.payment_create(a.token, a.reservation_id, idempotency_key => 'explain pay ' || a.i,
-                                    as_of => :'t0'::timestamptz + interval '1 minute') order by a.i) as replayed
+-- (as the owner: app.payment_create takes the clock)
+select jsonb_agg(app.payment_create(a.token, a.reservation_id, idempotency_key => 'explain pay ' || a.i,
+                                    at => :'t0'::timestamptz + interval '1 minute') order by a.i) as replayed
 from pg_temp.actor a where a.i between 9 and 16 \gset
 reset role;
 select pg_temp.snap('pay replay/') \g /dev/null

@@ -96,14 +96,12 @@ select cmp_ok(tests.rows_read(:'p', 'queue_blocks'), '<=', 93::bigint,
   'and at most 31 group and 62 block counters');
 
 select * from tests.table_reads('queue_tickets') \gset before_
-set local role boxoffice_api;
-select api.queue_status(:'back_token', :'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
-reset role;
+select app.queue_status(:'back_token', :'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
 select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_status x 8: no Seq Scan of queue_tickets');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * (:departed_partial + 10)::bigint,
   'api.queue_status x 8: fetches a few rows per poll beyond the departures of the two partial blocks');
-select is((api.queue_status(:'back_token', :'t0')) ->> 'position', (:back_no - 10100 - :departed_ahead)::text,
+select is((app.queue_status(:'back_token', :'t0')) ->> 'position', (:back_no - 10100 - :departed_ahead)::text,
   'the position is right at this scale');
 
 -- Admission (api.queue_admit): the ACTIVE count, the claim of the next tickets, the watermark.
@@ -138,11 +136,9 @@ select tests.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'watermar
 -- The real job, eight runs, each admitting 100 (the previous 100 have lapsed by then).
 set local boxoffice.waiting_idle_seconds = 100000;
 select * from tests.table_reads('queue_tickets') \gset before_
-set local role boxoffice_api;
-select is(sum(api.queue_admit(:'t0'::timestamptz + g * interval '11 minutes'))::bigint, 800::bigint,
+select is(sum(app.queue_admit(:'t0'::timestamptz + g * interval '11 minutes'))::bigint, 800::bigint,
   'api.queue_admit x 8 admits 100 each time')
 from generate_series(1, 8) g;
-reset role;
 select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_admit x 8: no Seq Scan of queue_tickets');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 400::bigint,
@@ -167,9 +163,7 @@ select tests.analyzed_plan(format(replace(replace(replace(:'expire_waiting_query
 select cmp_ok(tests.rows_read(:'p', 'queue_tickets'), '<=', 200::bigint, 'expiry, WAITING: reads the 50 idle tickets (twice), not the line');
 
 select * from tests.table_reads('queue_tickets') \gset before_
-set local role boxoffice_api;
-select api.tokens_expire(:'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
-reset role;
+select app.tokens_expire(:'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
 select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.tokens_expire x 8: no Seq Scan of queue_tickets');
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 2000::bigint,

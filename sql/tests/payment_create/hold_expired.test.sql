@@ -7,10 +7,10 @@ select plan(11);
 select * from tests.payment_world() \gset
 select tests.payment_state(:ann, :res, :'ann_token') as before \gset
 
-set local role boxoffice_api;
-select throws_ok(format('select api.payment_create(%L, %s, as_of => %L)', :'ann_token', :res, now() + interval '5 minutes'),
+-- (as the owner: app.payment_create takes the clock)
+select throws_ok(format('select app.payment_create(%L, %s, at => %L)', :'ann_token', :res, now() + interval '5 minutes'),
   'CR205', NULL, 'a hold that lapses at this very moment is refused');
-select throws_ok(format('select api.payment_create(%L, %s, as_of => %L)', :'ann_token', :res, now() + interval '6 minutes'),
+select throws_ok(format('select app.payment_create(%L, %s, at => %L)', :'ann_token', :res, now() + interval '6 minutes'),
   'CR205', NULL, 'a lapsed hold is refused (the token still live)');
 reset role;
 select is(tests.payment_state(:ann, :res, :'ann_token'), :'before', 'nothing changed: no debit, seat still HELD, token ACTIVE');

@@ -15,8 +15,10 @@ select is(api.payment_create(:'ann_token'::uuid, :res, idempotency_key => 'pay-1
   'a replay with the used-up token returns the same body');
 select is(api.payment_create(:'ann_token'::uuid, :res, user_id => :ann, idempotency_key => 'pay-1'), :'paid'::jsonb,
   'naming the token''s own userId is the same request');
-select is(api.payment_create(:'ann_token'::uuid, :res, idempotency_key => 'pay-1', as_of => now() + interval '1 hour'),
+reset role;
+select is(app.payment_create(:'ann_token'::uuid, :res, idempotency_key => 'pay-1', at => now() + interval '1 hour'),
   :'paid'::jsonb, 'an hour later, hold and token long gone, still the same body');
+set local role boxoffice_api;
 select throws_ok(format('select api.payment_create(%L, %s, idempotency_key => %L)', :'ann_token', :res8, 'pay-1'),
   'CR302', NULL, 'the same key for another reservation is no replay: the used-up token''s 410 comes first');
 select throws_ok(format('select api.payment_create(%L, %s, idempotency_key => %L)', :'ann_token', :res8, 'pay-2'),

@@ -41,7 +41,7 @@ check "exactly 100 ACTIVE" "$(q -c "select count(*) from app.queue_tickets where
 # 2. A poll holding the first WAITING ticket (queue_no 101) while a slot is
 # free: the admitter waits for it instead of skipping to 102.
 q -c "update app.queue_tickets set status = 'LEFT', ended_at = now() where queue_no = 1"
-q -c 'begin' -c "select api.queue_status(token, now() + interval '31 seconds') from app.queue_tickets where queue_no = 101" \
+q -c 'begin' -c "select app.queue_status(token, now() + interval '31 seconds') from app.queue_tickets where queue_no = 101" \
   -c 'select pg_sleep(1.5)' -c 'commit' > /dev/null &
 sleep 0.5
 q -c 'select api.queue_admit()' > /dev/null

@@ -28,24 +28,20 @@ set local role boxoffice_api;
 select throws_ok(format('select api.queue_status(%L)', :'t1'), 'CR302', null, 'its token is CR302');
 select is((api.queue_status(:'t4')->>'position')::integer, 1, 'the fourth is now first in line');
 reset role;
-select is((select admitted_upto from app.queues where concert_id = :concert_id), 3::bigint, 'the watermark is 3');
+select is(tests.watermark(:concert_id), 3::bigint, 'the watermark is 3');
 
 -- the rate: from 0, one admission interval back: 2 admissions in 1 s weigh 1 - e^(-1/60)
 select admit_rate as rate1 from app.queues where concert_id = :concert_id \gset
 select ok(abs(:rate1 - 2 * (1 - exp(-1.0 / 60))) < 1e-9, 'the first admit_rate counts from one interval back');
 select is((select rate_updated_at from app.queues where concert_id = :concert_id), now(), 'rate_updated_at is now');
 -- 30 s later, the cap full: nobody admitted, the rate decays
-set local role boxoffice_api;
-select api.queue_admit(now() + interval '30 seconds') as admitted \gset
-reset role;
+select app.queue_admit(now() + interval '30 seconds') as admitted \gset
 select ok(abs((select admit_rate from app.queues where concert_id = :concert_id) - :rate1 * exp(-30.0 / 60)) < 1e-9,
   'a run that admits nobody lets the rate decay: rate * e^(-30/60)');
 -- 60 s after that, one slot frees: 1 admission in 60 s
 update app.queue_tickets set status = 'LEFT', ended_at = now() where token = :'t2';
 select admit_rate as rate2 from app.queues where concert_id = :concert_id \gset
-set local role boxoffice_api;
-select api.queue_admit(now() + interval '90 seconds') as admitted \gset
-reset role;
+select app.queue_admit(now() + interval '90 seconds') as admitted \gset
 select ok(abs((select admit_rate from app.queues where concert_id = :concert_id)
               - (:rate2 + (1 - exp(-1.0)) * (1.0 / 60 - :rate2))) < 1e-9,
   'rate += (1 - e^(-dt/60)) * (n/dt - rate)');

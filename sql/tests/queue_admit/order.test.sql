@@ -38,7 +38,7 @@ select ok((select bool_and(t.activated_at = now() and t.expires_at = now() + int
                            and t.ended_at is null)
            from app.queue_tickets t where t.concert_id = :concert_id and t.status = 'ACTIVE'),
   'activated now, expiring after active_token_seconds');
-select is((select admitted_upto from app.queues where concert_id = :concert_id), 5::bigint, 'the watermark is 5');
+select is(tests.watermark(:concert_id), 5::bigint, 'the watermark is 5');
 select is((select n from fx_out_of_order), 0::bigint, 'nobody ACTIVE while an earlier one waits');
 
 -- 2 leaves, 4 is used up, and WAITING 7 leaves: two slots, for 6 and 8
@@ -52,19 +52,17 @@ select is(api.queue_admit(), 2, 'two freed slots, two admitted');
 reset role;
 select is((select array_agg(f.n order by f.n) from fx_tokens f join app.queue_tickets t using (token) where t.status = 'ACTIVE'),
   array[1, 3, 5, 6, 8]::integer[], 'the next two still in line: 6 and 8 (7 left)');
-select is((select admitted_upto from app.queues where concert_id = :concert_id), 8::bigint, 'the watermark is 8');
+select is(tests.watermark(:concert_id), 8::bigint, 'the watermark is 8');
 select is((select n from fx_out_of_order), 0::bigint, 'still nobody ACTIVE while an earlier one waits');
 
 -- all five run out: the next five, 9..13, even before the sweep
-set local role boxoffice_api;
-select is(api.queue_admit(now() + interval '600 seconds'), 5, 'when the ACTIVE tokens run out, five more are admitted');
-reset role;
+select is(app.queue_admit(now() + interval '600 seconds'), 5, 'when the ACTIVE tokens run out, five more are admitted');
 select is((select array_agg(f.n order by f.n) from fx_tokens f join app.queue_tickets t using (token)
            where t.status = 'ACTIVE' and t.expires_at > now() + interval '600 seconds'),
   array[9, 10, 11, 12, 13]::integer[], 'and they are 9 to 13');
 select is((select n from fx_out_of_order), 0::bigint, 'still in order');
+select is(app.queue_admit(now() + interval '600 seconds'), 0, 'with the cap full, nobody more');
 set local role boxoffice_api;
-select is(api.queue_admit(now() + interval '600 seconds'), 0, 'with the cap full, nobody more');
 
 select * from finish();
 rollback;

@@ -31,9 +31,9 @@ select is(api.queue_admit(), 1, 'after the ACTIVE one leaves, the next admission
 select is(api.queue_status(:'t3')->>'status', 'ACTIVE', 'the next in line');
 
 -- an idle WAITING ticket is dead already
-select throws_ok(format('select api.queue_leave(%L, %L)', :'t4', now() + interval '1 hour'),
-  'CR302', null, 'leaving with a ticket gone idle is CR302');
 reset role;
+select throws_ok(format('select app.queue_leave(%L, %L)', :'t4', now() + interval '1 hour'),
+  'CR302', null, 'leaving with a ticket gone idle is CR302');
 select is((select status from app.queue_tickets where token = :'t4'), 'WAITING',
   'and changes nothing (the sweep will expire it)');
 

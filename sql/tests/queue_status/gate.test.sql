@@ -14,10 +14,12 @@ set local role boxoffice_api;
 select throws_ok(format('select api.queue_status(%L)', gen_random_uuid()),
   'CR301', null, 'an unknown token is CR301');
 select is(api.queue_status(:'t1')->>'token', :'t1', 'a WAITING token is live for queue_status');
-select throws_ok(format('select api.queue_status(%L, %L)', :'t1', now() + interval '300 seconds'),
+reset role;
+select throws_ok(format('select app.queue_status(%L, %L)', :'t1', now() + interval '300 seconds'),
   'CR302', null, 'a WAITING token not polled for waiting_idle_seconds is CR302');
-select lives_ok(format('select api.queue_status(%L, %L)', :'t1', now() + interval '299 seconds'),
+select lives_ok(format('select app.queue_status(%L, %L)', :'t1', now() + interval '299 seconds'),
   'one second before that it is still live');
+set local role boxoffice_api;
 select api.queue_leave(:'t2') \gset
 select throws_ok(format('select api.queue_status(%L)', :'t2'),
   'CR302', null, 'a left token is CR302');

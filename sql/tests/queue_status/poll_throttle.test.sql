@@ -12,52 +12,40 @@ grant insert on fx_polls to boxoffice_api;
 
 -- default waiting_idle_seconds 300: throttle 30 s
 select ctid::text as ctid_before from app.queue_tickets where token = :'t1' \gset
-set local role boxoffice_api;
-select api.queue_status(:'t1', now() + interval '29 seconds') \gset
-reset role;
+select app.queue_status(:'t1', now() + interval '29 seconds') \gset
 select is((select last_seen_at from app.queue_tickets where token = :'t1'), now(),
   'a poll 29 s after the last record does not record it (throttle 30 s)');
 select is((select ctid::text from app.queue_tickets where token = :'t1'), :'ctid_before',
   'and writes no new row version');
-set local role boxoffice_api;
-select api.queue_status(:'t1', now() + interval '31 seconds') \gset
-reset role;
+select app.queue_status(:'t1', now() + interval '31 seconds') \gset
 select is((select last_seen_at from app.queue_tickets where token = :'t1'), now() + interval '31 seconds',
   'a poll 31 s after the last record records it');
 
 -- waiting_idle_seconds 60: throttle 20 s
 set local boxoffice.waiting_idle_seconds = 60;
-set local role boxoffice_api;
-select api.queue_status(:'t1', now() + interval '50 seconds') \gset
-reset role;
+select app.queue_status(:'t1', now() + interval '50 seconds') \gset
 select is((select last_seen_at from app.queue_tickets where token = :'t1'), now() + interval '31 seconds',
   'with waiting_idle_seconds 60, a poll 19 s later writes nothing');
-set local role boxoffice_api;
-select api.queue_status(:'t1', now() + interval '52 seconds') \gset
-reset role;
+select app.queue_status(:'t1', now() + interval '52 seconds') \gset
 select is((select last_seen_at from app.queue_tickets where token = :'t1'), now() + interval '52 seconds',
   'and a poll 21 s later records it');
-set local role boxoffice_api;
-select api.queue_status(:'t1', now() + interval '40 seconds') \gset
-reset role;
+select app.queue_status(:'t1', now() + interval '40 seconds') \gset
 select is((select last_seen_at from app.queue_tickets where token = :'t1'), now() + interval '52 seconds',
   'a poll dated before the last record never moves it back');
 
 -- polling every 25 s for ten minutes keeps the place with waiting_idle_seconds 60
-set local role boxoffice_api;
 insert into fx_polls
-select s, (api.queue_status(:'t1', now() + interval '52 seconds' + make_interval(secs => s))->>'position')::integer
+select s, (app.queue_status(:'t1', now() + interval '52 seconds' + make_interval(secs => s))->>'position')::integer
 from generate_series(25, 600, 25) s
 order by s;
-reset role;
 select is((select count(*) from fx_polls where position = 1), 24::bigint,
   'a user polling every 25 s for ten minutes keeps position 1');
 select is((select status from app.queue_tickets where token = :'t1'), 'WAITING', 'and stays WAITING');
 select cmp_ok((select last_seen_at from app.queue_tickets where token = :'t1'), '>=', now() + interval '52 seconds' + interval '580 seconds',
   'last_seen_at followed the polls (at most one throttle behind)');
-set local role boxoffice_api;
-select throws_ok(format('select api.queue_status(%L, %L)', :'t1', now() + interval '52 seconds' + interval '600 seconds' + interval '60 seconds'),
+select throws_ok(format('select app.queue_status(%L, %L)', :'t1', now() + interval '52 seconds' + interval '600 seconds' + interval '60 seconds'),
   'CR302', null, 'a minute after the user stopped polling, the token is CR302');
+set local role boxoffice_api;
 
 select * from finish();
 rollback;

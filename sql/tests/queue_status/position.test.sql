@@ -72,8 +72,8 @@ select ok((select bool_and(p.position <= q.position)
 select is((select count(*) from app.queue_tickets t
            where t.concert_id = :concert_id and t.status = 'WAITING' and t.queue_no < (select queue_no from app.queue_tickets where token = :'t8')),
   0::bigint, 'position 1: no WAITING ticket is ahead');
-select is((select admitted_upto from app.queues where concert_id = :concert_id),
-  (select queue_no - 1 from app.queue_tickets where token = :'t8'),
+select is(tests.watermark(:concert_id),
+  (select tests.queue_rank(:concert_id, queue_no) - 1 from app.queue_tickets where token = :'t8'),
   'the watermark stands just below the first WAITING ticket');
 
 select * from finish();

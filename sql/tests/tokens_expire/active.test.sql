@@ -21,26 +21,24 @@ select api.queue_admit() as admitted \gset
 reset role;
 update app.queue_tickets set expires_at = now() + interval '900 seconds' where token = :'t2';
 
-set local role boxoffice_api;
-select is(api.tokens_expire(now() + interval '599 seconds'), 0, 'before its time nothing expires');
-reset role;
+select is(app.tokens_expire(now() + interval '599 seconds'), 0, 'before its time nothing expires');
 select lives_ok(format('select app.ticket_gate(%L, null, true, %L)', :'t1', now() + interval '599 seconds'),
   'the ACTIVE token works a second before its time');
 select throws_ok(format('select app.ticket_gate(%L, null, true, %L)', :'t1', now() + interval '600 seconds'),
   'CR302', null, 'at its time the ACTIVE token is CR302 at the gate, before any sweep');
-set local role boxoffice_api;
-select throws_ok(format('select api.queue_status(%L, %L)', :'t1', now() + interval '600 seconds'),
+select throws_ok(format('select app.queue_status(%L, %L)', :'t1', now() + interval '600 seconds'),
   'CR302', null, 'and for queue_status');
+set local role boxoffice_api;
 
-select is(api.tokens_expire(now() + interval '600 seconds'), 1, 'the sweep expires it');
 reset role;
+select is(app.tokens_expire(now() + interval '600 seconds'), 1, 'the sweep expires it');
 select is((select array_agg((status, ended_at)::text order by queue_no) from app.queue_tickets where concert_id = :concert_id),
   array[('EXPIRED', now() + interval '600 seconds')::text, ('ACTIVE', null)::text, ('WAITING', null)::text],
   'EXPIRED and ended then; the others untouched');
+select is(app.queue_admit(now() + interval '600 seconds'), 1, 'the next admission fills the slot');
+select is(app.queue_status(:'t3', now() + interval '600 seconds')->>'status', 'ACTIVE', 'with the next in line');
+select is(app.tokens_expire(now() + interval '600 seconds'), 0, 'a second sweep finds nothing');
 set local role boxoffice_api;
-select is(api.queue_admit(now() + interval '600 seconds'), 1, 'the next admission fills the slot');
-select is(api.queue_status(:'t3', now() + interval '600 seconds')->>'status', 'ACTIVE', 'with the next in line');
-select is(api.tokens_expire(now() + interval '600 seconds'), 0, 'a second sweep finds nothing');
 
 select * from finish();
 rollback;

@@ -15,25 +15,27 @@ select * from tests.queue_line(:concert_id, 3, 'idle') \gset
 
 set local role boxoffice_api;
 -- the second and third poll 50 s later (throttle 20 s: recorded), the first does not
-select api.queue_status(:'t2', now() + interval '50 seconds') \gset
-select api.queue_status(:'t3', now() + interval '50 seconds') \gset
-
-select is(api.tokens_expire(now() + interval '59 seconds'), 0, 'nothing is idle after 59 s');
-select throws_ok(format('select api.queue_status(%L, %L)', :'t1', now() + interval '60 seconds'),
-  'CR302', null, 'after 60 s without a poll the token is CR302');
-select is((api.queue_status(:'t3', now() + interval '60 seconds')->>'position')::integer, 3,
-  'before the sweep the idle ticket still counts ahead (position 3)');
-select is(api.tokens_expire(now() + interval '60 seconds'), 1, 'the sweep expires the idle one only');
 reset role;
+select app.queue_status(:'t2', now() + interval '50 seconds') \gset
+select app.queue_status(:'t3', now() + interval '50 seconds') \gset
+set local role boxoffice_api;
+
+reset role;
+select is(app.tokens_expire(now() + interval '59 seconds'), 0, 'nothing is idle after 59 s');
+select throws_ok(format('select app.queue_status(%L, %L)', :'t1', now() + interval '60 seconds'),
+  'CR302', null, 'after 60 s without a poll the token is CR302');
+select is((app.queue_status(:'t3', now() + interval '60 seconds')->>'position')::integer, 3,
+  'before the sweep the idle ticket still counts ahead (position 3)');
+select is(app.tokens_expire(now() + interval '60 seconds'), 1, 'the sweep expires the idle one only');
 select is((select (status, activated_at, ended_at)::text from app.queue_tickets where token = :'t1'),
   ('EXPIRED', null, now() + interval '60 seconds')::text, 'EXPIRED, never activated, ended then');
-set local role boxoffice_api;
-select is((api.queue_status(:'t2', now() + interval '60 seconds')->>'position')::integer, 1,
+select is((app.queue_status(:'t2', now() + interval '60 seconds')->>'position')::integer, 1,
   'the second moves up to 1');
-select is((api.queue_status(:'t3', now() + interval '60 seconds')->>'position')::integer, 2,
+select is((app.queue_status(:'t3', now() + interval '60 seconds')->>'position')::integer, 2,
   'the third moves up to 2');
-select is(api.queue_admit(now() + interval '60 seconds'), 2, 'admission takes the two live ones');
-select is(api.queue_status(:'t2', now() + interval '60 seconds')->>'status', 'ACTIVE', 'the second is ACTIVE');
+select is(app.queue_admit(now() + interval '60 seconds'), 2, 'admission takes the two live ones');
+select is(app.queue_status(:'t2', now() + interval '60 seconds')->>'status', 'ACTIVE', 'the second is ACTIVE');
+set local role boxoffice_api;
 
 select * from finish();
 rollback;
