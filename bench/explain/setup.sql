@@ -81,7 +81,7 @@ set status = case when r.status = 'PAID' then 'SOLD' else 'HELD' end,
     reservation_id = r.reservation_id,
     hold_expires_at = case when r.status = 'HELD' then r.expires_at end
 from app.reservations r
-where r.status in ('HELD', 'PAID') and s.date_id = r.date_id and s.seat_no = r.seat_no;
+where r.live and r.status in ('HELD', 'PAID') and s.date_id = r.date_id and s.seat_no = r.seat_no;
 
 insert into app.payments (reservation_id, user_id, concert_id, amount, paid_at)
 select r.reservation_id, r.user_id, r.concert_id, r.price, r.ended_at

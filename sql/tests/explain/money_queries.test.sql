@@ -168,7 +168,7 @@ update app.seats s
 set status = case when r.status = 'PAID' then 'SOLD' else 'HELD' end, user_id = r.user_id,
     reservation_id = r.reservation_id, hold_expires_at = case when r.status = 'HELD' then r.expires_at end
 from app.reservations r
-where r.status in ('HELD', 'PAID') and r.concert_id > :c0 and s.date_id = r.date_id and s.seat_no = r.seat_no;
+where r.live and r.status in ('HELD', 'PAID') and r.concert_id > :c0 and s.date_id = r.date_id and s.seat_no = r.seat_no;
 insert into app.payments (reservation_id, user_id, concert_id, amount, paid_at)
 select r.reservation_id, r.user_id, r.concert_id, r.price, r.ended_at
 from app.reservations r where r.status = 'PAID' and r.concert_id > :c0 order by r.ended_at, r.reservation_id;
@@ -221,8 +221,12 @@ from (select p.concert_id, p.user_id, 'USED' as status, 1 as ord, p.paid_at as a
       where u.i <= :scale / 10
         and not exists (select from app.reservations r
                         where r.user_id = u.user_id and r.concert_id = :last_concert and r.status = 'HELD')) x;
+-- (numbers loaded past the API: the sequence and the closed part of the line move past them)
+select setval('app.queue_tickets_queue_no_seq', greatest((select max(queue_no) from app.queue_tickets),
+                                                         (select last_value from app.queue_tickets_queue_no_seq))) \g /dev/null
+update app.queue_line set closed_below = (select last_value + 1 from app.queue_tickets_queue_no_seq);
 update app.queues q
-set next_no = t.last_no + 1, admitted_upto = t.admitted_upto
+set admitted_upto = t.admitted_upto
 from (select t.concert_id, max(t.queue_no) as last_no, max(t.queue_no) filter (where t.status <> 'WAITING') as admitted_upto
       from app.queue_tickets t where t.concert_id > :c0 group by t.concert_id) t
 where q.concert_id = t.concert_id;
@@ -407,7 +411,7 @@ select pg_temp.reads_ok('heavy', 8, 60, 'api.balance_history of the heavy user x
 -- api.payment_list x 8.
 select pg_temp.snap('list') \g /dev/null
 set local role boxoffice_api;
-select is(sum(jsonb_array_length(api.payment_list(a.token, as_of => :'t0') -> 'payments'))::bigint, :reader_payments::bigint,
+select is(sum(jsonb_array_length(api.payment_list(a.token) -> 'payments'))::bigint, :reader_payments::bigint,
   'api.payment_list x 8 returns the users'' ' || :reader_payments || ' payments')
 from pg_temp.actor a where a.i between 17 and 24;
 reset role;

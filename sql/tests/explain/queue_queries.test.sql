@@ -48,7 +48,11 @@ select :concert, 10100 + u.i - 100, u.user_id, x.status, :'t0'::timestamptz - in
        case when x.status <> 'WAITING' then :'t0'::timestamptz - interval '20 minutes' end
 from u cross join lateral (select case when u.i % 100 in (7, 77) then 'LEFT' else 'WAITING' end as status) x
 where u.i > 100;
-update app.queues set next_no = 110001, admitted_upto = 10100, admit_rate = 0.2 where concert_id = :concert;
+-- (numbers loaded past the API: the sequence and the closed part of the line move past them)
+select setval('app.queue_tickets_queue_no_seq', greatest((select max(queue_no) from app.queue_tickets),
+                                                         (select last_value from app.queue_tickets_queue_no_seq))) \g /dev/null
+update app.queue_line set closed_below = (select last_value + 1 from app.queue_tickets_queue_no_seq);
+update app.queues set admitted_upto = 10100, admit_rate = 0.2 where concert_id = :concert;
 analyze app.users;
 analyze app.queues;
 analyze app.queue_tickets;
@@ -99,8 +103,9 @@ select * from tests.table_reads('queue_tickets') \gset before_
 select app.queue_status(:'back_token', :'t0'::timestamptz + g * interval '1 s') from generate_series(1, 8) g \g /dev/null
 select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_status x 8: no Seq Scan of queue_tickets');
-select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * (:departed_partial + 10)::bigint,
-  'api.queue_status x 8: fetches a few rows per poll beyond the departures of the two partial blocks');
+-- (app.queue_arrived counts the tickets of the same two partial blocks on the unique index: at most 2 x 1 023)
+select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * (:departed_partial + 2 * 1023 + 10)::bigint,
+  'api.queue_status x 8: fetches a few rows per poll beyond the tickets of the two partial blocks');
 select is((app.queue_status(:'back_token', :'t0')) ->> 'position', (:back_no - 10100 - :departed_ahead)::text,
   'the position is right at this scale');
 
@@ -141,7 +146,8 @@ select is(sum(app.queue_admit(:'t0'::timestamptz + g * interval '11 minutes'))::
 from generate_series(1, 8) g;
 select * from tests.table_reads('queue_tickets') \gset after_
 select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_admit x 8: no Seq Scan of queue_tickets');
-select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 400::bigint,
+-- (the claim, the check for a skipped ticket, the watermark and the concert's probe each read the batch)
+select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 500::bigint,
   'api.queue_admit x 8: fetches a few hundred rows per run, not the line');
 set local boxoffice.waiting_idle_seconds = 300;
 
