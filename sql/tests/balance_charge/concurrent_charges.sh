@@ -18,7 +18,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 read -r user concert date_id <<<"$(q -F ' ' <<'SQL'
 with u as (insert into app.users (name) values ('concurrency-user') returning user_id),
      c as (insert into app.concerts (title, venue) values ('concurrency-concert', 'hall') returning concert_id),
-     qq as (insert into app.queues (concert_id, next_no, admitted_upto) select concert_id, 1000, 999 from c),
+     qq as (insert into app.queues (concert_id, admitted_upto) select concert_id, 999 from c),
+     ql as (update app.queue_line set closed_below = greatest(closed_below, 1000) returning 1),
      d as (insert into app.concert_dates (concert_id, starts_at) select concert_id, now() + interval '30 days' from c
            returning date_id, concert_id)
 select u.user_id, d.concert_id, d.date_id from u, d;
