@@ -116,6 +116,7 @@ Returns the ticket as it is now.';
 create or replace function api.queue_join(
   user_id bigint,
   concert_id bigint,
+  api_key text default null,
   as_of timestamptz default null,
   out status integer,
   out body jsonb)
@@ -130,10 +131,12 @@ declare
   v_queue_no bigint;
   v_departed boolean;
 begin
-  if queue_join.user_id is null or queue_join.concert_id is null then
+  if queue_join.concert_id is null then
     raise exception using errcode = 'CR001', message = 'bad request',
-      detail = 'userId and concertId are required';
+      detail = 'concertId is required';
   end if;
+  -- the key's user (user_id, when given, must be it); CR305, CR306, CR304
+  queue_join.user_id := app.user_key_check(queue_join.api_key, queue_join.user_id);
   perform from app.users u where u.user_id = queue_join.user_id;
   if not found then
     raise exception using errcode = 'CR101', message = 'user not found',
@@ -191,16 +194,18 @@ begin
 end
 $$;
 
-comment on function api.queue_join(bigint, bigint, timestamptz) is
+comment on function api.queue_join(bigint, bigint, text, timestamptz) is
 'Joins the waiting room of a concert (POST /api/queue/tokens).
-Parameters: user_id, concert_id; as_of (tests only; default now()).
+Parameters: user_id (optional with a key, which it must match); concert_id; api_key, the user''s API key
+(may be null when the setting user_keys is optional, and user_id is then required); as_of (tests only; default now()).
 Result: (status, body): 201 and a new WAITING Ticket at the back of the line, or 200 and the user''s live ticket for
 that concert. A ticket that is past its time but not yet swept is marked EXPIRED first and a new one made.
 Ticket: {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"}.
-Errors: CR001 missing parameter, CR101 unknown user, CR102 unknown concert.';
+Errors: CR001 missing parameter, CR305 no key while keys are required, CR306 wrong key, CR304 user_id not the
+key''s user, CR101 unknown user, CR102 unknown concert.';
 
-revoke execute on function api.queue_join(bigint, bigint, timestamptz) from public;
-grant execute on function api.queue_join(bigint, bigint, timestamptz) to boxoffice_api;
+revoke execute on function api.queue_join(bigint, bigint, text, timestamptz) from public;
+grant execute on function api.queue_join(bigint, bigint, text, timestamptz) to boxoffice_api;
 
 create or replace function api.queue_status(token uuid, as_of timestamptz default null)
 returns jsonb

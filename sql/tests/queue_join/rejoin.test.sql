@@ -4,8 +4,8 @@
 begin;
 select plan(20);
 
-set local boxoffice.waiting_idle_seconds = 300;
-set local boxoffice.active_token_seconds = 600;
+select tests.setting('waiting_idle_seconds', 300);
+select tests.setting('active_token_seconds', 600);
 select tests.concert() as concert_id \gset
 select tests.concert() as concert2_id \gset
 -- users u1..u3 joined concert in turn (tokens t1..t3); u4 has joined nothing yet
@@ -30,8 +30,10 @@ select is(:s, 201, 'after leaving, joining makes a new ticket: 201');
 select isnt(:'t1b'::text, :'t1'::text, 'with a new token');
 select is(:p, 3, 'at the back of the line, behind the two still waiting');
 
+reset role;  -- app.* (the clock) and tests.* are not for boxoffice_api
 -- USED: admitted (the first in line now), then used up by a payment
-set local boxoffice.queue_active_cap = 1;
+select tests.setting('queue_active_cap', 1);
+set local role boxoffice_api;
 select api.queue_admit() as admitted \gset
 reset role;
 update app.queue_tickets set status = 'USED', ended_at = now() where token = :'t2' and status = 'ACTIVE';
@@ -56,7 +58,7 @@ select is(:s, 200, 'joining while ACTIVE answers 200');
 select is(:'st'::text, 'ACTIVE', 'with the ACTIVE ticket, position 0');
 
 -- ACTIVE past expires_at, not swept yet
-select status as s, body->>'token' as a2 from api.queue_join(:u4, :concert2_id, now() + interval '601 seconds') \gset
+select status as s, body->>'token' as a2 from api.queue_join(:u4, :concert2_id, as_of => now() + interval '601 seconds') \gset
 select is(:s, 201, 'joining after the ACTIVE token ran out makes a new ticket: 201');
 reset role;
 select is((select (status, ended_at) from app.queue_tickets where token = :'a1'),
@@ -67,7 +69,7 @@ select is((select count(*) from app.queue_tickets where user_id = :u4 and concer
 
 -- WAITING idle, not swept yet
 set local role boxoffice_api;
-select status as s, body->>'token' as a3 from api.queue_join(:u4, :concert2_id, now() + interval '601 seconds' + interval '300 seconds') \gset
+select status as s, body->>'token' as a3 from api.queue_join(:u4, :concert2_id, as_of => now() + interval '601 seconds' + interval '300 seconds') \gset
 select is(:s, 201, 'joining after the WAITING ticket went idle makes a new ticket: 201');
 reset role;
 select is((select status from app.queue_tickets where token = :'a2'), 'EXPIRED', 'the idle ticket was marked EXPIRED');
