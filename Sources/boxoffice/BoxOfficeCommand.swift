@@ -8,7 +8,7 @@ struct BoxOfficeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boxoffice",
         abstract: "Box Office: concert reservations that survive an on-sale.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Audit.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Audit.self, Users.self, Bench.self])
 }
 
 /// Configuration and logging, shared by every command.
@@ -71,6 +71,7 @@ struct Migrate: ParsableCommand {
             return
         }
         let applied = try migrator.migrate(on: connection, logger: env.logger)
+        try Policy.reconcile(env.config, on: connection, logger: env.logger)
         print(applied.isEmpty ? "schema is current" : "applied \(applied.count) migration(s): \(applied.joined(separator: ", "))")
     }
 }
@@ -96,6 +97,12 @@ struct Seed: ParsableCommand {
         try Server.migrateIfBehind(Migrator(directory: env.config.sqlDirectory), conninfo: connection.conninfo, logger: env.logger)
         if demo {
             print(try connection.execute("select app.seed_demo()::text").scalar ?? "")
+            // Demo users have no API key until one is issued; the first gets one here.
+            if let user = try connection.execute("select min(user_id)::text from app.users").scalar,
+                let key = try connection.execute("select api.user_key_issue($1::bigint)->>'apiKey'", [user]).scalar
+            {
+                print("user \(user)'s API key (shown once; boxoffice users key USER_ID issues one to any user): \(key)")
+            }
             return
         }
         try SeedProgress.scale(seats: scale!, connection: connection)
@@ -188,6 +195,31 @@ struct Jobs: ParsableCommand {
                                                timeoutSeconds: env.config.jobTimeoutSeconds)
             print(outcome.succeeded ? "succeeded: \(outcome.message ?? "")" : "failed: \(outcome.message ?? "")")
             if !outcome.succeeded { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Users: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Users' API keys.", subcommands: [Key.self])
+
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue the user a new API key and print it; the old key stops working at once.")
+        @Argument(help: "The user's id.") var userId: Int64
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            // null when there is no such user (api.user_key_issue would raise CR101)
+            let key = try connection.execute(
+                """
+                select api.user_key_issue(user_id => u.user_id)->>'apiKey'
+                from (select $1::bigint as user_id) u
+                where exists (select from app.users x where x.user_id = u.user_id)
+                """, [String(userId)]
+            ).scalar
+            guard let key else { throw ValidationError("no user \(userId) exists") }
+            print(key)
         }
     }
 }

@@ -37,7 +37,7 @@ struct MigrateOnStartTests {
             #expect(try database.scalar("select has_database_privilege('boxoffice_api', current_database(), 'create')") == "f")
             let before = try database.scalar("select api.schema_version()::text")
 
-            try Server.migrateIfBehind(Self.current, conninfo: database.apiConninfo, admitIntervalSeconds: 1, logger: Self.logger)
+            try Server.migrateIfBehind(Self.current, conninfo: database.apiConninfo, config: try Config(environment: ["ADMIT_INTERVAL_SECONDS": "1"]), logger: Self.logger)
             let api = try Connection.open(conninfo: database.apiConninfo)
             defer { api.close() }
             #expect(try Self.current.migrateIfBehind(on: api, logger: Self.logger) == .current)
@@ -111,7 +111,7 @@ struct MigrateOnStartTests {
             #expect(try Self.current.migrateIfBehind(on: connection, logger: Self.logger) == .ahead)
             #expect(try Self.current.status(on: connection).unknown.count == 1)
             // Not even ADMIT_INTERVAL_SECONDS is applied to a newer schema.
-            try Server.migrateIfBehind(Self.current, conninfo: conninfo, admitIntervalSeconds: 7, logger: Self.logger)
+            try Server.migrateIfBehind(Self.current, conninfo: conninfo, config: try Config(environment: ["ADMIT_INTERVAL_SECONDS": "7"]), logger: Self.logger)
         }
         #expect(try database.scalar("select api.schema_version()::text") == before)
         #expect(try Self.comment(database) == "newer")

@@ -17,9 +17,12 @@
 \set ON_ERROR_STOP on
 set client_min_messages = warning;
 \o /dev/null
-select set_config('boxoffice.queue_active_cap', '1000000', false);
-select set_config('boxoffice.hold_seconds', '3600', false);
-select set_config('boxoffice.active_token_seconds', '3600', false);
+-- The policy is the database's (app.settings): the bench's, until the next serve or migrate
+-- writes its environment's; joins name their user (as USER_KEYS=optional allows).
+select api.setting_set('user_keys', 'optional');
+select api.setting_set('queue_active_cap', '1000000');
+select api.setting_set('hold_seconds', '3600');
+select api.setting_set('active_token_seconds', '3600');
 
 drop schema if exists bench cascade;
 create schema bench;
@@ -121,9 +124,9 @@ with u as (
   from u, lateral api.queue_join(u.user_id, :poll_concert) q
 )
 insert into bench.poll_tokens select n, token::uuid from j;
-select set_config('boxoffice.queue_active_cap', '100', false);
+select api.setting_set('queue_active_cap', '100');
 select api.queue_admit();
-select set_config('boxoffice.queue_active_cap', '1000000', false);
+select api.setting_set('queue_active_cap', '1000000');
 
 -- The server's role runs the scripts, as the server would.
 grant usage on schema bench to boxoffice_api;

@@ -32,6 +32,7 @@
 -- counters. So no cycle can form.
 
 drop function if exists api.queue_join(bigint, bigint, timestamptz);
+drop function if exists api.queue_join(bigint, bigint);
 drop function if exists api.queue_status(uuid, timestamptz);
 drop function if exists api.queue_leave(uuid, timestamptz);
 
@@ -244,6 +245,7 @@ comment on function app.queue_join(bigint, bigint, timestamptz) is
 create or replace function api.queue_join(
   user_id bigint,
   concert_id bigint,
+  api_key text default null,
   out status integer,
   out body jsonb)
 language sql
@@ -251,20 +253,24 @@ volatile
 security definer
 set search_path = ''
 as $$
-  select j.status, j.body from app.queue_join(queue_join.user_id, queue_join.concert_id, now()) j
+  -- the key's user first (CR305, CR306, CR304): the rule then acts for that user alone
+  select j.status, j.body
+  from app.queue_join(app.user_key_check(queue_join.api_key, queue_join.user_id), queue_join.concert_id, now()) j
 $$;
 
-comment on function api.queue_join(bigint, bigint) is
+comment on function api.queue_join(bigint, bigint, text) is
 'Joins the waiting room of a concert (POST /api/queue/tokens).
-Parameters: user_id, concert_id.
+Parameters: user_id (optional with a key, which it must match); concert_id; api_key, the user''s API key
+(may be null when the setting user_keys is optional, and user_id is then required).
 Result: (status, body): 201 and a new WAITING Ticket at the back of the line, or 200 and the user''s live ticket for
 that concert. A ticket that is past its time but not yet swept is marked EXPIRED first and a new one made.
 Joins take their place from a sequence and never wait for one another nor for admission.
 Ticket: {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"}.
-Errors: CR001 missing parameter, CR101 unknown user, CR102 unknown concert.';
+Errors: CR305 no key while keys are required, CR306 wrong key, CR304 user_id not the key''s user,
+CR001 missing parameter, CR101 unknown user, CR102 unknown concert.';
 
-revoke execute on function api.queue_join(bigint, bigint) from public;
-grant execute on function api.queue_join(bigint, bigint) to boxoffice_api;
+revoke execute on function api.queue_join(bigint, bigint, text) from public;
+grant execute on function api.queue_join(bigint, bigint, text) to boxoffice_api;
 
 create or replace function app.queue_status(token uuid, at timestamptz)
 returns jsonb

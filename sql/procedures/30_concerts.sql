@@ -78,11 +78,11 @@ $$;
 
 comment on function app.date_text(timestamptz) is 'The UTC date of starts_at as YYYY-MM-DD, the "date" of the API.';
 
-create or replace function api.concert_list(as_of timestamptz default null)
+create or replace function app.concert_list(as_of timestamptz default null)
 returns jsonb
 language sql
 stable
-security definer
+security invoker
 set search_path = ''
 as $$
   select jsonb_build_object('concerts', coalesce(jsonb_agg(jsonb_build_object(
@@ -97,20 +97,40 @@ as $$
   from app.concerts c
 $$;
 
-comment on function api.concert_list(timestamptz) is
-'Lists every concert (GET /api/concerts); needs no token.
+comment on function app.concert_list(timestamptz) is
+'The rule of api.concert_list with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Lists every concert (GET /api/concerts); needs no token.
 Parameters: as_of, the clock (default now()).
 Result: {"concerts": [{"concertId", "title", "venue", "dates"}]} by concertId; dates = how many of its dates start after as_of.
 Errors: none.';
 
-revoke execute on function api.concert_list(timestamptz) from public;
-grant execute on function api.concert_list(timestamptz) to boxoffice_api;
+revoke execute on function app.concert_list(timestamptz) from public;
 
-create or replace function api.concert_dates(token uuid, concert_id bigint, as_of timestamptz default null)
+create or replace function api.concert_list(
+  )
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select app.concert_list(as_of => now())
+$$;
+
+comment on function api.concert_list() is
+'Lists every concert (GET /api/concerts); needs no token.
+Parameters: none.
+Result: {"concerts": [{"concertId", "title", "venue", "dates"}]} by concertId; dates = how many of its dates are still to come.
+Errors: none.';
+
+revoke execute on function api.concert_list() from public;
+grant execute on function api.concert_list() to boxoffice_api;
+
+create or replace function app.concert_dates(token uuid, concert_id bigint, as_of timestamptz default null)
 returns jsonb
 language plpgsql
 stable
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -139,21 +159,43 @@ begin
 end
 $$;
 
-comment on function api.concert_dates(uuid, bigint, timestamptz) is
-'Lists the dates of a concert still to come that have a free seat (GET /api/concerts/{concertId}/dates).
+comment on function app.concert_dates(uuid, bigint, timestamptz) is
+'The rule of api.concert_dates with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Lists the dates of a concert still to come that have a free seat (GET /api/concerts/{concertId}/dates).
 A seat is free when FREE, or HELD with a lapsed hold.
 Parameters: token, an ACTIVE ticket of this concert; concert_id; as_of, the clock (default now()).
 Result: {"concertId", "dates": [{"dateId", "date": "YYYY-MM-DD" (UTC), "availableSeats"}]} by start time.
 Errors: CR001 concert_id missing; CR301, CR302, CR304, CR303 from the token gate; CR102 unknown concert.';
 
-revoke execute on function api.concert_dates(uuid, bigint, timestamptz) from public;
-grant execute on function api.concert_dates(uuid, bigint, timestamptz) to boxoffice_api;
+revoke execute on function app.concert_dates(uuid, bigint, timestamptz) from public;
 
-create or replace function api.seat_list(token uuid, concert_id bigint, date_id bigint, as_of timestamptz default null)
+create or replace function api.concert_dates(
+  token uuid,
+  concert_id bigint)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select app.concert_dates(token => concert_dates.token, concert_id => concert_dates.concert_id, as_of => now())
+$$;
+
+comment on function api.concert_dates(uuid, bigint) is
+'Lists the dates of a concert still to come that have a free seat (GET /api/concerts/{concertId}/dates).
+A seat is free when FREE, or HELD with a lapsed hold.
+Parameters: token, an ACTIVE ticket of this concert; concert_id.
+Result: {"concertId", "dates": [{"dateId", "date": "YYYY-MM-DD" (UTC), "availableSeats"}]} by start time.
+Errors: CR001 concert_id missing; CR301, CR302, CR304, CR303 from the token gate; CR102 unknown concert.';
+
+revoke execute on function api.concert_dates(uuid, bigint) from public;
+grant execute on function api.concert_dates(uuid, bigint) to boxoffice_api;
+
+create or replace function app.seat_list(token uuid, concert_id bigint, date_id bigint, as_of timestamptz default null)
 returns jsonb
 language plpgsql
 stable
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -178,13 +220,37 @@ begin
 end
 $$;
 
-comment on function api.seat_list(uuid, bigint, bigint, timestamptz) is
-'Lists the free seats of a concert date (GET /api/concerts/{concertId}/dates/{dateId}/seats).
+comment on function app.seat_list(uuid, bigint, bigint, timestamptz) is
+'The rule of api.seat_list with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Lists the free seats of a concert date (GET /api/concerts/{concertId}/dates/{dateId}/seats).
 A seat is free when FREE, or HELD with a lapsed hold.
 Parameters: token, an ACTIVE ticket of this concert; concert_id; date_id; as_of, the clock (default now()).
 Result: {"concertId", "dateId", "seats": [{"seatNo", "price"}]} by seatNo.
 Errors: CR001 id missing; CR301, CR302, CR304, CR303 from the token gate;
 CR103 unknown date, a date of another concert, or a date already begun.';
 
-revoke execute on function api.seat_list(uuid, bigint, bigint, timestamptz) from public;
-grant execute on function api.seat_list(uuid, bigint, bigint, timestamptz) to boxoffice_api;
+revoke execute on function app.seat_list(uuid, bigint, bigint, timestamptz) from public;
+
+create or replace function api.seat_list(
+  token uuid,
+  concert_id bigint,
+  date_id bigint)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select app.seat_list(token => seat_list.token, concert_id => seat_list.concert_id, date_id => seat_list.date_id, as_of => now())
+$$;
+
+comment on function api.seat_list(uuid, bigint, bigint) is
+'Lists the free seats of a concert date (GET /api/concerts/{concertId}/dates/{dateId}/seats).
+A seat is free when FREE, or HELD with a lapsed hold.
+Parameters: token, an ACTIVE ticket of this concert; concert_id; date_id.
+Result: {"concertId", "dateId", "seats": [{"seatNo", "price"}]} by seatNo.
+Errors: CR001 id missing; CR301, CR302, CR304, CR303 from the token gate;
+CR103 unknown date, a date of another concert, or a date already begun.';
+
+revoke execute on function api.seat_list(uuid, bigint, bigint) from public;
+grant execute on function api.seat_list(uuid, bigint, bigint) to boxoffice_api;

@@ -34,11 +34,11 @@ comment on function app.reservation_json(app.reservations, timestamptz) is
 'The Reservation JSON of r at as_of: {"reservationId", "userId", "concertId", "dateId", "date", "seatNo", "price",
 "status", "expiresAt"}; a HELD reservation past its expires_at reads EXPIRED.';
 
-create or replace function api.reservation_get(token uuid, reservation_id bigint, as_of timestamptz default null)
+create or replace function app.reservation_get(token uuid, reservation_id bigint, as_of timestamptz default null)
 returns jsonb
 language plpgsql
 stable
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -65,21 +65,43 @@ begin
 end
 $$;
 
-comment on function api.reservation_get(uuid, bigint, timestamptz) is
-'One reservation of the token''s user (GET /api/reservations/{reservationId}).
+comment on function app.reservation_get(uuid, bigint, timestamptz) is
+'The rule of api.reservation_get with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+One reservation of the token''s user (GET /api/reservations/{reservationId}).
 Parameters: token, any live ticket (WAITING or ACTIVE, of any concert); reservation_id; as_of, the clock (default now()).
 Result: Reservation {"reservationId", "userId", "concertId", "dateId", "date", "seatNo", "price", "status", "expiresAt"};
 a HELD reservation whose hold has lapsed reads EXPIRED even before api.holds_expire has run.
 Errors: CR001 id missing; CR301, CR302 from the token gate; CR104 unknown reservation; CR304 another user''s.';
 
-revoke execute on function api.reservation_get(uuid, bigint, timestamptz) from public;
-grant execute on function api.reservation_get(uuid, bigint, timestamptz) to boxoffice_api;
+revoke execute on function app.reservation_get(uuid, bigint, timestamptz) from public;
 
-create or replace function api.reservation_cancel(token uuid, reservation_id bigint, as_of timestamptz default null)
+create or replace function api.reservation_get(
+  token uuid,
+  reservation_id bigint)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select app.reservation_get(token => reservation_get.token, reservation_id => reservation_get.reservation_id, as_of => now())
+$$;
+
+comment on function api.reservation_get(uuid, bigint) is
+'One reservation of the token''s user (GET /api/reservations/{reservationId}).
+Parameters: token, any live ticket (WAITING or ACTIVE, of any concert); reservation_id.
+Result: Reservation {"reservationId", "userId", "concertId", "dateId", "date", "seatNo", "price", "status", "expiresAt"};
+a HELD reservation whose hold has lapsed reads EXPIRED even before api.holds_expire has run.
+Errors: CR001 id missing; CR301, CR302 from the token gate; CR104 unknown reservation; CR304 another user''s.';
+
+revoke execute on function api.reservation_get(uuid, bigint) from public;
+grant execute on function api.reservation_get(uuid, bigint) to boxoffice_api;
+
+create or replace function app.reservation_cancel(token uuid, reservation_id bigint, as_of timestamptz default null)
 returns jsonb
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -134,8 +156,9 @@ begin
 end
 $$;
 
-comment on function api.reservation_cancel(uuid, bigint, timestamptz) is
-'Cancels a held reservation of the token''s user and frees its seat at once (DELETE /api/reservations/{reservationId}).
+comment on function app.reservation_cancel(uuid, bigint, timestamptz) is
+'The rule of api.reservation_cancel with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Cancels a held reservation of the token''s user and frees its seat at once (DELETE /api/reservations/{reservationId}).
 Parameters: token, an ACTIVE ticket of the reservation''s concert; reservation_id; as_of, the clock (default now()).
 Result: Reservation with status CANCELLED.
 Errors: CR001 id missing; CR301, CR302, CR304 (a reservation of another concert), CR303 from the token gate;
@@ -144,5 +167,29 @@ CR202 (409) the reservation is PAID or CANCELLED (the API has no better code: RE
 payable", here it means "no longer held");
 CR205 (410) the hold has lapsed, whether or not api.holds_expire has marked it EXPIRED yet.';
 
-revoke execute on function api.reservation_cancel(uuid, bigint, timestamptz) from public;
-grant execute on function api.reservation_cancel(uuid, bigint, timestamptz) to boxoffice_api;
+revoke execute on function app.reservation_cancel(uuid, bigint, timestamptz) from public;
+
+create or replace function api.reservation_cancel(
+  token uuid,
+  reservation_id bigint)
+returns jsonb
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.reservation_cancel(token => reservation_cancel.token, reservation_id => reservation_cancel.reservation_id, as_of => now())
+$$;
+
+comment on function api.reservation_cancel(uuid, bigint) is
+'Cancels a held reservation of the token''s user and frees its seat at once (DELETE /api/reservations/{reservationId}).
+Parameters: token, an ACTIVE ticket of the reservation''s concert; reservation_id.
+Result: Reservation with status CANCELLED.
+Errors: CR001 id missing; CR301, CR302, CR304 (a reservation of another concert), CR303 from the token gate;
+CR104 unknown reservation; CR304 another user''s reservation;
+CR202 (409) the reservation is PAID or CANCELLED (the API has no better code: RESERVATION_NOT_PAYABLE reads "not
+payable", here it means "no longer held");
+CR205 (410) the hold has lapsed, whether or not api.holds_expire has marked it EXPIRED yet.';
+
+revoke execute on function api.reservation_cancel(uuid, bigint) from public;
+grant execute on function api.reservation_cancel(uuid, bigint) to boxoffice_api;

@@ -6,7 +6,7 @@
 -- end of the transaction, so the reservation rows written after it cannot
 -- race (lock order: seat, then reservations; see 31_reservations.sql).
 
-create or replace function api.seat_hold(
+create or replace function app.seat_hold(
   token uuid,
   concert_id bigint,
   date_id bigint,
@@ -18,7 +18,7 @@ create or replace function api.seat_hold(
   out body jsonb)
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -67,6 +67,21 @@ begin
       detail = 'concert ' || seat_hold.concert_id || ' has no date ' || seat_hold.date_id || ' still to come';
   end if;
   perform app.idempotency_reused_check(v_reused);
+
+  -- At most max_holds_per_token live holds per token (its user and concert).
+  -- Holds of one token take turns on a transaction lock of the token, so two
+  -- at once cannot both see room for one more; a hold of a seat the user
+  -- already holds is answered below as before (200), limit or not.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('seat_hold:' || v_ticket.token::text, 0));
+  if (select count(*) from app.reservations r
+      where r.user_id = v_user_id and r.concert_id = seat_hold.concert_id
+        and r.status = 'HELD' and r.expires_at > v_now
+        and (r.date_id, r.seat_no) <> (seat_hold.date_id, seat_hold.seat_no::smallint))
+     >= app.setting('max_holds_per_token', 4) then
+    raise exception using errcode = 'CR206', message = 'hold limit',
+      detail = 'the token already holds ' || app.setting('max_holds_per_token', 4)
+        || ' seats; pay for or cancel one first';
+  end if;
 
   -- The one conditional UPDATE that decides the winner. The CTE locks the seat
   -- only if it is free (FREE, or HELD with a lapsed hold); a concurrent holder
@@ -131,8 +146,9 @@ begin
 end
 $$;
 
-comment on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text, timestamptz) is
-'Holds a seat for the token''s user for HOLD_SECONDS (POST /api/reservations).
+comment on function app.seat_hold(uuid, bigint, bigint, integer, bigint, text, timestamptz) is
+'The rule of api.seat_hold with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Holds a seat for the token''s user for HOLD_SECONDS (POST /api/reservations).
 A seat is free when FREE, or HELD with a lapsed hold, whose reservation is then marked EXPIRED.
 Parameters: token, an ACTIVE ticket of this concert; concert_id; date_id; seat_no, 1 to 50;
 user_id, optional, must be the token''s user; idempotency_key, optional Idempotency-Key
@@ -142,16 +158,50 @@ already holds that seat; body = {"reservationId", "userId", "concertId", "dateId
 "status", "expiresAt"}.
 Errors: CR001 missing id, seat_no outside 1..50 or malformed key; CR301, CR302, CR304, CR303 from the token gate;
 CR304 user_id not the token''s user; CR103 unknown date, a date of another concert or already begun;
-CR201 the seat is held by another user or sold; CR204 idempotency key used with another request.';
+CR206 the token already holds max_holds_per_token seats; CR201 the seat is held by another user or sold;
+CR204 idempotency key used with another request.';
 
-revoke execute on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text, timestamptz) from public;
-grant execute on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text, timestamptz) to boxoffice_api;
+revoke execute on function app.seat_hold(uuid, bigint, bigint, integer, bigint, text, timestamptz) from public;
 
-create or replace function api.holds_expire(as_of timestamptz default null)
+create or replace function api.seat_hold(
+  token uuid,
+  concert_id bigint,
+  date_id bigint,
+  seat_no integer,
+  user_id bigint default null,
+  idempotency_key text default null,
+  out status integer,
+  out body jsonb)
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select f.status, f.body from app.seat_hold(token => seat_hold.token, concert_id => seat_hold.concert_id, date_id => seat_hold.date_id, seat_no => seat_hold.seat_no, user_id => seat_hold.user_id, idempotency_key => seat_hold.idempotency_key, as_of => now()) f
+$$;
+
+comment on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text) is
+'Holds a seat for the token''s user for HOLD_SECONDS (POST /api/reservations).
+A seat is free when FREE, or HELD with a lapsed hold, whose reservation is then marked EXPIRED.
+Parameters: token, an ACTIVE ticket of this concert; concert_id; date_id; seat_no, 1 to 50;
+user_id, optional, must be the token''s user; idempotency_key, optional Idempotency-Key
+(a replay returns the first answer before any check).
+Result: status 201 and the new Reservation (status HELD), or status 200 and the same reservation when the user
+already holds that seat; body = {"reservationId", "userId", "concertId", "dateId", "date", "seatNo", "price",
+"status", "expiresAt"}.
+Errors: CR001 missing id, seat_no outside 1..50 or malformed key; CR301, CR302, CR304, CR303 from the token gate;
+CR304 user_id not the token''s user; CR103 unknown date, a date of another concert or already begun;
+CR206 the token already holds max_holds_per_token seats; CR201 the seat is held by another user or sold;
+CR204 idempotency key used with another request.';
+
+revoke execute on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text) from public;
+grant execute on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text) to boxoffice_api;
+
+create or replace function app.holds_expire(as_of timestamptz default null)
 returns integer
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
 -- Its claim's generic plan scans the table (bench/explain/REPORT.md); a custom
 -- plan per run keeps it on the partial index however the statistics drift.
@@ -188,12 +238,33 @@ begin
 end
 $$;
 
-comment on function api.holds_expire(timestamptz) is
-'Frees the seats whose hold has lapsed and marks their reservations EXPIRED; the scheduler runs it every 2 seconds.
+comment on function app.holds_expire(timestamptz) is
+'The rule of api.holds_expire with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Frees the seats whose hold has lapsed and marks their reservations EXPIRED; the scheduler runs it every 2 seconds.
 Seats another transaction has locked are skipped (a takeover in api.seat_hold ends the old reservation itself).
 Parameters: as_of, the clock (default now()).
 Result: the number of seats freed.
 Errors: none.';
 
-revoke execute on function api.holds_expire(timestamptz) from public;
-grant execute on function api.holds_expire(timestamptz) to boxoffice_api;
+revoke execute on function app.holds_expire(timestamptz) from public;
+
+create or replace function api.holds_expire(
+  )
+returns integer
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.holds_expire(as_of => now())
+$$;
+
+comment on function api.holds_expire() is
+'Frees the seats whose hold has lapsed and marks their reservations EXPIRED; the scheduler runs it every 2 seconds.
+Seats another transaction has locked are skipped (a takeover in api.seat_hold ends the old reservation itself).
+Parameters: none.
+Result: the number of seats freed.
+Errors: none.';
+
+revoke execute on function api.holds_expire() from public;
+grant execute on function api.holds_expire() to boxoffice_api;

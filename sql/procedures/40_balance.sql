@@ -5,11 +5,11 @@
 -- at once add up to exactly their sum, and each movement's ledger row (written
 -- while the lock is held) carries the balance after it, in entry_id order.
 
-create or replace function api.balance_get(token uuid, as_of timestamptz default null)
+create or replace function app.balance_get(token uuid, as_of timestamptz default null)
 returns jsonb
 language plpgsql
 stable
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -22,17 +22,37 @@ begin
 end
 $$;
 
-comment on function api.balance_get(uuid, timestamptz) is
-'The balance of the token''s user (GET /api/balance).
+comment on function app.balance_get(uuid, timestamptz) is
+'The rule of api.balance_get with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+The balance of the token''s user (GET /api/balance).
 Parameters: token, any live queue token (WAITING or ACTIVE, of any concert); as_of, the clock for tests (default now()).
 Result: {"userId", "balance"}.
 Errors: CR301 unknown token, CR302 token no longer live.';
 
-revoke execute on function api.balance_get(uuid, timestamptz) from public;
-grant execute on function api.balance_get(uuid, timestamptz) to boxoffice_api;
+revoke execute on function app.balance_get(uuid, timestamptz) from public;
+
+create or replace function api.balance_get(
+  token uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select app.balance_get(token => balance_get.token, as_of => now())
+$$;
+
+comment on function api.balance_get(uuid) is
+'The balance of the token''s user (GET /api/balance).
+Parameters: token, any live queue token (WAITING or ACTIVE, of any concert).
+Result: {"userId", "balance"}.
+Errors: CR301 unknown token, CR302 token no longer live.';
+
+revoke execute on function api.balance_get(uuid) from public;
+grant execute on function api.balance_get(uuid) to boxoffice_api;
 
 
-create or replace function api.balance_charge(
+create or replace function app.balance_charge(
   token uuid,
   amount bigint,
   user_id bigint default null,
@@ -41,7 +61,7 @@ create or replace function api.balance_charge(
 returns jsonb
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -109,8 +129,9 @@ begin
 end
 $$;
 
-comment on function api.balance_charge(uuid, bigint, bigint, text, timestamptz) is
-'Adds amount to the balance of the token''s user and writes a CHARGE ledger row (POST /api/balance/charge, 200).
+comment on function app.balance_charge(uuid, bigint, bigint, text, timestamptz) is
+'The rule of api.balance_charge with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Adds amount to the balance of the token''s user and writes a CHARGE ledger row (POST /api/balance/charge, 200).
 Parameters: token, any live queue token; amount, 1 to charge_max (default 1000000);
 user_id, optional, must be the token''s user; idempotency_key, optional Idempotency-Key
 (a repeat with the same amount returns the first answer, before any other check);
@@ -120,18 +141,44 @@ Result: {"userId", "balance"}, the balance after the charge.
 Errors: CR001 amount out of range or malformed key, CR301 unknown token, CR302 token no longer live,
 CR304 user_id not the token''s user, CR203 the balance would pass balance_max, CR204 key reused with another amount.';
 
-revoke execute on function api.balance_charge(uuid, bigint, bigint, text, timestamptz) from public;
-grant execute on function api.balance_charge(uuid, bigint, bigint, text, timestamptz) to boxoffice_api;
+revoke execute on function app.balance_charge(uuid, bigint, bigint, text, timestamptz) from public;
+
+create or replace function api.balance_charge(
+  token uuid,
+  amount bigint,
+  user_id bigint default null,
+  idempotency_key text default null)
+returns jsonb
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.balance_charge(token => balance_charge.token, amount => balance_charge.amount, user_id => balance_charge.user_id, idempotency_key => balance_charge.idempotency_key, as_of => now())
+$$;
+
+comment on function api.balance_charge(uuid, bigint, bigint, text) is
+'Adds amount to the balance of the token''s user and writes a CHARGE ledger row (POST /api/balance/charge, 200).
+Parameters: token, any live queue token; amount, 1 to charge_max (default 1000000);
+user_id, optional, must be the token''s user; idempotency_key, optional Idempotency-Key
+(a repeat with the same amount returns the first answer, before any other check).
+Concurrent charges are applied exactly once each (one conditional UPDATE under the row lock).
+Result: {"userId", "balance"}, the balance after the charge.
+Errors: CR001 amount out of range or malformed key, CR301 unknown token, CR302 token no longer live,
+CR304 user_id not the token''s user, CR203 the balance would pass balance_max, CR204 key reused with another amount.';
+
+revoke execute on function api.balance_charge(uuid, bigint, bigint, text) from public;
+grant execute on function api.balance_charge(uuid, bigint, bigint, text) to boxoffice_api;
 
 
-create or replace function api.balance_history(
+create or replace function app.balance_history(
   token uuid,
   max_entries integer default 50,
   as_of timestamptz default null)
 returns jsonb
 language plpgsql
 stable
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -162,13 +209,35 @@ begin
 end
 $$;
 
-comment on function api.balance_history(uuid, integer, timestamptz) is
-'The newest ledger entries of the token''s user, newest first (GET /api/balance/history?limit=).
+comment on function app.balance_history(uuid, integer, timestamptz) is
+'The rule of api.balance_history with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+The newest ledger entries of the token''s user, newest first (GET /api/balance/history?limit=).
 Parameters: token, any live queue token; max_entries, 1 to 100 (default 50; null means 50);
 as_of, the clock for tests (default now()).
 Result: {"entries": [{"entryId", "kind": "CHARGE"|"PAYMENT"|"REFUND", "amount", "balanceAfter", "at"}]};
 amount is signed (a payment is negative).
 Errors: CR001 max_entries out of range (checked before the token), CR301 unknown token, CR302 token no longer live.';
 
-revoke execute on function api.balance_history(uuid, integer, timestamptz) from public;
-grant execute on function api.balance_history(uuid, integer, timestamptz) to boxoffice_api;
+revoke execute on function app.balance_history(uuid, integer, timestamptz) from public;
+
+create or replace function api.balance_history(
+  token uuid,
+  max_entries integer default 50)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select app.balance_history(token => balance_history.token, max_entries => balance_history.max_entries, as_of => now())
+$$;
+
+comment on function api.balance_history(uuid, integer) is
+'The newest ledger entries of the token''s user, newest first (GET /api/balance/history?limit=).
+Parameters: token, any live queue token; max_entries, 1 to 100 (default 50; null means 50).
+Result: {"entries": [{"entryId", "kind": "CHARGE"|"PAYMENT"|"REFUND", "amount", "balanceAfter", "at"}]};
+amount is signed (a payment is negative).
+Errors: CR001 max_entries out of range (checked before the token), CR301 unknown token, CR302 token no longer live.';
+
+revoke execute on function api.balance_history(uuid, integer) from public;
+grant execute on function api.balance_history(uuid, integer) to boxoffice_api;

@@ -496,11 +496,11 @@ Errors: CR001 max_runs out of range, CR105 no job of that name.';
 revoke execute on function api.job_runs(text, integer) from public;
 grant execute on function api.job_runs(text, integer) to boxoffice_api;
 
-create or replace function api.job_runs_prune(as_of timestamptz default null)
+create or replace function app.job_runs_prune(as_of timestamptz default null)
 returns integer
 language plpgsql
 volatile
-security definer
+security invoker
 set search_path = ''
 as $$
 declare
@@ -513,11 +513,31 @@ begin
 end
 $$;
 
-comment on function api.job_runs_prune(timestamptz) is
-'Deletes the runs that started more than 7 days before as_of (the built-in job job_runs_prune, daily).
+comment on function app.job_runs_prune(timestamptz) is
+'The rule of api.job_runs_prune with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
+Deletes the runs that started more than 7 days before as_of (the built-in job job_runs_prune, daily).
 Parameters: as_of, default now().
 Result: how many runs were deleted.
 Errors: none.';
 
-revoke execute on function api.job_runs_prune(timestamptz) from public;
-grant execute on function api.job_runs_prune(timestamptz) to boxoffice_api;
+revoke execute on function app.job_runs_prune(timestamptz) from public;
+
+create or replace function api.job_runs_prune(
+  )
+returns integer
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select app.job_runs_prune(as_of => now())
+$$;
+
+comment on function api.job_runs_prune() is
+'Deletes the runs that started more than 7 days before as_of (the built-in job job_runs_prune, daily).
+Parameters: none; the clock is the database''s.
+Result: how many runs were deleted.
+Errors: none.';
+
+revoke execute on function api.job_runs_prune() from public;
+grant execute on function api.job_runs_prune() to boxoffice_api;

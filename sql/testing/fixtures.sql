@@ -29,6 +29,25 @@ drop schema if exists tests cascade;
 create schema tests;
 comment on schema tests is 'pgTAP fixtures (sql/testing/fixtures.sql): functions that build test rows, and the EXPLAIN tests'' plan helpers; superuser only.';
 
+-- Policy ----------------------------------------------------------------
+
+-- Sets one policy value (app.settings) for the rest of the test's
+-- transaction, as a DBA would with api.setting_set; the test's rollback
+-- restores it. A session SET boxoffice.<name> no longer reaches the policy.
+create function tests.setting(name text, value bigint)
+returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  perform api.setting_set(setting.name, app.setting_text(setting.name, setting.value));
+end
+$$;
+
+comment on function tests.setting(text, bigint) is
+'Sets policy value name (app.settings) through api.setting_set, until the test''s transaction ends.';
+
 -- Users ------------------------------------------------------------------
 
 create function tests.user(name text, balance bigint default 0)
@@ -709,6 +728,10 @@ comment on function tests.table_reads(text) is
 'This transaction''s scans of the table app.<relation> so far (pg_stat_xact_user_tables): seq_scans, its sequential
 scans, and rows_fetched, the rows read by them and fetched through its indexes. One row, for \gset before and after
 the calls to measure.';
+
+-- Most tests join with a user id alone, as USER_KEYS=optional allows; the
+-- tests of the keys themselves set user_keys back to required (tests.setting).
+update app.settings set value = 0 where name = 'user_keys';
 
 commit;
 

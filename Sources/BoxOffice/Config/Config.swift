@@ -18,6 +18,20 @@ public struct Config: Sendable {
     public var admitIntervalSeconds: Int
     public var chargeMax: Int
     public var balanceMax: Int
+    /// USER_KEYS: true (required) or false (optional).
+    public var userKeysRequired: Bool
+    public var maxHoldsPerToken: Int
+    public var newUsersPerMinute: Int
+    /// The policy values this environment names explicitly, as
+    /// app.settings rows (name to value): what serve and migrate write when
+    /// connected as the owner, and what an instance connected as
+    /// boxoffice_api compares with the database. A value left unset keeps
+    /// the database's (its default, or what a DBA set with api.setting_set).
+    public var policyFromEnvironment: [String: String]
+    /// Timeouts of every HTTP-pool session (`Database.Timeouts`).
+    public var statementTimeoutSeconds: Int
+    public var lockTimeoutSeconds: Int
+    public var idleInTransactionTimeoutSeconds: Int
     public var schedulerEnabled: Bool
     /// How long one answer of the public concert list is served to everyone.
     public var concertListCacheMilliseconds: Int
@@ -54,6 +68,16 @@ public struct Config: Sendable {
         admitIntervalSeconds = try integer("ADMIT_INTERVAL_SECONDS", 1, 1...59)
         chargeMax = try integer("CHARGE_MAX", 1_000_000, 1...1_000_000_000)
         balanceMax = try integer("BALANCE_MAX", 1_000_000_000, 1...1_000_000_000)
+        maxHoldsPerToken = try integer("MAX_HOLDS_PER_TOKEN", 4, 1...50)
+        newUsersPerMinute = try integer("NEW_USERS_PER_MINUTE", 0, 0...1_000_000)
+        switch (environment["USER_KEYS"] ?? "required").lowercased() {
+        case "required", "": userKeysRequired = true
+        case "optional": userKeysRequired = false
+        case let other: throw Invalid(description: "USER_KEYS=\(other): expected required or optional")
+        }
+        statementTimeoutSeconds = try integer("DB_STATEMENT_TIMEOUT_SECONDS", 5, 0...3600)
+        lockTimeoutSeconds = try integer("DB_LOCK_TIMEOUT_SECONDS", 2, 0...3600)
+        idleInTransactionTimeoutSeconds = try integer("DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", 10, 0...3600)
         jobTimeoutSeconds = try integer("JOB_TIMEOUT_SECONDS", 30, 1...3600)
         concertListCacheMilliseconds = try integer("CONCERT_LIST_CACHE_MS", 1000, 0...60_000)
         switch (environment["SCHEDULER"] ?? "on").lowercased() {
@@ -67,10 +91,15 @@ public struct Config: Sendable {
         instanceName = environment["INSTANCE_NAME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         logLevel = environment["LOG_LEVEL"] ?? "notice"
+        policyFromEnvironment = [:]
+        let all = policy
+        for (name, variable) in Self.policyVariables where !(environment[variable] ?? "").isEmpty {
+            policyFromEnvironment[name] = all[name]
+        }
     }
 
-    /// The policy the SQL functions read, as `boxoffice.<name>` session settings.
-    public var sessionSettings: [String: String] {
+    /// Every policy value of this configuration, as app.settings rows.
+    public var policy: [String: String] {
         [
             "hold_seconds": String(holdSeconds),
             "active_token_seconds": String(activeTokenSeconds),
@@ -79,7 +108,26 @@ public struct Config: Sendable {
             "admit_interval_seconds": String(admitIntervalSeconds),
             "charge_max": String(chargeMax),
             "balance_max": String(balanceMax),
+            "user_keys": userKeysRequired ? "required" : "optional",
+            "max_holds_per_token": String(maxHoldsPerToken),
+            "new_users_per_minute": String(newUsersPerMinute),
         ]
+    }
+
+    /// The environment variable of each app.settings row.
+    public static let policyVariables: [String: String] = [
+        "hold_seconds": "HOLD_SECONDS", "active_token_seconds": "ACTIVE_TOKEN_SECONDS",
+        "waiting_idle_seconds": "WAITING_IDLE_SECONDS", "queue_active_cap": "QUEUE_ACTIVE_CAP",
+        "admit_interval_seconds": "ADMIT_INTERVAL_SECONDS", "charge_max": "CHARGE_MAX", "balance_max": "BALANCE_MAX",
+        "user_keys": "USER_KEYS", "max_holds_per_token": "MAX_HOLDS_PER_TOKEN",
+        "new_users_per_minute": "NEW_USERS_PER_MINUTE",
+    ]
+
+    /// The HTTP pool's session timeouts.
+    public var timeouts: Database.Timeouts {
+        Database.Timeouts(
+            statementSeconds: statementTimeoutSeconds, lockSeconds: lockTimeoutSeconds,
+            idleInTransactionSeconds: idleInTransactionTimeoutSeconds)
     }
 
     /// `sql/` in the working directory or the nearest folder above it.

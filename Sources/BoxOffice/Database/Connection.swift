@@ -6,6 +6,11 @@ import Foundation
 public final class Connection: @unchecked Sendable {
     private var conn: OpaquePointer?
     private var prepared: [String: String] = [:]
+    /// PQcancel's handle of the open session, and whether a statement may be
+    /// cancelled now; `cancel()` reads both from another thread.
+    private let cancelLock = NSLock()
+    private var cancelHandle: OpaquePointer?
+    private var cancelAllowed = false
     public let conninfo: String
     /// Statements run on every new session (the policy settings).
     public let setup: [(sql: String, params: [String?])]
@@ -77,6 +82,9 @@ public final class Connection: @unchecked Sendable {
             throw PostgresError(sqlstate: nil, message: message, connectionLost: true)
         }
         conn = fresh
+        cancelLock.lock()
+        cancelHandle = PQgetCancel(fresh)
+        cancelLock.unlock()
         // Server NOTICEs (CREATE ... IF NOT EXISTS and the like) are not errors.
         PQsetNoticeProcessor(fresh, { _, _ in }, nil)
         for statement in setup {
@@ -91,13 +99,60 @@ public final class Connection: @unchecked Sendable {
     }
 
     deinit {
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
         if let conn { PQfinish(conn) }
     }
 
     public func close() {
+        cancelLock.lock()
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
+        cancelHandle = nil
+        cancelLock.unlock()
         if let conn { PQfinish(conn) }
         conn = nil
         prepared.removeAll()
+    }
+
+    /// Allows or stops `cancel()`. The pool allows it only while a caller
+    /// uses the connection; stopping waits for a cancel under way, so that a
+    /// late cancel never reaches the next caller's statement.
+    public func cancellable(_ allowed: Bool) {
+        cancelLock.lock()
+        cancelAllowed = allowed
+        cancelLock.unlock()
+    }
+
+    /// Asks the server to cancel the statement running on this session
+    /// (PQcancel), from any thread. Returns false when there is nothing to
+    /// cancel or the request could not be sent.
+    @discardableResult
+    public func cancel() -> Bool {
+        cancelLock.lock()
+        defer { cancelLock.unlock() }
+        guard cancelAllowed, let cancelHandle else { return false }
+        var message = [CChar](repeating: 0, count: 256)
+        return PQcancel(cancelHandle, &message, Int32(message.count)) == 1
+    }
+
+    /// Leaves the session outside any transaction: rolls back one a caller
+    /// left open (or failed in), and closes the session when that ROLLBACK
+    /// fails or the session is in no state to take it (a statement still
+    /// running, a broken connection). A closed session reopens on next use.
+    public func endTransactionOrClose() {
+        guard let conn else { return }
+        switch PQtransactionStatus(conn) {
+        case PQTRANS_IDLE:
+            return
+        case PQTRANS_INTRANS, PQTRANS_INERROR:
+            do {
+                try run(script: "rollback")
+                if PQtransactionStatus(conn) != PQTRANS_IDLE { close() }
+            } catch {
+                close()
+            }
+        default:
+            close()
+        }
     }
 
     /// True while libpq considers the connection usable. `checkInput` first

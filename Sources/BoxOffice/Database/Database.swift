@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -16,19 +17,59 @@ public enum IsolationLevel: String, Sendable {
 /// terminated, the server restarted) is reopened before its next use, so only
 /// the request that was using it fails. A caller waits at most
 /// `acquireTimeout` for a free connection, then gets `PoolUnavailableError`.
+///
+/// No request can pin a connection: every session runs under `timeouts`
+/// (a statement, a lock wait and an idle transaction each end after a few
+/// seconds), a caller whose task is cancelled (its HTTP client went away)
+/// cancels its statement on the server (PQcancel), and a connection goes
+/// back to the pool only outside any transaction: one left in a transaction
+/// is rolled back first, and one whose ROLLBACK failed is closed (the next
+/// user opens a fresh session), never handed out again.
 public final class Database: Sendable {
     public struct Configuration: Sendable {
         public var conninfo: String
         public var poolSize: Int
         public var acquireTimeout: TimeAmount
-        /// `boxoffice.<name>` session settings: the policy the SQL reads.
-        public var settings: [String: String]
+        /// Session timeouts; nil leaves the server's (and the role's) own.
+        public var timeouts: Timeouts?
 
-        public init(conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), settings: [String: String] = [:]) {
+        public init(conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), timeouts: Timeouts? = nil) {
             self.conninfo = conninfo
             self.poolSize = poolSize
             self.acquireTimeout = acquireTimeout
-            self.settings = settings
+            self.timeouts = timeouts
+        }
+    }
+
+    /// The server-side limits of one pool's sessions, in whole seconds (0: off):
+    /// `statement_timeout`, `lock_timeout`, `idle_in_transaction_session_timeout`.
+    /// A statement they end fails with 57014, 55P03 or a lost session, which
+    /// the HTTP layer answers 503 UNAVAILABLE with Retry-After.
+    ///
+    /// They are set twice, so that they hold with or without a pooler in
+    /// between: each session sets them when it opens (`setup`), and
+    /// `boxoffice serve`/`migrate`, connected as the owner, store the same
+    /// values as boxoffice_api's defaults in the database (`ALTER ROLE ... IN
+    /// DATABASE ... SET`, `Policy`), which every backend that role opens
+    /// starts with: so a transaction-mode pooler (PgBouncer), whose backends
+    /// the pool never opens itself, gets them too, and nothing depends on a
+    /// session outliving its transaction.
+    public struct Timeouts: Sendable, Equatable {
+        public var statementSeconds: Int
+        public var lockSeconds: Int
+        public var idleInTransactionSeconds: Int
+
+        public init(statementSeconds: Int, lockSeconds: Int, idleInTransactionSeconds: Int) {
+            self.statementSeconds = statementSeconds
+            self.lockSeconds = lockSeconds
+            self.idleInTransactionSeconds = idleInTransactionSeconds
+        }
+
+        /// The settings as PostgreSQL names and values ("5s", "0" for off).
+        public var settings: [(name: String, value: String)] {
+            [("statement_timeout", statementSeconds), ("lock_timeout", lockSeconds),
+             ("idle_in_transaction_session_timeout", idleInTransactionSeconds)]
+                .map { ($0.0, $0.1 == 0 ? "0" : "\($0.1)s") }
         }
     }
 
@@ -56,8 +97,8 @@ public final class Database: Sendable {
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "boxoffice.db")) {
         self.configuration = configuration
         self.logger = logger
-        let setup = configuration.settings.sorted { $0.key < $1.key }.map { key, value in
-            (sql: "select set_config($1, $2, false)", params: [Optional("boxoffice.\(key)"), Optional(value)])
+        let setup = (configuration.timeouts?.settings ?? []).map { name, value in
+            (sql: "select set_config($1, $2, false)", params: [Optional(name), Optional(value)])
         } + [(sql: "select set_config('application_name', 'boxoffice', false)", params: [])]
         let connections = (0..<configuration.poolSize).map { _ in
             Connection(conninfo: configuration.conninfo, setup: setup)
@@ -85,17 +126,31 @@ public final class Database: Sendable {
         try? await threadPool.shutdownGracefully()
     }
 
-    /// Runs `body` with a connection of its own, on a pool thread.
+    /// Runs `body` with a connection of its own, on a pool thread. When the
+    /// calling task is cancelled meanwhile, the statement running on the
+    /// server is cancelled too (it fails with 57014). Afterwards the
+    /// connection is left outside any transaction, or closed.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let connection = try await acquire()
         defer { release(connection) }
-        return try await threadPool.runIfActive {
-            do {
-                try connection.reconnectIfBroken()
-            } catch {
-                throw PoolUnavailableError(reason: "\(error)")
+        return try await withTaskCancellationHandler {
+            try await threadPool.runIfActive {
+                do {
+                    try connection.reconnectIfBroken()
+                } catch {
+                    throw PoolUnavailableError(reason: "\(error)")
+                }
+                connection.cancellable(true)
+                defer {
+                    connection.cancellable(false)
+                    connection.endTransactionOrClose()
+                }
+                return try body(connection)
             }
-            return try body(connection)
+        } onCancel: {
+            // PQcancel opens a connection of its own and waits for it: off
+            // the caller's thread, which may be an event loop.
+            DispatchQueue.global().async { connection.cancel() }
         }
     }
 
@@ -118,7 +173,13 @@ public final class Database: Sendable {
                 try connection.run(script: "commit")
                 return result
             } catch {
-                if connection.isHealthy() { _ = try? connection.run(script: "rollback") }
+                // A session whose ROLLBACK failed is closed: the pool never
+                // hands it out again (the next user opens a fresh one).
+                if connection.isHealthy() {
+                    do { try connection.run(script: "rollback") } catch { connection.close() }
+                } else {
+                    connection.close()
+                }
                 throw error
             }
         }

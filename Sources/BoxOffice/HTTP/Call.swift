@@ -55,6 +55,20 @@ struct Call: Sendable {
         return (UUID(uuidString: value) ?? Self.noSuchToken).uuidString.lowercased()
     }
 
+    /// The user's API key from `Authorization: Bearer <apiKey>` (or a bare
+    /// `Authorization: <apiKey>`), for a join; nil when absent. Whether it
+    /// is anyone's key is the SQL's check (by its hash), so a wrong key and a
+    /// malformed one are both 401 API_KEY_INVALID.
+    func apiKey() -> String? {
+        guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+            return nil
+        }
+        if value.lowercased().hasPrefix("bearer ") {
+            value = String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        return value
+    }
+
     static let noSuchToken = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
     /// The Idempotency-Key header: 1 to 255 printable ASCII characters (the

@@ -16,11 +16,14 @@ public enum ErrorCodes {
         "CR203": (.conflict, "BALANCE_LIMIT"),
         "CR204": (.conflict, "IDEMPOTENCY_KEY_REUSED"),
         "CR205": (.gone, "HOLD_EXPIRED"),
+        "CR206": (.conflict, "HOLD_LIMIT"),
         "CR300": (.unauthorized, "TOKEN_MISSING"),
         "CR301": (.unauthorized, "TOKEN_INVALID"),
         "CR302": (.gone, "TOKEN_EXPIRED"),
         "CR303": (.forbidden, "QUEUE_WAITING"),
         "CR304": (.forbidden, "TOKEN_FORBIDDEN"),
+        "CR305": (.unauthorized, "API_KEY_MISSING"),
+        "CR306": (.unauthorized, "API_KEY_INVALID"),
         "CR401": (.init(code: 402, reasonPhrase: "Payment Required"), "INSUFFICIENT_BALANCE"),
     ]
 
@@ -30,7 +33,9 @@ public enum ErrorCodes {
         guard let sqlstate else { return true }  // libpq lost the connection
         return sqlstate.hasPrefix("08")  // connection exception
             || sqlstate.hasPrefix("53")  // insufficient resources, too many connections
-            || sqlstate.hasPrefix("57")  // operator intervention, statement timeout, shutdown
+            || sqlstate.hasPrefix("57")  // operator intervention, statement timeout or cancel, shutdown
+            || sqlstate == "55P03"  // lock_timeout: a lock held elsewhere for too long
+            || sqlstate == "25P03"  // idle_in_transaction_session_timeout
             || sqlstate == "40001" || sqlstate == "40P01"  // retries used up
     }
 }

@@ -21,12 +21,12 @@ public enum Server {
     public static func run(config: Config, logger: Logger, onListening: (@Sendable (Int) async -> Void)? = nil) async throws {
         let target = try DatabaseTarget.resolve(config, logger: logger)
         let migrator = Migrator(directory: config.sqlDirectory)
-        try migrateIfBehind(migrator, conninfo: target.adminConninfo, admitIntervalSeconds: config.admitIntervalSeconds, logger: logger)
+        try migrateIfBehind(migrator, conninfo: target.adminConninfo, config: config, logger: logger)
 
         let database = Database(
             .init(
                 conninfo: target.serveConninfo, poolSize: config.poolSize,
-                acquireTimeout: .milliseconds(Int64(config.poolWaitMilliseconds)), settings: config.sessionSettings),
+                acquireTimeout: .milliseconds(Int64(config.poolWaitMilliseconds)), timeouts: config.timeouts),
             logger: logger)
         let notifier = QueueNotifier(conninfo: target.serveConninfo, logger: logger)
         let app = Application(
@@ -52,7 +52,7 @@ public enum Server {
             let jobs = Database(
                 .init(
                     conninfo: target.serveConninfo, poolSize: runs,
-                    acquireTimeout: .seconds(5), settings: config.sessionSettings),
+                    acquireTimeout: .seconds(5), timeouts: config.timeouts),
                 logger: logger)
             jobDatabase = jobs
             services.append(
@@ -90,27 +90,12 @@ public enum Server {
 
     /// Applies sql/ when the schema is behind (Migrator.migrateIfBehind: a
     /// read-only check first, so the server's own role may start a current
-    /// database); leaves it alone when the database is ahead of this version.
-    public static func migrateIfBehind(_ migrator: Migrator, conninfo: String, admitIntervalSeconds: Int? = nil, logger: Logger) throws {
+    /// database), then reconciles the policy with `config` (`Policy`); leaves
+    /// a database that is ahead of this version alone.
+    public static func migrateIfBehind(_ migrator: Migrator, conninfo: String, config: Config? = nil, logger: Logger) throws {
         let connection = try Connection.open(conninfo: conninfo)
         defer { connection.close() }
-        guard try migrator.migrateIfBehind(on: connection, logger: logger) != .ahead, let interval = admitIntervalSeconds else { return }
-        try applyAdmitInterval(interval, on: connection, logger: logger)
-    }
-
-    /// ADMIT_INTERVAL_SECONDS is the schedule of the queue_admit job in
-    /// app.jobs; bring it in line when it differs (this needs the owner's
-    /// connection, so it happens with migrations).
-    static func applyAdmitInterval(_ seconds: Int, on connection: Connection, logger: Logger) throws {
-        let schedule = "\(seconds) seconds"
-        let current = try connection.execute(
-            "select j->>'schedule' from jsonb_array_elements(api.job_list()->'jobs') j where j->>'name' = 'queue_admit'").scalar
-        guard current != schedule else { return }
-        do {
-            try connection.execute("select api.job_alter(name => 'queue_admit', schedule => $1)", [schedule])
-            logger.notice("queue_admit rescheduled", metadata: ["schedule": "\(schedule)"])
-        } catch {
-            logger.warning("cannot reschedule queue_admit to ADMIT_INTERVAL_SECONDS", metadata: ["error": "\(error)"])
-        }
+        guard try migrator.migrateIfBehind(on: connection, logger: logger) != .ahead, let config else { return }
+        try Policy.reconcile(config, on: connection, logger: logger)
     }
 }

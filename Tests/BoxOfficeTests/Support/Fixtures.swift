@@ -63,7 +63,7 @@ enum Fixtures {
     static func admit(_ database: TestDatabase, cap: Int = 100) throws -> Int {
         let connection = try database.admin()
         defer { connection.close() }
-        try connection.execute("select set_config('boxoffice.queue_active_cap', $1, false)", [String(cap)])
+        try connection.execute("select api.setting_set('queue_active_cap', $1)", [String(cap)])
         return Int(try connection.execute("select api.queue_admit()").scalar ?? "0") ?? 0
     }
 

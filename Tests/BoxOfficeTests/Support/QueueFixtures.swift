@@ -33,10 +33,11 @@ enum QueueFixtures {
         return Int(try connection.execute("select api.tokens_expire()").scalar ?? "0") ?? 0
     }
 
-    /// Sets `boxoffice.<name>` on a connection, as the server's pool does.
+    /// Sets policy values (app.settings) with api.setting_set, as a DBA
+    /// would: the connection must be the owner's or a superuser's.
     static func apply(_ settings: [String: String], to connection: Connection) throws {
-        for (name, value) in settings {
-            try connection.execute("select set_config($1, $2, false)", ["boxoffice." + name, value])
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            try connection.execute("select api.setting_set(name => $1, value => $2)", [name, value])
         }
     }
 

@@ -26,6 +26,7 @@ final class ServeProcess: @unchecked Sendable {
         env["BOXOFFICE_SQL_DIR"] = TestPaths.sql
         env["LOG_LEVEL"] = "notice"
         env["DB_POOL_WAIT_MS"] = "30000"  // the suite runs in parallel on two cores
+        env["USER_KEYS"] = "optional"  // joins name their userId, unless a test is about keys
         env.merge(environment) { _, new in new }
         pid = try Subprocess.spawn([TestPaths.binary, "serve"], environment: env, outputPath: logPath)
         var found: Int?

@@ -11,7 +11,10 @@ import FoundationNetworking
 #endif
 
 /// The real HTTP application on a free loopback port, over a fresh database,
-/// for end-to-end tests. `settings` override the policy (HOLD_SECONDS...).
+/// for end-to-end tests. `settings` override the policy (app.settings rows:
+/// hold_seconds...), written as a DBA would before the server starts; joins
+/// name their userId (user_keys optional) unless a test sets user_keys.
+/// The pool runs with the default session timeouts unless `timeouts` says.
 struct TestServer: Sendable {
     let port: Int
     let database: TestDatabase
@@ -22,15 +25,17 @@ struct TestServer: Sendable {
         settings: [String: String] = [:],
         poolSize: Int = 8,
         poolWait: TimeAmount = .seconds(30),
+        timeouts: Database.Timeouts? = try! Config(environment: [:]).timeouts,
         concertListTTL: Duration = .zero,
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let database = try TestDatabase.create()
-        var policy = try Config(environment: [:]).sessionSettings
-        policy.merge(settings) { _, new in new }
+        let admin = try database.admin()
+        try QueueFixtures.apply(["user_keys": "optional"].merging(settings) { _, new in new }, to: admin)
+        admin.close()
         // A generous wait: the whole suite runs in parallel on two cores, and
         // only the test of the wait itself wants it short.
-        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: poolSize, acquireTimeout: poolWait, settings: policy))
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: poolSize, acquireTimeout: poolWait, timeouts: timeouts))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let migrator = Migrator(directory: TestPaths.sql)

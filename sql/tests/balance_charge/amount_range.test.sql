@@ -22,7 +22,7 @@ reset role;
 select is((select balance from app.users where user_id = :ann), 100::bigint, 'refused charges left the balance alone');
 select is((select count(*) from app.ledger where user_id = :ann), 1::bigint, 'and wrote no ledger row');
 
-set local boxoffice.charge_max = 500;
+select tests.setting('charge_max', 500);
 set local role boxoffice_api;
 select throws_ok(format('select api.balance_charge(%L, 501)', :'ann_token'), 'CR001', NULL,
   'charge_max is read from the setting');

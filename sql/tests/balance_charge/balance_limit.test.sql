@@ -1,6 +1,6 @@
 -- api.balance_charge: a charge that would pass balance_max is refused with CR203 and changes nothing.
 begin;
-select plan(11);
+select plan(12);
 
 select tests.user('ann', 600) as ann \gset
 select tests.user('rich', 999999990) as rich \gset
@@ -8,7 +8,7 @@ select tests.concert() as concert \gset
 select tests.active_ticket(:ann, :concert) as ann_token \gset
 select tests.active_ticket(:rich, :concert) as rich_token \gset
 
-set local boxoffice.balance_max = 1000;
+select tests.setting('balance_max', 1000);
 set local role boxoffice_api;
 
 select throws_ok(format('select api.balance_charge(%L, 401)', :'ann_token'), 'CR203', NULL,
@@ -22,19 +22,21 @@ select is(api.balance_charge(:'ann_token'::uuid, 400)->'balance', '1000'::jsonb,
 select throws_ok(format('select api.balance_charge(%L, 1)', :'ann_token'), 'CR203', NULL,
   'at the ceiling even 1 more is refused');
 
--- The table's hard ceiling (1000000000) holds whatever balance_max says.
+-- The table's hard ceiling (1000000000) holds: balance_max cannot be set above it.
 reset role;
-set local boxoffice.balance_max = 2000000000;
+select throws_ok($$select api.setting_set('balance_max', '2000000000')$$, 'CR001', NULL,
+  'balance_max cannot be set above the table''s hard ceiling');
+select tests.setting('balance_max', 1000000000);
 set local role boxoffice_api;
 select throws_ok(format('select api.balance_charge(%L, 11)', :'rich_token'), 'CR203', NULL,
-  'a charge past the table''s hard ceiling is CR203 too, even with balance_max set above it');
+  'a charge past the table''s hard ceiling is CR203');
 select is(api.balance_charge(:'rich_token'::uuid, 10)->'balance', '1000000000'::jsonb,
   'a charge reaching the hard ceiling passes');
 reset role;
 select is((select count(*) from app.ledger where user_id = :rich), 2::bigint,
   'only the charge that passed wrote a ledger row (after the CHARGE row of the fixture''s opening balance)');
 
-reset boxoffice.balance_max;
+select tests.setting('balance_max', 1000000000);
 set local role boxoffice_api;
 select throws_ok(format('select api.balance_charge(%L, 1)', :'rich_token'), 'CR203', NULL,
   'the default balance_max is 1000000000');

@@ -48,9 +48,10 @@ echo "ok 1 - 400 racing charges add up to $balance, ledger consistent"
 
 # 2. Racing charges against the ceiling: balance_max = balance + 100, 8 sessions try 10 charges of 5.
 ceiling=$((balance + 100))
+q -c "select api.setting_set('balance_max', '$ceiling')" >/dev/null
 for i in 1 2 3 4 5 6 7 8; do
   ( for _ in $(seq 10); do echo "select api.balance_charge('$tok', 5);"; done \
-      | PGOPTIONS="-c boxoffice.balance_max=$ceiling" psql -X -q -At -d "$db" >/dev/null 2>&1 || true ) &
+      | psql -X -q -At -d "$db" >/dev/null 2>&1 || true ) &
 done
 wait
 balance=$(q -c "select balance from app.users where user_id = $user")

@@ -22,14 +22,17 @@ select is(
   (select array_agg((c ->> 'concertId')::bigint order by o) from jsonb_array_elements(:'list'::jsonb -> 'concerts') with ordinality as e (c, o)),
   (select array_agg((c ->> 'concertId')::bigint order by (c ->> 'concertId')::bigint) from jsonb_array_elements(:'list'::jsonb -> 'concerts') c),
   'concerts come by concertId');
+reset role;  -- app.* (the clock) and tests.* are not for boxoffice_api
 select is(
-  (select c -> 'dates' from jsonb_array_elements(api.concert_list(as_of => now() + interval '36 hours') -> 'concerts') c
+  (select c -> 'dates' from jsonb_array_elements(app.concert_list(as_of => now() + interval '36 hours') -> 'concerts') c
    where (c ->> 'concertId')::bigint = :concert),
   '1'::jsonb, 'as the clock moves past a date it is no longer counted');
+-- as the superuser: app.* (the clock) is for tests, not for boxoffice_api
 select is(
-  (select c -> 'dates' from jsonb_array_elements(api.concert_list(as_of => now() + interval '3 days') -> 'concerts') c
+  (select c -> 'dates' from jsonb_array_elements(app.concert_list(as_of => now() + interval '3 days') -> 'concerts') c
    where (c ->> 'concertId')::bigint = :concert),
   '0'::jsonb, 'a concert with only past dates is listed with 0 dates');
+set local role boxoffice_api;
 
 select * from finish();
 rollback;

@@ -16,9 +16,9 @@ select plan(31);
 
 -- The clock of the whole test: t0.
 select date_trunc('second', now()) as t0 \gset
-set local boxoffice.queue_active_cap = 100;
-set local boxoffice.active_token_seconds = 600;
-set local boxoffice.waiting_idle_seconds = 300;
+select tests.setting('queue_active_cap', 100);
+select tests.setting('active_token_seconds', 600);
+select tests.setting('waiting_idle_seconds', 300);
 
 insert into app.concerts (title, venue) values ('explain queue', 'Hall') returning concert_id as concert \gset
 insert into app.queues (concert_id) values (:concert);
@@ -139,7 +139,7 @@ select tests.generic_plan(:'watermark_query', 'bigint, bigint, bigint', format('
 select tests.uses_index(:'p', 'queue_tickets_concert_id_queue_no_key', 'watermark, generic plan: queue_tickets_concert_id_queue_no_key');
 
 -- The real job, eight runs, each admitting 100 (the previous 100 have lapsed by then).
-set local boxoffice.waiting_idle_seconds = 100000;
+select tests.setting('waiting_idle_seconds', 86400);
 select * from tests.table_reads('queue_tickets') \gset before_
 select is(sum(app.queue_admit(:'t0'::timestamptz + g * interval '11 minutes'))::bigint, 800::bigint,
   'api.queue_admit x 8 admits 100 each time')
@@ -149,7 +149,7 @@ select is((:after_seq_scans - :before_seq_scans)::bigint, 0::bigint, 'api.queue_
 -- (the claim, the check for a skipped ticket, the watermark and the concert's probe each read the batch)
 select cmp_ok((:after_rows_fetched - :before_rows_fetched)::bigint, '<=', 8 * 500::bigint,
   'api.queue_admit x 8: fetches a few hundred rows per run, not the line');
-set local boxoffice.waiting_idle_seconds = 300;
+select tests.setting('waiting_idle_seconds', 300);
 
 -- Token expiry (api.tokens_expire), both halves.
 \set expire_active_query 'update app.queue_tickets t set status = ''EXPIRED'', ended_at = $1 where t.token = any (array(select d.token from app.queue_tickets d where d.status = ''ACTIVE'' and d.expires_at <= $1 limit $2 for update skip locked))'

@@ -7,7 +7,7 @@ select plan(7);
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
 
-set local boxoffice.queue_active_cap = 100;
+select tests.setting('queue_active_cap', 100);
 select tests.concert() as concert_id \gset
 select tests.concert() as concert2_id \gset
 create temp table fx_users on commit drop as select * from tests.users(500, 'admit cap');

@@ -8,9 +8,9 @@ select plan(10);
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
 
-set local boxoffice.queue_active_cap = 2;
-set local boxoffice.waiting_idle_seconds = 300;
-set local boxoffice.admit_interval_seconds = 1;
+select tests.setting('queue_active_cap', 2);
+select tests.setting('waiting_idle_seconds', 300);
+select tests.setting('admit_interval_seconds', 1);
 select tests.concert() as concert_id \gset
 -- five users join in turn: tokens t1..t5; the first has not polled for 300 s
 select * from tests.queue_line(:concert_id, 5, 'idle') \gset

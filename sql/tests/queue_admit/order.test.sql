@@ -8,9 +8,9 @@ select plan(13);
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
 
-set local boxoffice.queue_active_cap = 5;
-set local boxoffice.active_token_seconds = 600;
-set local boxoffice.waiting_idle_seconds = 3600;
+select tests.setting('queue_active_cap', 5);
+select tests.setting('active_token_seconds', 600);
+select tests.setting('waiting_idle_seconds', 3600);
 select tests.concert() as concert_id \gset
 create temp table fx_users on commit drop as select * from tests.users(20, 'admit order');
 create temp table fx_tokens (n integer, token uuid) on commit drop;

@@ -7,7 +7,7 @@ select plan(11);
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
 
-set local boxoffice.queue_active_cap = 1;
+select tests.setting('queue_active_cap', 1);
 select tests.concert() as concert_id \gset
 -- four users join in turn: tokens t1..t4
 select * from tests.queue_line(:concert_id, 4, 'leave') \gset

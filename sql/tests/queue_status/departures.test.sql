@@ -12,7 +12,7 @@ select plan(27);
 -- The job functions count over the whole database: take the lines of other
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
-set local boxoffice.waiting_idle_seconds = 300;
+select tests.setting('waiting_idle_seconds', 300);
 select tests.concert() as concert_id \gset
 -- Queue numbers 30 001 .. 100 000 (everyone before is through the line):
 -- blocks 29 .. 97, groups 0 .. 3, past the group boundaries 32 768, 65 536
@@ -157,7 +157,7 @@ select is(:wrong::bigint, 0::bigint, format('%s probed positions equal a recount
 update app.queue_tickets t set last_seen_at = now() - interval '1 hour'
 where t.concert_id = :concert_id and t.status = 'WAITING'
   and (t.queue_no between 30500 and 30600 or t.queue_no between 33800 and 33900);
-set local boxoffice.queue_active_cap = 4000;
+select tests.setting('queue_active_cap', 4000);
 select is(api.queue_admit(), 4000, 'admission admits 4 000');
 select admitted_upto as upto from app.queues where concert_id = :concert_id \gset
 select ok(:upto > 33900, format('the watermark (%s) passed 5 blocks, the group boundary 32 768 and the idle tickets', :upto));

@@ -5,8 +5,8 @@
 begin;
 select plan(11);
 
-set local boxoffice.queue_active_cap = 10;
-set local boxoffice.active_token_seconds = 100;
+select tests.setting('queue_active_cap', 10);
+select tests.setting('active_token_seconds', 100);
 select tests.concert() as concert_id \gset
 -- three users join in turn: tokens t1..t3
 select * from tests.queue_line(:concert_id, 3, 'wait') \gset
@@ -14,12 +14,16 @@ select * from tests.queue_line(:concert_id, 3, 'wait') \gset
 set local role boxoffice_api;
 select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 30::bigint,
   'no rate observed: position 3 at 10 admissions per 100 s is 30 s');
-set local boxoffice.queue_active_cap = 20;
+reset role;  -- app.* (the clock) and tests.* are not for boxoffice_api
+select tests.setting('queue_active_cap', 20);
+set local role boxoffice_api;
 select is((api.queue_status(:'t3')->>'estimatedWaitSeconds')::bigint, 15::bigint,
   'the fallback rate follows the policy: cap 20 makes it 15 s');
 select is(api.queue_status(:'t3')->'expiresAt', 'null'::jsonb, 'expiresAt is JSON null while WAITING');
 
-set local boxoffice.queue_active_cap = 1;
+reset role;  -- app.* (the clock) and tests.* are not for boxoffice_api
+select tests.setting('queue_active_cap', 1);
+set local role boxoffice_api;
 select api.queue_admit() as admitted \gset
 reset role;
 select app.iso(now() + interval '100 seconds') as expires_iso \gset

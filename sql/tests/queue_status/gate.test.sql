@@ -4,7 +4,7 @@
 begin;
 select plan(9);
 
-set local boxoffice.waiting_idle_seconds = 300;
+select tests.setting('waiting_idle_seconds', 300);
 select tests.concert() as concert_id \gset
 select tests.concert() as concert2_id \gset
 -- two users join concert in turn: tokens t1, t2

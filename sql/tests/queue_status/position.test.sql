@@ -4,8 +4,8 @@
 begin;
 select plan(4);
 
-set local boxoffice.queue_active_cap = 3;
-set local boxoffice.waiting_idle_seconds = 300;
+select tests.setting('queue_active_cap', 3);
+select tests.setting('waiting_idle_seconds', 300);
 select tests.concert() as concert_id \gset
 create temp table fx_users on commit drop as select * from tests.users(12, 'position');
 create temp table fx_tokens (n integer, token uuid) on commit drop;

@@ -22,9 +22,11 @@ set local role boxoffice_api;
 select is(jsonb_path_query_array(api.seat_list(:'ann_token'::uuid, :concert, :date1), '$.seats[*].seatNo'),
   (select jsonb_agg(n order by n) from generate_series(1, 50) n where n not in (7, 9)),
   'held and sold seats are not listed');
-select is(jsonb_path_query_array(api.seat_list(:'ann_token'::uuid, :concert, :date1, now() + interval '301 seconds'), '$.seats[*].seatNo'),
+reset role;  -- app.* (the clock) and tests.* are not for boxoffice_api
+select is(jsonb_path_query_array(app.seat_list(:'ann_token'::uuid, :concert, :date1, now() + interval '301 seconds'), '$.seats[*].seatNo'),
   (select jsonb_agg(n order by n) from generate_series(1, 50) n where n <> 9),
   'a lapsed hold is listed again at once; a sold seat never');
+set local role boxoffice_api;
 select is(jsonb_array_length(api.seat_list(:'ann_token'::uuid, :concert, :date2) -> 'seats'), 50,
   'the holds of one date do not touch another');
 

@@ -8,9 +8,9 @@ select plan(9);
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
 
-set local boxoffice.queue_active_cap = 2;
-set local boxoffice.active_token_seconds = 600;
-set local boxoffice.waiting_idle_seconds = 3600;
+select tests.setting('queue_active_cap', 2);
+select tests.setting('active_token_seconds', 600);
+select tests.setting('waiting_idle_seconds', 3600);
 select tests.concert() as concert_id \gset
 -- three users join in turn (tokens t1..t3); the first two are admitted
 select * from tests.queue_line(:concert_id, 3, 'expire') \gset

@@ -28,8 +28,8 @@ echo "1..6"
 # has work all along. ACTIVE tokens last 2 s and the cap is 1 000, so the
 # admissions move the watermark through several blocks.
 q <<SQL
-alter database "$db" set boxoffice.active_token_seconds = 2;
-alter database "$db" set boxoffice.queue_active_cap = 1000;
+select api.setting_set('active_token_seconds', '2');
+select api.setting_set('queue_active_cap', '1000');
 insert into app.concerts (title, venue) values ('blocks', 'Hall');
 select tests.long_line(1, 1, 30000) \g /dev/null
 update app.queue_tickets set last_seen_at = now() - interval '300 seconds' + (queue_no % 13) * interval '1 second'

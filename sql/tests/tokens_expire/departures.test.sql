@@ -8,7 +8,7 @@ select plan(9);
 -- The job functions count over the whole database: take the lines of other
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
-set local boxoffice.waiting_idle_seconds = 300;
+select tests.setting('waiting_idle_seconds', 300);
 select tests.concert() as c1 \gset
 select tests.concert() as c2 \gset
 select tests.long_line(:c1, 1, 40000) as line1 \gset

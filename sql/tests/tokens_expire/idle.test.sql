@@ -8,7 +8,7 @@ select plan(9);
 -- concerts out of the picture (rolled back at the end).
 select tests.clear_queues();
 
-set local boxoffice.waiting_idle_seconds = 60;
+select tests.setting('waiting_idle_seconds', 60);
 select tests.concert() as concert_id \gset
 -- three users join in turn: tokens t1..t3
 select * from tests.queue_line(:concert_id, 3, 'idle') \gset

@@ -1,0 +1,3 @@
+nil                                                                                                                             
+
+// original-source-range: /work/wt-12/.build/checkouts/swift-async-algorithms/Sources/AsyncAlgorithms/FlatMapLatest/FlatMapLatestStorage.swift:88:52-88:62
