@@ -22,13 +22,25 @@ public final class Database: Sendable {
         public var poolSize: Int
         public var acquireTimeout: TimeAmount
         /// `boxoffice.<name>` session settings: the policy the SQL reads.
+        /// Not set when `preparedStatements` is false (see there).
         public var settings: [String: String]
+        /// false behind a transaction-mode pooler (DB_PREPARED_STATEMENTS):
+        /// statements go unnamed (`Connection.preparesStatements`), and the
+        /// pool keeps no session state at all, since the next transaction may
+        /// run on another server session: no `settings`, and the
+        /// application_name travels in the startup packet, which PgBouncer
+        /// passes on.
+        public var preparedStatements: Bool
 
-        public init(conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), settings: [String: String] = [:]) {
+        public init(
+            conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), settings: [String: String] = [:],
+            preparedStatements: Bool = true
+        ) {
             self.conninfo = conninfo
             self.poolSize = poolSize
             self.acquireTimeout = acquireTimeout
             self.settings = settings
+            self.preparedStatements = preparedStatements
         }
     }
 
@@ -56,11 +68,15 @@ public final class Database: Sendable {
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "boxoffice.db")) {
         self.configuration = configuration
         self.logger = logger
-        let setup = configuration.settings.sorted { $0.key < $1.key }.map { key, value in
-            (sql: "select set_config($1, $2, false)", params: [Optional("boxoffice.\(key)"), Optional(value)])
-        } + [(sql: "select set_config('application_name', 'boxoffice', false)", params: [])]
+        let setup =
+            configuration.preparedStatements
+            ? configuration.settings.sorted { $0.key < $1.key }.map { key, value in
+                (sql: "select set_config($1, $2, false)", params: [Optional("boxoffice.\(key)"), Optional(value)])
+            } : []
         let connections = (0..<configuration.poolSize).map { _ in
-            Connection(conninfo: configuration.conninfo, setup: setup)
+            Connection(
+                conninfo: configuration.conninfo, setup: setup, options: ["application_name": "boxoffice"],
+                preparesStatements: configuration.preparedStatements)
         }
         state = NIOLockedValueBox(State(idle: connections))
         threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
