@@ -92,6 +92,17 @@ say "pg_autoctl show uri --formation default: $uri"
 owner_url=${uri/postgres:\/\/@/postgres:\/\/postgres@}
 owner_url=${owner_url/postgres:\/\/127/postgres:\/\/postgres@127}
 api_url=${owner_url/postgres@/boxoffice_api@}
+# What synchronous replication costs a commit here: pgbench's TPC-B-like
+# transaction (5 writes and a commit) on the primary, 8 clients, with the
+# formation's synchronous_commit = on, then = local (no wait for the standby).
+psql -X -q -d "$owner_url" -c "create database pgbench"
+bench_url=${owner_url/\/boxoffice/\/pgbench}
+/usr/lib/postgresql/15/bin/pgbench -q -i -s 8 "$bench_url" >/dev/null 2>&1
+for mode in on local; do
+  tps=$(PGOPTIONS="-c synchronous_commit=$mode" /usr/lib/postgresql/15/bin/pgbench -n -T 8 -c 8 -j 2 "$bench_url" 2>/dev/null \
+    | awk '/^tps/ {printf "%.0f tps", $3} /latency average/ {printf " (latency %s ms) ", $4}')
+  say "pgbench tpcb-like, 8 clients, synchronous_commit = $mode: $tps"
+done
 DATABASE_URL=$owner_url "$bin" migrate >/dev/null
 DATABASE_URL=$owner_url "$bin" seed --scale 100000 >/dev/null 2>&1
 if [ "${SYNC:-on}" = off ]; then
