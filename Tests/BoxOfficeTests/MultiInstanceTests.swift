@@ -3,19 +3,42 @@ import Testing
 
 @testable import BoxOffice
 
+/// How the instances' HTTP pools reach PostgreSQL.
+enum DatabaseRoute: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    /// DATABASE_URL is the cluster itself.
+    case direct
+    /// DATABASE_URL is PgBouncer in transaction mode (scripts/test starts it),
+    /// DATABASE_SESSION_URL the cluster, so DB_PREPARED_STATEMENTS=auto
+    /// turns prepared statements off.
+    case pgbouncer
+
+    var testDescription: String { rawValue }
+}
+
 /// Issue 6, several instances: two real `boxoffice serve` processes on one
-/// database, requests alternating between them, the same outcomes as one.
+/// database, requests alternating between them, the same outcomes as one;
+/// and the same through PgBouncer in transaction mode, where the two
+/// instances' sessions share server sessions transaction by transaction.
 /// Both run with SCHEDULER=off, so the tests admit tokens themselves.
 @Suite("Two instances on one database")
 struct MultiInstanceTests {
     /// Starts two instances on a fresh database (one after the other, so only
     /// one checks the schema at a time), runs `body` with their clients and
-    /// stops both, whatever happened.
-    func withTwoInstances(_ body: (TestDatabase, [HTTPTestClient]) async throws -> Void) async throws {
+    /// stops both, whatever happened. Through PgBouncer, checks afterwards
+    /// that the requests' transactions really went through it.
+    func withTwoInstances(
+        _ route: DatabaseRoute = .direct, _ body: (TestDatabase, [HTTPTestClient]) async throws -> Void
+    ) async throws {
         let database = try TestDatabase.create()
-        let first = try await ServeProcess(database: database, instance: "one", environment: ["SCHEDULER": "off"])
+        var environment = ["SCHEDULER": "off"]
+        if route == .pgbouncer {
+            environment["DATABASE_URL"] = try database.pooledConninfo()
+            environment["DATABASE_SESSION_URL"] = database.apiConninfo
+        }
+        let before = route == .pgbouncer ? try PgBouncerFixtures.transactions(database: database.name) : 0
+        let first = try await ServeProcess(database: database, instance: "one", environment: environment)
         defer { first.stop() }
-        let second = try await ServeProcess(database: database, instance: "two", environment: ["SCHEDULER": "off"])
+        let second = try await ServeProcess(database: database, instance: "two", environment: environment)
         defer { second.stop() }
         do {
             try await body(database, [first.client, second.client])
@@ -25,11 +48,20 @@ struct MultiInstanceTests {
         }
         #expect(first.stop() == 0)
         #expect(second.stop() == 0)
+        if route == .pgbouncer {
+            // SHOW STATS counts transactions per database; the scenarios make
+            // at least ten requests each through the instances.
+            let through = try PgBouncerFixtures.transactions(database: database.name) - before
+            #expect(through >= 10, "PgBouncer served \(through) transactions of \(database.name)")
+            #expect(!first.log.contains("already exists") && !second.log.contains("already exists"))
+        }
     }
 
-    @Test("the seat storm across two instances: 100 ACTIVE users on one seat, one 201 and 99 SEAT_TAKEN")
-    func seatStorm() async throws {
-        try await withTwoInstances { database, clients in
+    @Test(
+        "the seat storm across two instances: 100 ACTIVE users on one seat, one 201 and 99 SEAT_TAKEN",
+        arguments: DatabaseRoute.allCases)
+    func seatStorm(route: DatabaseRoute) async throws {
+        try await withTwoInstances(route) { database, clients in
             let concert = try Fixtures.concert(database)
             let users = try await Fixtures.activeTokens(clients[0], database, concertId: concert.concertId, count: 100)
             #expect(try PaymentFixtures.integer(database,
@@ -52,9 +84,11 @@ struct MultiInstanceTests {
         }
     }
 
-    @Test("100 concurrent charges across two instances: all 200, the balance up by exactly 100 000, 100 ledger rows")
-    func concurrentCharges() async throws {
-        try await withTwoInstances { database, clients in
+    @Test(
+        "100 concurrent charges across two instances: all 200, the balance up by exactly 100 000, 100 ledger rows",
+        arguments: DatabaseRoute.allCases)
+    func concurrentCharges(route: DatabaseRoute) async throws {
+        try await withTwoInstances(route) { database, clients in
             let concert = try Fixtures.concert(database)
             let (userId, token) = try await Fixtures.activeToken(clients[0], database, concertId: concert.concertId)
 
@@ -71,9 +105,11 @@ struct MultiInstanceTests {
         }
     }
 
-    @Test("10 concurrent payments of one reservation across two instances: exactly one 201, debited once")
-    func doublePayment() async throws {
-        try await withTwoInstances { database, clients in
+    @Test(
+        "10 concurrent payments of one reservation across two instances: exactly one 201, debited once",
+        arguments: DatabaseRoute.allCases)
+    func doublePayment(route: DatabaseRoute) async throws {
+        try await withTwoInstances(route) { database, clients in
             let concert = try Fixtures.concert(database, price: 100_000)
             let (userId, token) = try await Fixtures.activeToken(clients[0], database, concertId: concert.concertId)
             try await Fixtures.charge(clients[1], token: token, amount: 300_000)

@@ -21,7 +21,7 @@ need_server() {
 
 need_test_tools() {
   need_server
-  need_debian postgresql-15-pgtap pgtap postgresql-15-plpgsql-check postgresql-15-cron
+  need_debian postgresql-15-pgtap pgtap postgresql-15-plpgsql-check postgresql-15-cron pgbouncer
   need_python_module openapi_spec_validator openapi-spec-validator
 }
 

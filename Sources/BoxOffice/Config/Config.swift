@@ -5,8 +5,16 @@ import Foundation
 /// the README). Secrets (the database URL) are never logged.
 public struct Config: Sendable {
     public var databaseURL: String?
-    /// The connection used to migrate; defaults to `databaseURL`.
+    /// The connection used to migrate; defaults to `sessionDatabaseURL`,
+    /// then `databaseURL`.
     public var migrateDatabaseURL: String?
+    /// A direct connection (never through a transaction-mode pooler) for
+    /// what needs a session that outlives a transaction: the scheduler's
+    /// leader lock and its job runs, and the queue listener's LISTEN.
+    /// Defaults to `databaseURL`.
+    public var sessionDatabaseURL: String?
+    /// Whether the HTTP pool prepares its statements (DB_PREPARED_STATEMENTS).
+    public var preparedStatements: Bool
     public var httpHost: String
     public var httpPort: Int
     public var poolSize: Int
@@ -57,6 +65,18 @@ public struct Config: Sendable {
         }
         databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         migrateDatabaseURL = environment["MIGRATE_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        sessionDatabaseURL = environment["DATABASE_SESSION_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        // auto: a session URL that differs from DATABASE_URL says the HTTP
+        // pool goes through a transaction-mode pooler, so no prepared statements.
+        switch (environment["DB_PREPARED_STATEMENTS"] ?? "auto").lowercased() {
+        case "auto", "": preparedStatements = sessionDatabaseURL == nil || sessionDatabaseURL == databaseURL
+        case "on", "true", "1": preparedStatements = true
+        case "off", "false", "0": preparedStatements = false
+        case let other: throw Invalid(description: "DB_PREPARED_STATEMENTS=\(other): expected on, off or auto")
+        }
+        if sessionDatabaseURL != nil && databaseURL == nil {
+            throw Invalid(description: "DATABASE_SESSION_URL is set but DATABASE_URL is not: the embedded cluster needs neither")
+        }
         httpHost = environment["HTTP_HOST"] ?? "127.0.0.1"
         httpPort = try integer("HTTP_PORT", 8080, 0...65535)
         poolSize = try integer("DB_POOL_SIZE", 8, 1...512)

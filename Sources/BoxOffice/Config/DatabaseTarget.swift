@@ -4,8 +4,11 @@ import Logging
 /// embedded cluster (started on demand). The server's pool connects as
 /// boxoffice_api; migrations and seeding connect as the owner.
 public struct DatabaseTarget: Sendable {
-    /// For the server's pool.
+    /// For the server's HTTP pool (possibly through a transaction-mode pooler).
     public var serveConninfo: String
+    /// A direct session, as the server's role: the scheduler (its lock and
+    /// its job runs) and the queue listener.
+    public var sessionConninfo: String
     /// For migrate, seed and the DBA-only commands.
     public var adminConninfo: String
     /// Set when this process started the embedded cluster.
@@ -13,12 +16,16 @@ public struct DatabaseTarget: Sendable {
 
     public static func resolve(_ config: Config, logger: Logger) throws -> DatabaseTarget {
         if let url = config.databaseURL {
-            return DatabaseTarget(serveConninfo: url, adminConninfo: config.migrateDatabaseURL ?? url, startedEmbedded: nil)
+            let session = config.sessionDatabaseURL ?? url
+            return DatabaseTarget(
+                serveConninfo: url, sessionConninfo: session, adminConninfo: config.migrateDatabaseURL ?? session,
+                startedEmbedded: nil)
         }
         let embedded = EmbeddedPostgres(home: config.home)
         let started = try embedded.start(logger: logger)
+        let api = try embedded.conninfo(user: "boxoffice_api")
         return DatabaseTarget(
-            serveConninfo: try embedded.conninfo(user: "boxoffice_api"),
+            serveConninfo: api, sessionConninfo: api,
             adminConninfo: try embedded.conninfo(),
             startedEmbedded: started ? embedded : nil)
     }

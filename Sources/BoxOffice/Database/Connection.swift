@@ -16,6 +16,13 @@ public final class Connection: @unchecked Sendable {
     public let setup: [(sql: String, params: [String?])]
     /// libpq connection parameters added to `conninfo` (keepalives, timeouts).
     public let options: [String: String]
+    /// Whether `execute` prepares each statement once per session (named
+    /// protocol-level statements, reused by text) or sends it unnamed every
+    /// time. A transaction-mode pooler (PgBouncer 1.18) hands each transaction
+    /// whichever server session is free, so a statement this connection
+    /// prepared may be missing there, or another client's "s1" may exist
+    /// already: through one, statements must not be prepared.
+    public let preparesStatements: Bool
 
     /// libpq settings every connection gets unless its conninfo names them
     /// (or, for connect_timeout, PGCONNECT_TIMEOUT is set): a database that
@@ -44,10 +51,14 @@ public final class Connection: @unchecked Sendable {
 
     /// A connection that opens on first use (`connect()` or `reconnectIfBroken()`).
     /// `conninfo` is a URL or key=value string; `options` add to it.
-    public init(conninfo: String, setup: [(sql: String, params: [String?])] = [], options: [String: String] = [:]) {
+    public init(
+        conninfo: String, setup: [(sql: String, params: [String?])] = [], options: [String: String] = [:],
+        preparesStatements: Bool = true
+    ) {
         self.conninfo = conninfo
         self.setup = setup
         self.options = options
+        self.preparesStatements = preparesStatements
     }
 
     /// Opens a connection now.
@@ -187,10 +198,20 @@ public final class Connection: @unchecked Sendable {
     public var backendPID: Int32 { conn.map { PQbackendPID($0) } ?? 0 }
 
     /// Runs one statement with bound text parameters, prepared once per
-    /// connection and reused by its text.
+    /// connection and reused by its text; or, when `preparesStatements` is
+    /// false, parsed afresh as the unnamed statement (parse, bind and execute
+    /// in one round trip, which a transaction-mode pooler passes through).
     @discardableResult
     public func execute(_ sql: String, _ params: [String?] = []) throws(PostgresError) -> QueryResult {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        guard preparesStatements else {
+            let result = withCStrings(params) { values in
+                PQexecParams(conn, sql, Int32(params.count), nil, values, nil, nil, 0)
+            }
+            defer { PQclear(result) }
+            try check(result)
+            return Connection.read(result)
+        }
         let name: String
         if let existing = prepared[sql] {
             name = existing

@@ -32,12 +32,24 @@ public final class Database: Sendable {
         public var acquireTimeout: TimeAmount
         /// Session timeouts; nil leaves the server's (and the role's) own.
         public var timeouts: Timeouts?
+        /// false behind a transaction-mode pooler (DB_PREPARED_STATEMENTS):
+        /// statements go unnamed (`Connection.preparesStatements`), and the
+        /// pool keeps no session state at all, since the next transaction may
+        /// run on another server session: the timeouts then come from
+        /// boxoffice_api's own defaults (see `Timeouts`), and the
+        /// application_name travels in the startup packet, which PgBouncer
+        /// passes on.
+        public var preparedStatements: Bool
 
-        public init(conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), timeouts: Timeouts? = nil) {
+        public init(
+            conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), timeouts: Timeouts? = nil,
+            preparedStatements: Bool = true
+        ) {
             self.conninfo = conninfo
             self.poolSize = poolSize
             self.acquireTimeout = acquireTimeout
             self.timeouts = timeouts
+            self.preparedStatements = preparedStatements
         }
     }
 
@@ -97,11 +109,14 @@ public final class Database: Sendable {
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "boxoffice.db")) {
         self.configuration = configuration
         self.logger = logger
-        let setup = (configuration.timeouts?.settings ?? []).map { name, value in
+        let sessionTimeouts = configuration.preparedStatements ? (configuration.timeouts?.settings ?? []) : []
+        let setup = sessionTimeouts.map { name, value in
             (sql: "select set_config($1, $2, false)", params: [Optional(name), Optional(value)])
-        } + [(sql: "select set_config('application_name', 'boxoffice', false)", params: [])]
+        }
         let connections = (0..<configuration.poolSize).map { _ in
-            Connection(conninfo: configuration.conninfo, setup: setup)
+            Connection(
+                conninfo: configuration.conninfo, setup: setup, options: ["application_name": "boxoffice"],
+                preparesStatements: configuration.preparedStatements)
         }
         state = NIOLockedValueBox(State(idle: connections))
         threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)

@@ -26,9 +26,13 @@ public enum Server {
         let database = Database(
             .init(
                 conninfo: target.serveConninfo, poolSize: config.poolSize,
-                acquireTimeout: .milliseconds(Int64(config.poolWaitMilliseconds)), timeouts: config.timeouts),
+                acquireTimeout: .milliseconds(Int64(config.poolWaitMilliseconds)), timeouts: config.timeouts,
+                preparedStatements: config.preparedStatements),
             logger: logger)
-        let notifier = QueueNotifier(conninfo: target.serveConninfo, logger: logger)
+        // LISTEN and the scheduler need sessions that outlive a transaction:
+        // DATABASE_SESSION_URL, a direct connection even when the HTTP pool
+        // goes through a transaction-mode pooler.
+        let notifier = QueueNotifier(conninfo: target.sessionConninfo, logger: logger)
         let app = Application(
             router: App.router(
                 database: database, migrator: migrator, notifier: notifier,
@@ -51,13 +55,13 @@ public enum Server {
             let runs = Scheduler.defaultMaxConcurrentRuns
             let jobs = Database(
                 .init(
-                    conninfo: target.serveConninfo, poolSize: runs,
+                    conninfo: target.sessionConninfo, poolSize: runs,
                     acquireTimeout: .seconds(5), timeouts: config.timeouts),
                 logger: logger)
             jobDatabase = jobs
             services.append(
                 Scheduler(
-                    database: jobs, leaderConninfo: target.serveConninfo,
+                    database: jobs, leaderConninfo: target.sessionConninfo,
                     instance: config.instanceName, jobTimeoutSeconds: config.jobTimeoutSeconds, logger: logger,
                     maxConcurrentRuns: runs))
         }

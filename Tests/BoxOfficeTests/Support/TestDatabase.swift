@@ -15,6 +15,28 @@ struct TestDatabase: Sendable {
     /// The server role's, as `boxoffice serve` connects.
     var apiConninfo: String { "\(server) dbname=\(name) user=boxoffice_api" }
 
+    /// The server role's, through the PgBouncer (transaction mode) that
+    /// scripts/test starts in front of the cluster (BOXOFFICE_TEST_PGBOUNCER).
+    func pooledConninfo() throws -> String {
+        guard let pgbouncer = Self.pgbouncer else { throw PgBouncerNotConfigured() }
+        return "\(pgbouncer) dbname=\(name) user=boxoffice_api"
+    }
+
+    /// PgBouncer's admin console (SHOW POOLS, SHOW STATS), as postgres.
+    static func pgbouncerConsole() throws -> Connection {
+        guard let pgbouncer else { throw PgBouncerNotConfigured() }
+        // The console knows only the simple query protocol.
+        return try Connection.open(conninfo: "\(pgbouncer) dbname=pgbouncer user=postgres")
+    }
+
+    static var pgbouncer: String? { ProcessInfo.processInfo.environment["BOXOFFICE_TEST_PGBOUNCER"] }
+
+    struct PgBouncerNotConfigured: Error, CustomStringConvertible {
+        var description: String {
+            "BOXOFFICE_TEST_PGBOUNCER is not set: run scripts/test, which starts PgBouncer in transaction mode (scripts/lib/pgbouncer.sh)"
+        }
+    }
+
     struct NotConfigured: Error, CustomStringConvertible {
         var description: String { "BOXOFFICE_TEST_PG is not set: run scripts/test, which starts a throwaway cluster" }
     }

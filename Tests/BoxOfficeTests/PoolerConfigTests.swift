@@ -1,0 +1,60 @@
+import Logging
+import Testing
+
+@testable import BoxOffice
+
+/// DATABASE_SESSION_URL and DB_PREPARED_STATEMENTS: which connection each
+/// part of `serve` uses, and when the HTTP pool prepares its statements.
+@Suite("Pooler configuration")
+struct PoolerConfigTests {
+    let direct = "host=db port=5432 dbname=boxoffice user=boxoffice_api"
+    let pooled = "host=pgbouncer port=6432 dbname=boxoffice user=boxoffice_api"
+
+    @Test("without DATABASE_SESSION_URL everything uses DATABASE_URL and statements are prepared")
+    func oneURL() throws {
+        let config = try Config(environment: ["DATABASE_URL": direct])
+        #expect(config.preparedStatements)
+        let target = try DatabaseTarget.resolve(config, logger: Logger(label: "test"))
+        #expect(target.serveConninfo == direct)
+        #expect(target.sessionConninfo == direct)
+        #expect(target.adminConninfo == direct)
+    }
+
+    @Test("a DATABASE_SESSION_URL of its own means a pooler: unprepared by default, sessions and migrations direct")
+    func pooler() throws {
+        let config = try Config(environment: ["DATABASE_URL": pooled, "DATABASE_SESSION_URL": direct])
+        #expect(!config.preparedStatements)
+        let target = try DatabaseTarget.resolve(config, logger: Logger(label: "test"))
+        #expect(target.serveConninfo == pooled)
+        #expect(target.sessionConninfo == direct)
+        #expect(target.adminConninfo == direct)
+        let migrate = try Config(environment: [
+            "DATABASE_URL": pooled, "DATABASE_SESSION_URL": direct, "MIGRATE_DATABASE_URL": "user=postgres",
+        ])
+        #expect(try DatabaseTarget.resolve(migrate, logger: Logger(label: "test")).adminConninfo == "user=postgres")
+    }
+
+    @Test("DB_PREPARED_STATEMENTS on and off win over auto; anything else is refused")
+    func explicitSetting() throws {
+        #expect(try Config(environment: ["DATABASE_URL": pooled, "DB_PREPARED_STATEMENTS": "off"]).preparedStatements == false)
+        #expect(
+            try Config(environment: ["DATABASE_URL": pooled, "DATABASE_SESSION_URL": direct, "DB_PREPARED_STATEMENTS": "on"])
+                .preparedStatements)
+        #expect(try Config(environment: ["DATABASE_URL": direct, "DATABASE_SESSION_URL": direct]).preparedStatements)
+        #expect(throws: Config.Invalid.self) { try Config(environment: ["DB_PREPARED_STATEMENTS": "sometimes"]) }
+        #expect(throws: Config.Invalid.self) { try Config(environment: ["DATABASE_SESSION_URL": direct]) }
+    }
+
+    @Test("an unprepared pool sets no session state; a prepared one sets the policy")
+    func sessionState() async throws {
+        let database = try TestDatabase.create()
+        let show = "select coalesce(current_setting('boxoffice.hold_seconds', true), 'unset') || ' ' || current_setting('application_name')"
+        let unprepared = Database(
+            .init(conninfo: database.apiConninfo, poolSize: 1, settings: ["hold_seconds": "7"], preparedStatements: false))
+        #expect(try await unprepared.query(show).scalar == "unset boxoffice")
+        await unprepared.shutdown()
+        let prepared = Database(.init(conninfo: database.apiConninfo, poolSize: 1, settings: ["hold_seconds": "7"]))
+        #expect(try await prepared.query(show).scalar == "7 boxoffice")
+        await prepared.shutdown()
+    }
+}
