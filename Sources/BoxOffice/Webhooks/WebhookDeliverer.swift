@@ -79,7 +79,6 @@ public struct WebhookDeliverer: Service {
             var ticking = false
             var claimFailures = 0
             while !Task.isCancelled && !Self.isShuttingDown {
-                var claimed = 0
                 if leadership.isLeader && inFlight < settings.maxInFlight {
                     do {
                         let events = try await claim(settings.maxInFlight - inFlight)
@@ -91,7 +90,6 @@ public struct WebhookDeliverer: Service {
                             }
                         }
                         inFlight += events.count
-                        claimed = events.count
                     } catch {
                         claimFailures += 1
                         if claimFailures == 1 {
@@ -99,8 +97,8 @@ public struct WebhookDeliverer: Service {
                         }
                     }
                 }
-                // A full claim: there may be more due at once.
-                if claimed > 0 && inFlight < settings.maxInFlight { continue }
+                // Claim again when a POST ends (a slot is free, and the next
+                // event of its reservation may be due) or at the next tick.
                 if !ticking {
                     ticking = true
                     let pause = settings.pollInterval
