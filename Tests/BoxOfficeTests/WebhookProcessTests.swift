@@ -26,7 +26,8 @@ struct WebhookProcessTests {
         let reservations = try await WebhookProbe.makeEvents(server.client, database, reservations: 6)
         #expect(reservations.count == 6)
         // Refused connections are recorded as attempts, with a growing back-off, and nothing is done.
-        try await PaymentFixtures.waitUntil(database, "select count(*) >= 12 from app.webhook_attempts where error like 'cannot connect%'")
+        try await PaymentFixtures.waitUntil(
+            database, "select count(*) >= 12 from app.webhook_attempts where error like 'cannot connect%'")
         #expect(try database.scalar("select count(*) from app.outbox where delivery_status <> 'PENDING'") == "0")
         #expect(try database.scalar("select count(*) from app.webhook_attempts where status_code is not null") == "0")
 
@@ -42,10 +43,13 @@ struct WebhookProcessTests {
         #expect(entries.allSatisfy { $0.valid && $0.fresh }, "a signature failed the receiver's own check")
         #expect(Set(entries.filter { $0.answered == 204 }.map(\.id)) == Set(events.map(\.webhookID)), "every event arrived")
         #expect(WebhookProbe.orderBroken(events, entries).isEmpty, "\(WebhookProbe.orderBroken(events, entries))")
-        let firsts = Dictionary(grouping: events, by: { $0.reservationID ?? 0 }).values.map { $0.min { $0.eventID < $1.eventID }! }
+        let firsts = Dictionary(grouping: events, by: { $0.reservationID ?? 0 }).values.map {
+            $0.min { $0.eventID < $1.eventID }!
+        }
         #expect(firsts.allSatisfy { $0.attempts >= 2 }, "each reservation's first event was tried while the receiver was down")
         // A later event of a reservation was not even tried before the earlier one was acknowledged.
-        let early = try database.scalar("""
+        let early = try database.scalar(
+            """
             select count(*) from app.outbox later
             join app.outbox earlier on earlier.reservation_id = later.reservation_id and earlier.event_id < later.event_id
             where exists (
@@ -56,7 +60,8 @@ struct WebhookProcessTests {
             """)
         #expect(early == "0", "later events tried before the earlier one was acknowledged")
         // every attempt is recorded with its duration; the successful ones with the answer
-        let recorded = try database.scalar("""
+        let recorded = try database.scalar(
+            """
             select count(*) = (select sum(attempts) from app.outbox) and bool_and(duration_ms >= 0)
               and count(*) filter (where status_code = 204) = (select count(*) from app.outbox)
             from app.webhook_attempts
@@ -81,7 +86,8 @@ struct WebhookProcessTests {
         // Holds, charges: events pile up in front of the hanging receiver.
         var holds = [(token: String, reservation: Int64)]()
         for (index, fan) in fans.enumerated() {
-            holds.append((fan.token, try await PaymentFixtures.hold(client, token: fan.token, concert: concert, seatNo: index + 1)))
+            holds.append(
+                (fan.token, try await PaymentFixtures.hold(client, token: fan.token, concert: concert, seatNo: index + 1)))
             try await Fixtures.charge(client, token: fan.token, amount: 1000)
         }
         try await PaymentFixtures.waitUntil(database, "select count(*) >= 2 from app.webhook_attempts where error = 'timed out'")
@@ -112,7 +118,8 @@ struct WebhookProcessTests {
         try #require(done, "still PENDING after the receiver recovered:\n\(server.log)")
         let events = try WebhookProbe.events(database)
         #expect(events.count == 40)
-        #expect(WebhookProbe.orderBroken(events, receiver.entries).isEmpty, "\(WebhookProbe.orderBroken(events, receiver.entries))")
+        #expect(
+            WebhookProbe.orderBroken(events, receiver.entries).isEmpty, "\(WebhookProbe.orderBroken(events, receiver.entries))")
         #expect(!server.log.contains("job failed"), "a job failed while the receiver hung:\n\(server.log)")
     }
 
@@ -133,8 +140,10 @@ struct WebhookProcessTests {
         let event = try #require(try WebhookProbe.events(database).first)
 
         let output = try Subprocess.run(
-            ["/usr/bin/env", "DATABASE_URL=\(database.adminConninfo)", "BOXOFFICE_SQL_DIR=\(TestPaths.sql)",
-             TestPaths.binary, "webhooks", "retry", String(event.eventID)])
+            [
+                "/usr/bin/env", "DATABASE_URL=\(database.adminConninfo)", "BOXOFFICE_SQL_DIR=\(TestPaths.sql)",
+                TestPaths.binary, "webhooks", "retry", String(event.eventID),
+            ])
         #expect(output.contains("PENDING"), "\(output)")
         try #require(try await WebhookProbe.allDone(database), "\(server.log)")
 
@@ -144,13 +153,17 @@ struct WebhookProcessTests {
         #expect(copies.allSatisfy { $0.valid && $0.fresh }, "signed under the new secret too")
 
         let listing = try Subprocess.run(
-            ["/usr/bin/env", "DATABASE_URL=\(database.adminConninfo)", "BOXOFFICE_SQL_DIR=\(TestPaths.sql)",
-             TestPaths.binary, "webhooks", "list", "--status", "delivered"])
+            [
+                "/usr/bin/env", "DATABASE_URL=\(database.adminConninfo)", "BOXOFFICE_SQL_DIR=\(TestPaths.sql)",
+                TestPaths.binary, "webhooks", "list", "--status", "delivered",
+            ])
         #expect(listing.contains(event.webhookID.dropFirst(4)), "\(listing)")
         #expect(listing.contains("reservation.held"))
     }
 
-    @Test("kill -9 of the delivering leader mid-delivery: the other instance takes over; nothing is lost; repeats keep their webhook-id")
+    @Test(
+        "kill -9 of the delivering leader mid-delivery: the other instance takes over; nothing is lost; repeats keep their webhook-id"
+    )
     func killedLeader() async throws {
         let database = try TestDatabase.create()
         let receiver = try WebhookReceiver()

@@ -34,17 +34,29 @@ struct WebhookSigningTests {
     @Test("HMAC-SHA256 of RFC 4231 test cases 1, 2, 3, 6 and 7")
     func hmac() {
         let cases: [(key: [UInt8], data: [UInt8], mac: String)] = [
-            ([UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
-             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-            (Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
-             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
-            ([UInt8](repeating: 0xaa, count: 20), [UInt8](repeating: 0xdd, count: 50),
-             "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
-            ([UInt8](repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
-             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
-            ([UInt8](repeating: 0xaa, count: 131),
-             Array("This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.".utf8),
-             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
+            (
+                [UInt8](repeating: 0x0b, count: 20), Array("Hi There".utf8),
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+            ),
+            (
+                Array("Jefe".utf8), Array("what do ya want for nothing?".utf8),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            ),
+            (
+                [UInt8](repeating: 0xaa, count: 20), [UInt8](repeating: 0xdd, count: 50),
+                "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"
+            ),
+            (
+                [UInt8](repeating: 0xaa, count: 131), Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+            ),
+            (
+                [UInt8](repeating: 0xaa, count: 131),
+                Array(
+                    "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."
+                        .utf8),
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"
+            ),
         ]
         for (number, test) in cases.enumerated() {
             #expect(Self.hex(SHA256.hmac(key: test.key, message: test.data)) == test.mac, "case \(number)")
@@ -55,7 +67,8 @@ struct WebhookSigningTests {
     func standardWebhooksVector() throws {
         let signer = try WebhookSigner(secrets: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
         #expect(
-            signer.signature(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: Array(#"{"test": 2432232314}"#.utf8))
+            signer.signature(
+                id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330, body: Array(#"{"test": 2432232314}"#.utf8))
                 == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     }
 
@@ -100,7 +113,9 @@ struct WebhookSigningTests {
         #expect(try Config(environment: [:]).webhook == nil)
         #expect(throws: Config.Invalid.self) { try Config(environment: ["WEBHOOK_URL": "http://127.0.0.1:1/"]) }
         #expect(throws: Config.Invalid.self) {
-            try Config(environment: ["WEBHOOK_URL": "http://127.0.0.1:1/", "WEBHOOK_SECRET": "whsec_YQ==", "WEBHOOK_TIMEOUT_MS": "0"])
+            try Config(environment: [
+                "WEBHOOK_URL": "http://127.0.0.1:1/", "WEBHOOK_SECRET": "whsec_YQ==", "WEBHOOK_TIMEOUT_MS": "0",
+            ])
         }
         let secretError = #expect(throws: Config.Invalid.self) {
             try Config(environment: ["WEBHOOK_URL": "http://127.0.0.1:1/", "WEBHOOK_SECRET": "whsec_hidden!"])

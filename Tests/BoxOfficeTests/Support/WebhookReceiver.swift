@@ -27,14 +27,16 @@ final class WebhookReceiver: @unchecked Sendable {
 
     /// A free port (nothing listens on it until `start`).
     static func freePort() throws -> Int {
-        Int(try Subprocess.run([
-            "python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])",
-        ]).trimmingCharacters(in: .whitespacesAndNewlines))!
+        Int(
+            try Subprocess.run([
+                "python3", "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])",
+            ]).trimmingCharacters(in: .whitespacesAndNewlines))!
     }
 
     init(port: Int? = nil) throws {
         self.port = try port ?? Self.freePort()
-        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("receiver-\(UUID().uuidString.prefix(8)).jsonl").path
+        logPath =
+            FileManager.default.temporaryDirectory.appendingPathComponent("receiver-\(UUID().uuidString.prefix(8)).jsonl").path
     }
 
     var url: String { "http://127.0.0.1:\(port)/hooks" }
@@ -43,13 +45,16 @@ final class WebhookReceiver: @unchecked Sendable {
     func start(mode: String = "ok", delay: Double = 0, secret: String = WebhookReceiver.secret) async throws {
         let out = logPath + ".out"
         pid = try Subprocess.spawn(
-            ["python3", Self.script, "--port", String(port), "--secret", secret, "--log", logPath, "--mode", mode,
-             "--delay", String(delay)], outputPath: out)
+            [
+                "python3", Self.script, "--port", String(port), "--secret", secret, "--log", logPath, "--mode", mode,
+                "--delay", String(delay),
+            ], outputPath: out)
         for _ in 0..<100 {
             if ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("receiver listening") { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw Subprocess.Failure(description: "the receiver did not start: \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
+        throw Subprocess.Failure(
+            description: "the receiver did not start: \((try? String(contentsOfFile: out, encoding: .utf8)) ?? "")")
     }
 
     /// Changes what the receiver answers from now on.
@@ -88,10 +93,12 @@ enum WebhookProbe {
     static func events(_ database: TestDatabase) throws -> [Event] {
         let connection = try database.admin()
         defer { connection.close() }
-        return try connection.execute("""
+        return try connection.execute(
+            """
             select event_id, 'msg_' || webhook_id, kind, reservation_id, delivery_status, attempts
             from app.outbox order by event_id
-            """).rows.map {
+            """
+        ).rows.map {
             Event(
                 eventID: Int64($0[0]!)!, webhookID: $0[1]!, kind: $0[2]!, reservationID: $0[3].flatMap { Int64($0) },
                 status: $0[4]!, attempts: Int($0[5]!)!)
