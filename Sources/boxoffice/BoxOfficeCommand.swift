@@ -8,7 +8,7 @@ struct BoxOfficeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boxoffice",
         abstract: "Box Office: concert reservations that survive an on-sale.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Audit.self, Users.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Users.self, Webhooks.self, Audit.self, Bench.self])
 }
 
 /// Configuration and logging, shared by every command.
@@ -220,6 +220,39 @@ struct Users: ParsableCommand {
             ).scalar
             guard let key else { throw ValidationError("no user \(userId) exists") }
             print(key)
+        }
+    }
+}
+
+struct Webhooks: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Webhook events and their delivery (docs/webhooks.md); send one again.",
+        subcommands: [List.self, Retry.self])
+
+    struct List: ParsableCommand {
+        @Option(help: "Only events in this state: PENDING, DELIVERED or DEAD.") var status: String?
+        @Option(help: "How many events, newest first.") var limit = 20
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            let rows = try connection.execute("""
+                select e->>'eventId', e->>'type', coalesce(e->>'reservationId', ''), e->>'status', e->>'attempts',
+                  coalesce(e#>>'{lastAttempt,statusCode}', e#>>'{lastAttempt,error}', ''),
+                  coalesce(e#>>'{lastAttempt,durationMs}', ''), coalesce(e->>'nextAttemptAt', e->>'deliveredAt', ''),
+                  e->>'webhookId'
+                from jsonb_array_elements(api.webhook_list(status => $1, max_events => $2::integer)->'events') e
+                """, [status?.uppercased(), String(limit)])
+            Table.print(["event", "type", "reservation", "status", "attempts", "last answer", "ms", "next/delivered", "webhook id"], rows.rows)
+        }
+    }
+
+    struct Retry: ParsableCommand {
+        @Argument(help: "The event to send again (its event id).") var id: Int64
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            let event = try connection.execute("select api.webhook_retry(event_id => $1::bigint)->>'status'", [String(id)])
+            print("event \(id): \(event.scalar ?? "") again, due now")
         }
     }
 }

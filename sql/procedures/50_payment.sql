@@ -194,9 +194,7 @@ begin
 
   v_body := app.payment_json(v_payment, v_reservation);
 
-  insert into app.outbox (kind, user_id, payload)
-  values ('payment.completed', v_user_id, v_body)
-  returning event_id into v_event_id;
+  v_event_id := app.outbox_add('payment.completed', v_user_id, v_reservation.reservation_id, v_body);
   perform pg_notify('boxoffice_outbox', v_event_id::text);
 
   -- The token is used up: the user joins the queue again for another purchase.

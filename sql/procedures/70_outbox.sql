@@ -1,22 +1,72 @@
--- The outbox dispatcher (DESIGN.md, Events). Payment writes an app.outbox row
--- in its own transaction and NOTIFYs boxoffice_outbox with the event id, so a
--- listener may wake the dispatcher early; the scheduler also runs it every few
--- seconds (app.jobs 'outbox_dispatch'), because a NOTIFY is lost while nobody listens.
+-- The outbox (DESIGN.md, Events): every event a receiver outside the database
+-- must hear of is an app.outbox row written in the transaction that made it
+-- happen, so an event exists exactly when its change committed.
 --
--- Delivery is at least once: an event is marked dispatched in the same
--- transaction that sends its NOTIFY, and PostgreSQL delivers the NOTIFYs only
--- when that transaction commits; should it roll back, the events stay
--- undispatched and go out again on the next run. Consumers must therefore
--- tolerate a repeat (a payment event carries its paymentId). Two limits of
--- NOTIFY apply to payloads: under 8000 bytes each (a payment's is about 250),
--- and identical payloads sent in one transaction are folded into one (every
--- payment's payload is distinct).
+-- Two consumers, with state of their own:
+--   * Webhooks (75_webhooks.sql): delivery_status, attempts and
+--     next_attempt_at; an event is done when the receiver answered 2xx, or
+--     dead after the last attempt. This is the at-least-once delivery.
+--   * Listeners in the database's own sessions: api.outbox_dispatch NOTIFYs
+--     boxoffice_events with each event's payload and sets dispatched_at. A
+--     NOTIFY is lost while nobody listens, so dispatched_at says only that it
+--     was sent, and delivery never depends on it.
 --
--- Consumers today: the payment history and the ledger view read app.payments
--- and app.ledger directly, so nothing else has to happen for them. A webhook
--- consumer (POSTing each event to a configured URL) is future work: it would
--- LISTEN boxoffice_events, or call a variant of this function that returns the
--- claimed rows instead of NOTIFYing them.
+-- Events: payment.completed (api.payment_create calls app.outbox_add),
+-- reservation.held, reservation.cancelled and reservation.expired (the
+-- trigger reservations_outbox_trg below, so that every path that holds, cancels
+-- or expires a reservation, a takeover of a lapsed hold included, writes one).
+
+create or replace function app.outbox_add(kind text, user_id bigint, reservation_id bigint, payload jsonb)
+returns bigint
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  insert into app.outbox (kind, user_id, reservation_id, payload)
+  values (outbox_add.kind, outbox_add.user_id, outbox_add.reservation_id, outbox_add.payload)
+  returning event_id
+$$;
+
+comment on function app.outbox_add(text, bigint, bigint, jsonb) is
+'Writes one outbox event in the caller''s transaction; returns its event_id.
+Parameters: kind (payment.completed, reservation.held, ...); user_id; reservation_id, the key that orders
+webhook delivery (null: no order with other events); payload, the event''s data (docs/webhooks.md).';
+
+revoke execute on function app.outbox_add(text, bigint, bigint, jsonb) from public;
+
+-- reservation.held when a reservation is written HELD; reservation.cancelled
+-- and reservation.expired when a HELD one becomes CANCELLED or EXPIRED. PAID
+-- is api.payment_create's own payment.completed. The payload is the
+-- Reservation of the API as it now stands.
+create or replace function app.reservations_outbox()
+returns trigger
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' and new.status = 'HELD' then
+    perform app.outbox_add('reservation.held', new.user_id, new.reservation_id,
+      app.reservation_json(new, new.created_at));
+  elsif tg_op = 'UPDATE' and old.status = 'HELD' and new.status in ('CANCELLED', 'EXPIRED') then
+    perform app.outbox_add('reservation.' || lower(new.status), new.user_id, new.reservation_id,
+      app.reservation_json(new, coalesce(new.ended_at, now())));
+  end if;
+  return null;
+end
+$$;
+
+comment on function app.reservations_outbox() is
+'Trigger of app.reservations: writes reservation.held, reservation.cancelled or reservation.expired to the outbox.';
+
+revoke execute on function app.reservations_outbox() from public;
+
+create or replace trigger reservations_outbox_trg
+after insert or update of status on app.reservations
+for each row execute function app.reservations_outbox();
+
 create or replace function api.outbox_dispatch(max_events integer default 500)
 returns integer
 language plpgsql
@@ -61,7 +111,8 @@ end
 $$;
 
 comment on function api.outbox_dispatch(integer) is
-'Hands undispatched outbox events on, oldest first, at least once (a scheduler job; pg_cron can run it).
+'NOTIFYs listeners of the events not yet notified, oldest first (a scheduler job; pg_cron can run it).
+Webhook delivery does not depend on it (api.webhook_claim).
 For each claimed event (FOR UPDATE SKIP LOCKED, in event_id order): NOTIFY boxoffice_events with the
 event''s payload and set dispatched_at. Runs one at a time (a concurrent call returns 0).
 Parameters: max_events, the most events to hand on in this call, 1 or more (default 500).

@@ -50,6 +50,10 @@ public struct Config: Sendable {
     public var sqlDirectory: String
     public var instanceName: String
     public var logLevel: String
+    /// Webhook delivery (docs/webhooks.md): on when `WEBHOOK_URL` is set, which
+    /// then needs `WEBHOOK_SECRET` (one `whsec_` secret, or two during a
+    /// rotation, separated by a space or a comma; never logged).
+    public var webhook: WebhookDeliverer.Settings?
 
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
@@ -115,6 +119,24 @@ public struct Config: Sendable {
         let all = policy
         for (name, variable) in Self.policyVariables where !(environment[variable] ?? "").isEmpty {
             policyFromEnvironment[name] = all[name]
+        }
+        if let url = environment["WEBHOOK_URL"], !url.isEmpty {
+            guard let secrets = environment["WEBHOOK_SECRET"], !secrets.isEmpty else {
+                throw Invalid(description: "WEBHOOK_URL is set but WEBHOOK_SECRET is not: webhooks are always signed")
+            }
+            do {
+                var webhook = WebhookDeliverer.Settings(endpoint: try WebhookEndpoint(url: url), signer: try WebhookSigner(secrets: secrets))
+                webhook.timeout = .milliseconds(try integer("WEBHOOK_TIMEOUT_MS", 10_000, 100...300_000))
+                webhook.maxInFlight = try integer("WEBHOOK_MAX_IN_FLIGHT", 8, 1...256)
+                webhook.maxAttempts = try integer("WEBHOOK_MAX_ATTEMPTS", 15, 1...100)
+                webhook.retrySeconds = Double(try integer("WEBHOOK_RETRY_MS", 5_000, 0...3_600_000)) / 1000
+                webhook.maxRetrySeconds = Double(try integer("WEBHOOK_RETRY_MAX_SECONDS", 3600, 1...86_400))
+                self.webhook = webhook
+            } catch let error as WebhookEndpoint.Invalid {
+                throw Invalid(description: "WEBHOOK_URL: \(error)")
+            } catch let error as WebhookSigner.InvalidSecret {
+                throw Invalid(description: "WEBHOOK_SECRET: \(error)")  // the secret itself is never shown
+            }
         }
     }
 

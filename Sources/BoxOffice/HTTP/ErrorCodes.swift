@@ -11,6 +11,7 @@ public enum ErrorCodes {
         "CR103": (.notFound, "DATE_NOT_FOUND"),
         "CR104": (.notFound, "RESERVATION_NOT_FOUND"),
         "CR105": (.notFound, "JOB_NOT_FOUND"),
+        "CR108": (.notFound, "EVENT_NOT_FOUND"),
         "CR201": (.conflict, "SEAT_TAKEN"),
         "CR202": (.conflict, "RESERVATION_NOT_PAYABLE"),
         "CR203": (.conflict, "BALANCE_LIMIT"),

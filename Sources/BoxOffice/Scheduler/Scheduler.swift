@@ -109,6 +109,7 @@ public struct Scheduler: Service {
     let leaderIdleTimeout: Duration
     let shutdownGrace: Duration
     let cancelGrace: Duration
+    let leadership: Leadership
     let logger: Logger
 
     /// - Parameters:
@@ -130,10 +131,13 @@ public struct Scheduler: Service {
     ///   - shutdownGrace: how long shutdown waits for runs before cancelling them.
     ///   - cancelGrace: how long a cancelled run may take to end before its
     ///     session is terminated.
+    ///   - leadership: told whether this instance leads, for the leader's
+    ///     other work (`WebhookDeliverer`).
     public init(
         database: Database, leaderConninfo: String, instance: String, jobTimeoutSeconds: Int, logger: Logger,
         maxConcurrentRuns: Int = Scheduler.defaultMaxConcurrentRuns, pollInterval: Duration = .seconds(2),
-        leaderIdleTimeout: Duration? = nil, shutdownGrace: Duration = .seconds(5), cancelGrace: Duration = .seconds(2)
+        leaderIdleTimeout: Duration? = nil, shutdownGrace: Duration = .seconds(5), cancelGrace: Duration = .seconds(2),
+        leadership: Leadership = Leadership()
     ) {
         self.database = database
         self.leaderConninfo = leaderConninfo
@@ -145,6 +149,7 @@ public struct Scheduler: Service {
             leaderIdleTimeout ?? Self.defaultLeaderIdleTimeout(pollInterval: pollInterval), pollInterval * 3)
         self.shutdownGrace = shutdownGrace
         self.cancelGrace = cancelGrace
+        self.leadership = leadership
         var logger = logger
         logger[metadataKey: "instance"] = "\(instance)"
         self.logger = logger
@@ -175,6 +180,7 @@ public struct Scheduler: Service {
                 return .shutdown
             }
             await loop(group: &group, leader: leader, inFlight: inFlight)
+            leadership.set(false)
             group.cancelAll()
         }
         await leader.close()
@@ -198,6 +204,7 @@ public struct Scheduler: Service {
         func loseLeadership(_ reason: String) async {
             logger.warning("scheduler: no longer the leader", metadata: ["reason": "\(reason)"])
             isLeader = false
+            leadership.set(false)
             abandonPending = false
             await leader.close()
         }
@@ -209,6 +216,7 @@ public struct Scheduler: Service {
                     switch await leader.tryLock() {
                     case .success(true):
                         isLeader = true
+                        leadership.set(true)
                         failures = 0
                         logger.notice("scheduler: leading")
                         abandonPending = true
@@ -305,6 +313,7 @@ public struct Scheduler: Service {
                 plan.finish(jobID)
             case .shutdown:
                 stopping = true
+                leadership.set(false)  // the leader's other work stops too
                 stopDeadline = clock.now + shutdownGrace
                 logger.notice("scheduler: stopping", metadata: ["running": "\(plan.runningCount)"])
             }

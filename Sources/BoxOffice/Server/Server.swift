@@ -51,6 +51,8 @@ public enum Server {
         // The jobs get a pool of their own, one connection per concurrent
         // run, so that a busy HTTP pool never delays queue_admit.
         var jobDatabase: Database?
+        var webhookDatabase: Database?
+        let leadership = Leadership()
         if config.schedulerEnabled {
             let runs = Scheduler.defaultMaxConcurrentRuns
             let jobs = Database(
@@ -63,7 +65,21 @@ public enum Server {
                 Scheduler(
                     database: jobs, leaderConninfo: target.sessionConninfo,
                     instance: config.instanceName, jobTimeoutSeconds: config.jobTimeoutSeconds, logger: logger,
-                    maxConcurrentRuns: runs))
+                    maxConcurrentRuns: runs, leadership: leadership))
+            // Webhooks: the leader's, with a pool, event loop and timeouts of
+            // their own, so a receiver that hangs holds up nothing else.
+            if let webhook = config.webhook {
+                let pool = Database(
+                    .init(conninfo: target.serveConninfo, poolSize: 2, acquireTimeout: .seconds(5)),
+                    logger: logger)
+                webhookDatabase = pool
+                services.append(
+                    WebhookDeliverer(
+                        settings: webhook, database: pool, leadership: leadership, instance: config.instanceName,
+                        logger: logger))
+            }
+        } else if config.webhook != nil {
+            logger.warning("WEBHOOK_URL is set but SCHEDULER=off: only a scheduler's leader delivers webhooks")
         }
         services.append(app)
         var configuration = ServiceGroupConfiguration(
@@ -75,6 +91,7 @@ public enum Server {
         let group = ServiceGroup(configuration: configuration)
         // in reverse order of use: the scheduler has stopped, then HTTP
         func shutdownPools() async {
+            await webhookDatabase?.shutdown()
             await jobDatabase?.shutdown()
             await database.shutdown()
         }

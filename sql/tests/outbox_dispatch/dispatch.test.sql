@@ -1,6 +1,6 @@
 -- api.outbox_dispatch: undispatched events go out in event_id order, each once, max_events at a time.
 begin;
-select plan(11);
+select plan(12);
 
 -- Events from outside this test must not count: mark them handed on (rolled back at the end).
 update app.outbox set dispatched_at = now() where dispatched_at is null;
@@ -34,12 +34,17 @@ select is((select count(*) from app.outbox where event_id in (:e1, :e2, :e3) and
 select * from tests.payment_world() \gset
 set local role boxoffice_api;
 select api.payment_create(:'ann_token'::uuid, :res) as paid \gset
-select is(api.outbox_dispatch(), 1, 'a payment''s event is handed on');
+select is(api.outbox_dispatch(), 2, 'a payment''s event is handed on, after its reservation''s');
 reset role;
 select results_eq(
-  format('select kind, payload, dispatched_at is not null from app.outbox where user_id = %s', :ann),
-  format('values (%L, %L::jsonb, true)', 'payment.completed', :'paid'),
-  'the payment.completed event, carrying the Payment, is marked dispatched');
+  format('select kind, payload, dispatched_at is not null from app.outbox where user_id = %s order by event_id', :ann),
+  format('values (%L, (select payload from app.outbox where kind = %L and reservation_id = %s), true), (%L, %L::jsonb, true)',
+         'reservation.held', 'reservation.held', :res, 'payment.completed', :'paid'),
+  'the reservation.held and payment.completed events, the latter carrying the Payment, are marked dispatched');
+select is(
+  (select array_agg(delivery_status order by event_id) from app.outbox where user_id = :ann),
+  array['PENDING', 'PENDING'],
+  'a NOTIFY is not a delivery: both events are still PENDING for the webhook');
 
 select * from finish();
 rollback;

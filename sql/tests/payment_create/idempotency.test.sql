@@ -34,7 +34,7 @@ reset role;
 select is((select balance from app.users where user_id = :ann), 30000::bigint, 'the price was debited once');
 select is((select count(*) from app.payments where user_id = :ann), 1::bigint, 'one payment');
 select is((select count(*) from app.ledger where user_id = :ann and kind = 'PAYMENT'), 1::bigint, 'one PAYMENT ledger row');
-select is((select count(*) from app.outbox where user_id = :ann), 1::bigint, 'one outbox event');
+select is((select count(*) from app.outbox where user_id = :ann and kind = 'payment.completed'), 1::bigint, 'one outbox event');
 
 select * from finish();
 rollback;

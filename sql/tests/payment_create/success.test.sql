@@ -69,7 +69,7 @@ select is((select balance_after from app.ledger where user_id = :ann order by en
   'the newest ledger row carries the balance');
 select is((select paid_at from app.payments where reservation_id = :res2), now() + interval '1 minute',
   'paid_at follows as_of');
-select is((select count(*) from app.outbox where event_id > :last_event), 2::bigint, 'one outbox event per payment');
+select is((select count(*) from app.outbox where event_id > :last_event and kind = 'payment.completed'), 2::bigint, 'one outbox event per payment');
 select is((select count(*) from app.payments where user_id = :ann), 2::bigint, 'two payments in all');
 select results_eq(
   format('select status from app.seats where date_id = %s and seat_no in (7, 8) order by seat_no', :date_id),
