@@ -28,11 +28,11 @@ public enum Server {
                 conninfo: target.serveConninfo, poolSize: config.poolSize,
                 acquireTimeout: .milliseconds(Int64(config.poolWaitMilliseconds)), settings: config.sessionSettings),
             logger: logger)
-        let notifier = QueueNotifier(conninfo: target.serveConninfo, logger: logger)
+        let notifier = QueueNotifier(conninfo: target.serveConninfo, database: database, logger: logger)
         let app = Application(
             router: App.router(
                 database: database, migrator: migrator, notifier: notifier,
-                concertListTTL: .milliseconds(config.concertListCacheMilliseconds)),
+                concertListTTL: .milliseconds(config.concertListCacheMilliseconds), publicDirectory: config.publicDirectory),
             configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "boxoffice"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.httpPort
