@@ -14,7 +14,7 @@ const store = {
 const MESSAGES = {
   SEAT_TAKEN: "Someone else just took that seat. The map is up to date again: please pick another one.",
   HOLD_EXPIRED: "Your hold on that seat ran out, so it went back on sale. Pick it again if it is still free.",
-  INSUFFICIENT_BALANCE: "Your balance is too low for this seat. Add money above, then pay again.",
+  INSUFFICIENT_BALANCE: "Your balance is too low for this seat. Add money below, then pay again.",
   TOKEN_EXPIRED: "Your turn has ended (your place in line or your shopping time ran out, or you already paid). Join the line again to continue.",
   TOKEN_INVALID: "We could not find your place in line. Please join the line again.",
   TOKEN_MISSING: "We could not find your place in line. Please join the line again.",
@@ -103,6 +103,8 @@ function formatWait(seconds) {
 
 const VIEWS = ["account-view", "concerts-view", "queue-view", "shop-view", "receipt-view"];
 function show(view) {
+  clearAlert();
+  notify("");
   for (const id of VIEWS) $(id).hidden = id !== view;
   const heading = $(view).querySelector("h1");
   if (heading) heading.focus();
@@ -112,7 +114,7 @@ function alertUser(text) {
   const box = $("alert");
   box.textContent = text;
   box.hidden = false;
-  box.focus();
+  box.focus({ preventScroll: true });
 }
 function clearAlert() { $("alert").hidden = true; $("alert").textContent = ""; }
 function notify(text) {
@@ -592,19 +594,16 @@ async function paySeat(r, button) {
   // The token is used up by the payment: the stream ends, the visit is over.
   stopWatching();
   const title = state.visit.title;
-  let balance = null;
-  try { balance = (await api("GET", "/api/balance", { token: state.visit.token })).balance; } catch { /* token used up */ }
   state.visit = null; state.ticket = null; state.holds.clear(); state.dateId = null; saveVisit();
-  showReceipt(payment, r, title, balance);
+  showReceipt(payment, r, title);
 }
 
-function showReceipt(payment, r, title, balance) {
+function showReceipt(payment, r, title) {
   const rows = [
     ["Concert", title], ["Date", formatDay(r.date)], ["Seat", String(payment.seatNo)],
     ["Paid", money.format(payment.amount)], ["Payment number", String(payment.paymentId)],
     ["Paid at", whenFormat.format(new Date(payment.paidAt))],
   ];
-  if (balance != null) rows.push(["Balance left", money.format(balance)]);
   const list = $("receipt");
   list.replaceChildren();
   for (const [term, value] of rows) {

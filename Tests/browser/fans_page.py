@@ -166,7 +166,14 @@ def main():
         wait = WebDriverWait(driver, 25, poll_frequency=0.1)
 
         def shot(name):
+            # the whole page: the window as tall as the document for the picture
+            width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+            time.sleep(0.7)  # let the bar's transition end
+            full = driver.execute_script("return document.documentElement.scrollHeight")
+            if full > height:
+                driver.set_window_size(width, min(full + 140, 3000))
             driver.save_screenshot(os.path.join(shots, name + ".png"))
+            driver.set_window_size(width, height)
 
         def visible(element_id):
             return driver.find_element(By.ID, element_id).is_displayed()
