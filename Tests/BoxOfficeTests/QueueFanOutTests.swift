@@ -19,7 +19,9 @@ struct QueueFanOutTests {
     }
 
     /// `count` users join in turn; their tokens in arrival order, each with an open stream past its first event.
-    static func line(_ server: TestServer, concertId: Int64, count: Int) async throws -> [(token: String, stream: QueueFixtures.EventStream)] {
+    static func line(_ server: TestServer, concertId: Int64, count: Int) async throws -> [(
+        token: String, stream: QueueFixtures.EventStream
+    )] {
         var line: [(String, QueueFixtures.EventStream)] = []
         for userId in try Fixtures.users(server.database, count: count) {
             let token = try await Fixtures.join(server.client, userId: userId, concertId: concertId)
@@ -30,7 +32,9 @@ struct QueueFanOutTests {
         }
         // every stream registered with the notifier before the admission
         let deadline = ContinuousClock.now + .seconds(10)
-        while server.notifier.openStreams < count && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while server.notifier.openStreams < count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(server.notifier.openStreams == count)
         return line
     }
@@ -52,7 +56,9 @@ struct QueueFanOutTests {
             // The next `front` in line hear their new place.
             for (index, entry) in line.dropFirst(5).prefix(front).enumerated() {
                 let event = try await entry.stream.next("ticket", within: .seconds(20))
-                #expect((event?.json["position"] as? NSNumber)?.intValue == index + 1, "front stream \(index): \(event?.data ?? "nothing")")
+                #expect(
+                    (event?.json["position"] as? NSNumber)?.intValue == index + 1,
+                    "front stream \(index): \(event?.data ?? "nothing")")
             }
             // Everyone further back is not read: nothing arrives on their streams.
             for entry in line.dropFirst(5 + front).prefix(5) {
@@ -102,7 +108,9 @@ struct QueueFanOutTests {
             let moved = try await line[1].stream.next("ticket", within: .seconds(10)) { ($0["position"] as? NSNumber) == 1 }
             #expect(moved != nil)
             let deadline = ContinuousClock.now + .seconds(5)
-            while server.notifier.openStreams > 1 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            while server.notifier.openStreams > 1 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             #expect(server.notifier.openStreams == 1, "the ended stream is unregistered")
         }
     }

@@ -16,7 +16,8 @@ enum QueueEvents {
         guard let notifier = call.notifier else { throw APIError.unavailable("event streams are not running on this instance") }
         let token = call.token()
         let first = try await notifier.firstRead(token: token)
-        let concertId = (try? JSONSerialization.jsonObject(with: Data(first.ticket.utf8)) as? [String: Any])?["concertId"] as? Int64 ?? 0
+        let concertId =
+            (try? JSONSerialization.jsonObject(with: Data(first.ticket.utf8)) as? [String: Any])?["concertId"] as? Int64 ?? 0
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: "event: ticket\ndata: \(first.ticket)\n\n"))
             guard let token else { return try await writer.finish(nil) }
@@ -28,9 +29,12 @@ enum QueueEvents {
                     case .ticket(let ticket):
                         try await writer.write(ByteBuffer(string: "event: ticket\ndata: \(ticket)\n\n"))
                     case .failed(let error):
-                        let data = (try? JSONSerialization.data(
-                            withJSONObject: ["error": ["code": error.code, "message": error.message]], options: [.sortedKeys])) ?? Data()
-                        try await writer.write(ByteBuffer(string: "event: error\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
+                        let data =
+                            (try? JSONSerialization.data(
+                                withJSONObject: ["error": ["code": error.code, "message": error.message]], options: [.sortedKeys]))
+                            ?? Data()
+                        try await writer.write(
+                            ByteBuffer(string: "event: error\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
                         if error.status != .serviceUnavailable { return }
                     }
                 }

@@ -149,7 +149,8 @@ public final class QueueNotifier: Service, Sendable {
         defer { connection.close() }
         while !stopping {
             do {
-                let (notes, reconnected) = try await thread.runIfActive { () throws -> ([(channel: String, payload: String)], Bool) in
+                let (notes, reconnected) = try await thread.runIfActive {
+                    () throws -> ([(channel: String, payload: String)], Bool) in
                     var reconnected = false
                     if !connection.isHealthy() {
                         try connection.connect()
@@ -219,7 +220,8 @@ public final class QueueNotifier: Service, Sendable {
         let chosen: [(UInt64, String)] = state.withLockedValue { state in
             let waiting = state.subscribers.filter { $0.value.concertId == concertId && !$0.value.busy && $0.value.place != nil }
             let through = waiting.filter { $0.value.place! <= watermark }
-            let next = waiting.filter { $0.value.place! > watermark }.sorted { $0.value.place! < $1.value.place! }.prefix(settings.front)
+            let next = waiting.filter { $0.value.place! > watermark }.sorted { $0.value.place! < $1.value.place! }.prefix(
+                settings.front)
             let ids = through.map(\.key) + next.map(\.key)
             for id in ids { state.subscribers[id]?.busy = true }
             return ids.map { ($0, state.subscribers[$0]!.token) }

@@ -60,7 +60,10 @@ struct StaticFiles: Sendable {
     /// or above it (`.build/release/boxoffice` in a clone).
     static func folder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let set = environment["BOXOFFICE_PUBLIC_DIR"], !set.isEmpty { return set }
-        let starts = [FileManager.default.currentDirectoryPath, (CommandLine.arguments.first.map { ($0 as NSString).deletingLastPathComponent }) ?? "."]
+        let starts = [
+            FileManager.default.currentDirectoryPath,
+            (CommandLine.arguments.first.map { ($0 as NSString).deletingLastPathComponent }) ?? ".",
+        ]
         for start in starts {
             var url = URL(fileURLWithPath: start).standardizedFileURL
             for _ in 0..<6 {
