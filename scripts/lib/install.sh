@@ -41,6 +41,12 @@ need_python_module() {
   export PATH="$venv/bin:$PATH"
 }
 
+# The fans' page test: Debian's chromium, its driver and Selenium, all from
+# apt (nothing downloads a browser of its own).
+need_browser() {
+  need_debian chromium chromium-driver python3-selenium
+}
+
 need_swift() {
   if ! command -v swift >/dev/null; then
     [ -x /opt/swift/usr/bin/swift ] && export PATH=/opt/swift/usr/bin:$PATH

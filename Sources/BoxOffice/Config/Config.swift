@@ -48,6 +48,8 @@ public struct Config: Sendable {
     public var home: String
     /// The folder holding migrations/, procedures/ and indexes/.
     public var sqlDirectory: String
+    /// The fans' page (index.html, app.js, style.css) served at `/`.
+    public var publicDirectory: String
     public var instanceName: String
     public var logLevel: String
     /// Webhook delivery (docs/webhooks.md): on when `WEBHOOK_URL` is set, which
@@ -112,6 +114,7 @@ public struct Config: Sendable {
         let cwd = FileManager.default.currentDirectoryPath
         home = environment["BOXOFFICE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? cwd + "/.boxoffice"
         sqlDirectory = environment["BOXOFFICE_SQL_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? Config.findSQLDirectory(from: cwd)
+        publicDirectory = StaticFiles.folder(environment: environment)
         instanceName = environment["INSTANCE_NAME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         logLevel = environment["LOG_LEVEL"] ?? "notice"

@@ -3,18 +3,22 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Builds the HTTP application: the route table, the operational routes and
-/// the error middleware.
+/// Builds the HTTP application: the route table, the operational routes, the
+/// fans' page (the files of `publicDirectory`, see StaticFiles) and the error
+/// middleware.
 public enum App {
     /// `concertListTTL`: how long one answer of `GET /api/concerts` serves
     /// every caller (CONCERT_LIST_CACHE_MS; zero asks the database each time).
     public static func router(
-        database: Database, migrator: Migrator, notifier: QueueNotifier?, concertListTTL: Duration = .zero
+        database: Database, migrator: Migrator, notifier: QueueNotifier?, concertListTTL: Duration = .zero,
+        publicDirectory: String? = nil
     ) -> Router<BasicRequestContext> {
         Metrics.bootstrap()
         let concertListCache = BodyCache(ttl: concertListTTL)
+        let page = StaticFiles(folder: publicDirectory ?? StaticFiles.folder())
         let router = Router()
-        let operational: [(method: HTTPRequest.Method, path: String)] = [(.get, "/health"), (.get, "/ready"), (.get, "/metrics")]
+        let operational: [(method: HTTPRequest.Method, path: String)] =
+            [(.get, "/health"), (.get, "/ready"), (.get, "/metrics")] + page.files.keys.sorted().map { (.get, $0) }
         // Metrics outside the error middleware, so that they count the status
         // the client got (a 404 as a 404), not the error thrown inside.
         router.add(middleware: MetricsMiddleware())
@@ -33,6 +37,13 @@ public enum App {
                         concertListCache: concertListCache, body: body)
                     return try await route.handler(call)
                 }
+            }
+        }
+
+        for path in page.files.keys.sorted() {
+            router.get(RouterPath(path)) { request, _ in
+                guard let response = page.response(path, request: request) else { throw HTTPError(.notFound) }
+                return response
             }
         }
 

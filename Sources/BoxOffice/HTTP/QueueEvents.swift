@@ -6,55 +6,40 @@ import ServiceLifecycle
 /// `GET /api/queue/tokens/me/events`: a server-sent Ticket event whenever the
 /// ticket changes, and at least every 15 s. Token errors are answered as JSON
 /// before the stream starts; once the ticket stops being live the stream
-/// sends an `error` event with the same JSON and ends. It also ends, within a
-/// tick, when the server begins a graceful shutdown (the HTTP server waits for
-/// open responses, so a stream left open would hold up SIGTERM); the client's
-/// EventSource reconnects, to another instance.
+/// sends an `error` event with the same JSON and ends. What to read and when
+/// is the QueueNotifier's: a stream itself only writes what it is told. It
+/// also ends at once when the server begins a graceful shutdown (the HTTP
+/// server waits for open responses, so a stream left open would hold up
+/// SIGTERM); the client reconnects, to another instance.
 enum QueueEvents {
-    static let heartbeat: Duration = .seconds(15)
-    static let fallbackRefresh: Duration = .seconds(5)
-    static let tick: Duration = .milliseconds(200)
-
     static func stream(_ call: Call) async throws -> Response {
+        guard let notifier = call.notifier else { throw APIError.unavailable("event streams are not running on this instance") }
         let token = call.token()
-        let sql = "select api.queue_status(token => $1::uuid)::text"
-        let first = try await call.database.query(sql, [token]).scalar ?? "null"
-        let concertId = (try? JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])?["concertId"] as? Int64 ?? 0
-        let database = call.database
-        let notifier = call.notifier
-        let logger = call.logger
+        let first = try await notifier.firstRead(token: token)
+        let concertId =
+            (try? JSONSerialization.jsonObject(with: Data(first.ticket.utf8)) as? [String: Any])?["concertId"] as? Int64 ?? 0
         let body = ResponseBody { writer in
-            var last = first
-            var lastWrite = ContinuousClock.now
-            var lastQuery = ContinuousClock.now
-            var generation = notifier?.generation(of: concertId) ?? 0
-            try await writer.write(ByteBuffer(string: "event: ticket\ndata: \(first)\n\n"))
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                try await Task.sleep(for: tick)
-                let now = ContinuousClock.now
-                let current = notifier?.generation(of: concertId) ?? 0
-                guard current != generation || now - lastQuery >= fallbackRefresh || now - lastWrite >= heartbeat else {
-                    continue
+            try await writer.write(ByteBuffer(string: "event: ticket\ndata: \(first.ticket)\n\n"))
+            guard let token else { return try await writer.finish(nil) }
+            let (id, updates) = notifier.subscribe(token: token, concertId: concertId, place: first.place)
+            defer { notifier.unsubscribe(id) }
+            try await withGracefulShutdownHandler {
+                for await update in updates {
+                    switch update {
+                    case .ticket(let ticket):
+                        try await writer.write(ByteBuffer(string: "event: ticket\ndata: \(ticket)\n\n"))
+                    case .failed(let error):
+                        let data =
+                            (try? JSONSerialization.data(
+                                withJSONObject: ["error": ["code": error.code, "message": error.message]], options: [.sortedKeys]))
+                            ?? Data()
+                        try await writer.write(
+                            ByteBuffer(string: "event: error\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
+                        if error.status != .serviceUnavailable { return }
+                    }
                 }
-                generation = current
-                lastQuery = now
-                let ticket: String
-                do {
-                    ticket = try await database.query(sql, [token]).scalar ?? "null"
-                } catch {
-                    let answer = APIError.from(error, logger: logger)
-                    let data =
-                        (try? JSONSerialization.data(withJSONObject: ["error": ["code": answer.code, "message": answer.message]]))
-                        ?? Data()
-                    try await writer.write(ByteBuffer(string: "event: error\ndata: \(String(decoding: data, as: UTF8.self))\n\n"))
-                    if answer.status == .serviceUnavailable { continue }
-                    break
-                }
-                if ticket != last || now - lastWrite >= heartbeat {
-                    try await writer.write(ByteBuffer(string: "event: ticket\ndata: \(ticket)\n\n"))
-                    last = ticket
-                    lastWrite = now
-                }
+            } onGracefulShutdown: {
+                notifier.unsubscribe(id)
             }
             try await writer.finish(nil)
         }

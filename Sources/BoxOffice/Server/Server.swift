@@ -32,11 +32,11 @@ public enum Server {
         // LISTEN and the scheduler need sessions that outlive a transaction:
         // DATABASE_SESSION_URL, a direct connection even when the HTTP pool
         // goes through a transaction-mode pooler.
-        let notifier = QueueNotifier(conninfo: target.sessionConninfo, logger: logger)
+        let notifier = QueueNotifier(conninfo: target.sessionConninfo, database: database, logger: logger)
         let app = Application(
             router: App.router(
                 database: database, migrator: migrator, notifier: notifier,
-                concertListTTL: .milliseconds(config.concertListCacheMilliseconds)),
+                concertListTTL: .milliseconds(config.concertListCacheMilliseconds), publicDirectory: config.publicDirectory),
             configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "boxoffice"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.httpPort

@@ -19,6 +19,7 @@ struct TestServer: Sendable {
     let port: Int
     let database: TestDatabase
     let pool: Database
+    let notifier: QueueNotifier
     var client: HTTPTestClient { HTTPTestClient(port: port) }
 
     static func with<T: Sendable>(
@@ -27,6 +28,7 @@ struct TestServer: Sendable {
         poolWait: TimeAmount = .seconds(30),
         timeouts: Database.Timeouts? = try! Config(environment: [:]).timeouts,
         concertListTTL: Duration = .zero,
+        notifierSettings: QueueNotifier.Settings = .init(),
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let database = try TestDatabase.create()
@@ -39,7 +41,7 @@ struct TestServer: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let migrator = Migrator(directory: TestPaths.sql)
-        let notifier = QueueNotifier(conninfo: database.apiConninfo, logger: logger)
+        let notifier = QueueNotifier(conninfo: database.apiConninfo, database: pool, logger: logger, settings: notifierSettings)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: App.router(database: pool, migrator: migrator, notifier: notifier, concertListTTL: concertListTTL),
@@ -54,7 +56,7 @@ struct TestServer: Sendable {
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CancellationError() }
-            let value = try await body(TestServer(port: port, database: database, pool: pool))
+            let value = try await body(TestServer(port: port, database: database, pool: pool, notifier: notifier))
             group.cancelAll()
             return value
         }
