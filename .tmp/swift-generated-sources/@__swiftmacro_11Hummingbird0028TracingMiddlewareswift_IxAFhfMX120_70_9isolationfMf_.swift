@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/hummingbird/Sources/Hummingbird/Middleware/TracingMiddleware.swift:121:71-121:81
+// original-source-range: /work/wt-int/.build/checkouts/hummingbird/Sources/Hummingbird/Middleware/TracingMiddleware.swift:121:71-121:81

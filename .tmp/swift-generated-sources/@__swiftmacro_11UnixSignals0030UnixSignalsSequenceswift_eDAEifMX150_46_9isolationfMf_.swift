@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/swift-service-lifecycle/Sources/UnixSignals/UnixSignalsSequence.swift:151:47-151:57
+// original-source-range: /work/wt-int/.build/checkouts/swift-service-lifecycle/Sources/UnixSignals/UnixSignalsSequence.swift:151:47-151:57

@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/hummingbird/Sources/HummingbirdCore/Server/Server.swift:112:55-112:65
+// original-source-range: /work/wt-int/.build/checkouts/hummingbird/Sources/HummingbirdCore/Server/Server.swift:112:55-112:65

@@ -4,4 +4,4 @@
     }
 }
 
-// original-source-range: /work/wt-12/.build/checkouts/swift-distributed-tracing/Sources/Instrumentation/InstrumentationContext.swift:257:66-257:66
+// original-source-range: /work/wt-int/.build/checkouts/swift-distributed-tracing/Sources/Instrumentation/InstrumentationContext.swift:257:66-257:66

@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/swift-log/Sources/Logging/Logger.swift:1504:60-1504:70
+// original-source-range: /work/wt-int/.build/checkouts/swift-log/Sources/Logging/Logger.swift:1504:60-1504:70

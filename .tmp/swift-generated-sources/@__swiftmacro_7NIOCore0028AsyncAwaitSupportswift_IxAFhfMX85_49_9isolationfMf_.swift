@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/swift-nio/Sources/NIOCore/AsyncAwaitSupport.swift:86:50-86:60
+// original-source-range: /work/wt-int/.build/checkouts/swift-nio/Sources/NIOCore/AsyncAwaitSupport.swift:86:50-86:60

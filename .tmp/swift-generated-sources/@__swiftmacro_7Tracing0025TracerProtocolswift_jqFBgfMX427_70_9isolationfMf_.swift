@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/swift-distributed-tracing/Sources/Tracing/TracerProtocol.swift:428:71-428:81
+// original-source-range: /work/wt-int/.build/checkouts/swift-distributed-tracing/Sources/Tracing/TracerProtocol.swift:428:71-428:81

@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/swift-nio/Sources/NIOPosix/NIOThreadPool.swift:457:54-457:64
+// original-source-range: /work/wt-int/.build/checkouts/swift-nio/Sources/NIOPosix/NIOThreadPool.swift:457:54-457:64

@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/.build/checkouts/swift-nio/Sources/NIOPosix/NIOThreadPool.swift:458:55-458:65
+// original-source-range: /work/wt-int/.build/checkouts/swift-nio/Sources/NIOPosix/NIOThreadPool.swift:458:55-458:65

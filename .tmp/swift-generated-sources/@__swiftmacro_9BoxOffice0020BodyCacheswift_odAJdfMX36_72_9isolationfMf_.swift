@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/Sources/BoxOffice/HTTP/BodyCache.swift:37:73-37:83
+// original-source-range: /work/wt-int/Sources/BoxOffice/HTTP/BodyCache.swift:37:73-37:83

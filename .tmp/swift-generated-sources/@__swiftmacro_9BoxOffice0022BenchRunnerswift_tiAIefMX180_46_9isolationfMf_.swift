@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/Sources/BoxOffice/Bench/BenchRunner.swift:181:47-181:57
+// original-source-range: /work/wt-int/Sources/BoxOffice/Bench/BenchRunner.swift:181:47-181:57

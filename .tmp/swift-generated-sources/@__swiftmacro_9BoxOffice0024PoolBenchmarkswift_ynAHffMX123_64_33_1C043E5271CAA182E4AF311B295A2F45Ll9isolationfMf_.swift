@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/Sources/BoxOffice/Bench/PoolBenchmark.swift:124:65-124:75
+// original-source-range: /work/wt-int/Sources/BoxOffice/Bench/PoolBenchmark.swift:124:65-124:75

@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/Sources/BoxOffice/Bench/PoolBenchmark.swift:150:52-150:62
+// original-source-range: /work/wt-int/Sources/BoxOffice/Bench/PoolBenchmark.swift:150:52-150:62

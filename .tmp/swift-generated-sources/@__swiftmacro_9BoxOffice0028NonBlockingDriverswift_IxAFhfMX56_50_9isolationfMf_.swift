@@ -1,3 +1,3 @@
 nil                                                                                                                             
 
-// original-source-range: /work/wt-12/Sources/BoxOffice/Bench/NonBlockingDriver.swift:57:51-57:61
+// original-source-range: /work/wt-int/Sources/BoxOffice/Bench/NonBlockingDriver.swift:57:51-57:61

@@ -45,16 +45,19 @@ struct PoolerConfigTests {
         #expect(throws: Config.Invalid.self) { try Config(environment: ["DATABASE_SESSION_URL": direct]) }
     }
 
-    @Test("an unprepared pool sets no session state; a prepared one sets the policy")
+    @Test("an unprepared pool sets no session state; a prepared one sets its timeouts")
     func sessionState() async throws {
         let database = try TestDatabase.create()
-        let show = "select coalesce(current_setting('boxoffice.hold_seconds', true), 'unset') || ' ' || current_setting('application_name')"
+        let show = "select current_setting('statement_timeout') || ' ' || current_setting('application_name')"
+        let timeouts = Database.Timeouts(statementSeconds: 7, lockSeconds: 3, idleInTransactionSeconds: 11)
         let unprepared = Database(
-            .init(conninfo: database.apiConninfo, poolSize: 1, settings: ["hold_seconds": "7"], preparedStatements: false))
-        #expect(try await unprepared.query(show).scalar == "unset boxoffice")
+            .init(conninfo: database.apiConninfo, poolSize: 1, timeouts: timeouts, preparedStatements: false))
+        let unpreparedShows = try await unprepared.query(show).scalar
+        #expect(unpreparedShows != "7s boxoffice")
+        #expect(unpreparedShows?.hasSuffix(" boxoffice") == true)
         await unprepared.shutdown()
-        let prepared = Database(.init(conninfo: database.apiConninfo, poolSize: 1, settings: ["hold_seconds": "7"]))
-        #expect(try await prepared.query(show).scalar == "7 boxoffice")
+        let prepared = Database(.init(conninfo: database.apiConninfo, poolSize: 1, timeouts: timeouts))
+        #expect(try await prepared.query(show).scalar == "7s boxoffice")
         await prepared.shutdown()
     }
 }
