@@ -1,5 +1,6 @@
 import ArgumentParser
 import BoxOffice
+import BoxOfficeBench
 import Foundation
 import Logging
 
