@@ -54,6 +54,7 @@ let package = Package(
                 "BoxOffice",
                 "BoxOfficeBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
