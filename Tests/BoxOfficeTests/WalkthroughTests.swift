@@ -49,24 +49,10 @@ struct WalkthroughTests {
         #expect(try Fixtures.audit(database).isEmpty)
     }
 
-    /// Runs scripts/walkthrough against the server on `port`: its exit status
-    /// and output. Waits without blocking a thread of the test pool.
+    /// Runs scripts/walkthrough against the server on `port`.
     static func run(port: Int) async throws -> (Int32, String) {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("walkthrough-\(UUID().uuidString).out").path
-        defer { unlink(log) }
         var environment = ProcessInfo.processInfo.environment
         environment["BOXOFFICE_URL"] = "http://127.0.0.1:\(port)"
-        let pid = try Subprocess.spawn(["bash", script], environment: environment, outputPath: log)
-        var status: Int32 = 0
-        for _ in 0..<1200 {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-                return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        kill(pid, SIGKILL)
-        Subprocess.wait(pid)
-        throw Subprocess.Failure(description: "scripts/walkthrough still running after 120 s:\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        return try await ProcessRun.run(["bash", script], environment: environment)
     }
 }
