@@ -21,7 +21,9 @@ struct APIDocsTests {
             let html = String(decoding: page.body, as: UTF8.self)
             #expect(html.contains("/docs/viewer.mjs") && html.contains("/docs/viewer.css"))
 
-            for (path, type) in [("/docs/viewer.mjs", "text/javascript"), ("/docs/yaml.mjs", "text/javascript"), ("/docs/viewer.css", "text/css")] {
+            for (path, type) in [
+                ("/docs/viewer.mjs", "text/javascript"), ("/docs/yaml.mjs", "text/javascript"), ("/docs/viewer.css", "text/css"),
+            ] {
                 let file = try await server.client.get(path)
                 #expect(file.status == 200, "\(path)")
                 #expect(file.headers["content-type"]?.hasPrefix(type) == true, "\(path): \(file.headers)")
@@ -51,7 +53,9 @@ struct APIDocsTests {
             let text = try String(contentsOfFile: TestPaths.root + "/" + entry.file, encoding: .utf8)
             #expect(!text.contains("http://") && !text.contains("https://"), "\(entry.file) names another origin")
             #expect(text.firstMatch(of: /(src|href)\s*=\s*["']\/\//) == nil, "\(entry.file) loads a protocol-relative URL")
-            #expect(text.firstMatch(of: /import\s[^;]*from\s*["'](?!\.\/)/) == nil, "\(entry.file) imports a module from outside the folder")
+            #expect(
+                text.firstMatch(of: /import\s[^;]*from\s*["'](?!\.\/)/) == nil,
+                "\(entry.file) imports a module from outside the folder")
         }
     }
 }

@@ -31,7 +31,9 @@ struct CommandLineTests {
         let helpText = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let operations = try String(contentsOfFile: TestPaths.root + "/docs/operations.md", encoding: .utf8)
         for setting in Config.settings {
-            #expect(helpText.contains("\(setting.name) (default \(setting.defaultValue))"), "\(setting.name) missing from serve --help")
+            #expect(
+                helpText.contains("\(setting.name) (default \(setting.defaultValue))"),
+                "\(setting.name) missing from serve --help")
             #expect(operations.contains("| `\(setting.name)` |"), "\(setting.name) missing from docs/operations.md")
         }
     }
@@ -49,7 +51,9 @@ struct CommandLineTests {
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
+            }
         }
         #expect(bound && listen(socket, 1) == 0)
         let port = Int(UInt16(bigEndian: address.sin_port))
