@@ -30,7 +30,12 @@ struct WalkthroughTests {
     @Test("pasted twice against a running server, it sells two different seats")
     func runsTwice() async throws {
         let database = try TestDatabase.create()
-        try database.scalar("select app.seed_demo()::text")
+        let seed = try await ProcessRun.run(
+            [TestPaths.binary, "seed", "--demo"],
+            environment: ProcessInfo.processInfo.environment.merging([
+                "DATABASE_URL": database.adminConninfo, "MIGRATE_DATABASE_URL": "", "BOXOFFICE_SQL_DIR": TestPaths.sql,
+            ]) { _, new in new })
+        #expect(seed.status == 0, "\(seed.output)")
         let serve = try await ServeProcess(database: database, instance: "walkthrough")
         defer { serve.stop() }
         var seats: [String] = []
