@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "boxoffice", targets: ["boxoffice"]),
         .library(name: "BoxOffice", targets: ["BoxOffice"]),
+        .library(name: "BoxOfficeBench", targets: ["BoxOfficeBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -37,11 +38,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "BoxOfficeBench",
+            dependencies: [
+                "BoxOffice",
+                "CLibPQ",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "boxoffice",
             dependencies: [
                 "BoxOffice",
+                "BoxOfficeBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

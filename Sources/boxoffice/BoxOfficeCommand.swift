@@ -1,7 +1,9 @@
 import ArgumentParser
 import BoxOffice
+import BoxOfficeBench
 import Foundation
 import Logging
+import NIOCore
 
 @main
 struct BoxOfficeCommand: AsyncParsableCommand {
@@ -39,11 +41,27 @@ struct Environment {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP server and the scheduler; migrates first if the schema is behind.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server and the scheduler; migrates first if the schema is behind.",
+        discussion: """
+            Stops cleanly on SIGTERM or SIGINT (Ctrl-C). Every setting comes from the environment; \
+            an invalid value stops the server with a message.
+
+            \(Config.settings.map { "\($0.name) (default \($0.defaultValue)): \($0.meaning)." }.joined(separator: "\n"))
+            """)
 
     func run() async throws {
         let env = try Environment()
-        try await Server.run(config: env.config, logger: env.logger)
+        do {
+            try await Server.run(config: env.config, logger: env.logger)
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            let message = """
+                boxoffice serve: \(env.config.httpHost):\(env.config.httpPort) is already in use. Stop what listens \
+                there, or set HTTP_PORT to another port (0: any free port).\n
+                """
+            FileHandle.standardError.write(Data(message.utf8))
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -115,6 +133,9 @@ struct DB: ParsableCommand {
         subcommands: [Start.self, Stop.self, Status.self, URL.self])
 
     struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the cluster if there is none, and start it.",
+            discussion: "It listens on a unix socket in BOXOFFICE_HOME only, and runs until `boxoffice db stop`.")
         func run() throws {
             let env = try Environment()
             let embedded = EmbeddedPostgres(home: env.config.home)
@@ -124,6 +145,7 @@ struct DB: ParsableCommand {
     }
 
     struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the cluster (fast shutdown); nothing to do when it is not running.")
         func run() throws {
             let env = try Environment()
             try EmbeddedPostgres(home: env.config.home).stop()
@@ -132,6 +154,9 @@ struct DB: ParsableCommand {
     }
 
     struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Say whether the cluster runs, and where its socket is.",
+            discussion: "Exit status 0 when it runs, 3 when it is stopped or not created yet (as pg_ctl status), 1 on any other failure.")
         func run() throws {
             let env = try Environment()
             let embedded = EmbeddedPostgres(home: env.config.home)
@@ -146,6 +171,8 @@ struct DB: ParsableCommand {
     }
 
     struct URL: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a libpq URL of the cluster, for psql \"$(boxoffice db url)\".")
         @Option(help: "The role to connect as.") var user = "postgres"
         func run() throws {
             let env = try Environment()
@@ -160,6 +187,7 @@ struct Jobs: ParsableCommand {
         subcommands: [List.self, Runs.self, Run.self])
 
     struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every job: name, schedule, whether it is active, its command.")
         func run() throws {
             let connection = try Environment().adminConnection()
             defer { connection.close() }
@@ -172,6 +200,7 @@ struct Jobs: ParsableCommand {
     }
 
     struct Runs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The recent runs, newest first, of every job or of one.")
         @Argument(help: "Only this job's runs.") var name: String?
         @Option(help: "How many runs.") var limit = 20
         func run() throws {
@@ -186,11 +215,19 @@ struct Jobs: ParsableCommand {
     }
 
     struct Run: ParsableCommand {
-        @Argument(help: "The job to run now.") var name: String
+        static let configuration = CommandConfiguration(
+            abstract: "Run one job now, recorded like any other run.",
+            discussion: "Exit status 0 when the run succeeded, 1 when it failed or there is no such job.")
+        @Argument(help: "The job to run now (boxoffice jobs list).") var name: String
         func run() throws {
             let env = try Environment()
             let connection = try env.adminConnection()
             defer { connection.close() }
+            let names = try JobRunner.jobs(connection: connection).map(\.name)
+            guard names.contains(name) else {
+                FileHandle.standardError.write(Data("no job named \(name); the jobs are: \(names.joined(separator: ", "))\n".utf8))
+                throw ExitCode(1)
+            }
             let outcome = try JobRunner.runNow(name: name, connection: connection, instance: env.config.instanceName + "/cli",
                                                timeoutSeconds: env.config.jobTimeoutSeconds)
             print(outcome.succeeded ? "succeeded: \(outcome.message ?? "")" : "failed: \(outcome.message ?? "")")

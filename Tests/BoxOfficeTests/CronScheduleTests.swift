@@ -73,16 +73,33 @@ struct CronScheduleTests {
         #expect(try CronSchedule(parsing: schedule).nextFire(after: utc("2026-03-10T00:00:00Z")) == .distantFuture)
     }
 
-    @Test("invalid schedules are refused", arguments: [
-        "60 * * * *", "* 24 * * *", "0 0 32 * *", "0 0 0 * *", "0 0 * 13 *", "0 0 * * 8",
-        "* * * *", "* * * * * *", "1-", "1- * * * *", "*/0", "*/0 * * * *", "*/60 * * * *",
-        "1/20 * * * *", "5-1 * * * *", "* * * * FRI-SUN", "1,,2 * * * *", "*/5/2 * * * *",
-        "0-59/x * * * *", "blah", "blah * * * *", "* * * FOO *", "* * * * MONDAY", "* * MON * *",
-        "* * $,1 * *", "$ * * * *", "0 seconds", "60 seconds", "10 minutes", "@reboot", "@DAILY",
-        "@fortnightly", "", "   ",
-    ])
-    func invalid(schedule: String) {
-        #expect(throws: CronSchedule.ParseError.self) { try CronSchedule(parsing: schedule) }
+    /// The cases of sql/testing/cron_cases.tsv: accept or refuse, the
+    /// schedule, why. The SQL that checks a schedule when a job is scheduled
+    /// must judge them alike (sql/tests/job_schedule/shared_cases.test.sql).
+    static let shared: [(String, String, String)] = {
+        let path = TestPaths.sql + "/testing/cron_cases.tsv"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return (fields[0], fields.count > 1 ? fields[1] : "", fields.count > 2 ? fields[2] : "")
+        }
+    }()
+
+    @Test("the cases shared with the SQL parser are read")
+    func sharedCasesRead() {
+        #expect(Self.shared.filter { $0.0 == "accept" }.count >= 20)
+        #expect(Self.shared.filter { $0.0 == "refuse" }.count >= 30)
+        #expect(Self.shared.allSatisfy { $0.0 == "accept" || $0.0 == "refuse" })
+    }
+
+    @Test("a schedule is accepted or refused as sql/testing/cron_cases.tsv says", arguments: shared)
+    func sharedCase(verdict: String, schedule: String, note: String) {
+        let parsed = Result { () throws(CronSchedule.ParseError) in try CronSchedule(parsing: schedule) }
+        switch (verdict, parsed) {
+        case ("accept", .failure(let error)): Issue.record("'\(schedule)' (\(note)) refused: \(error)")
+        case ("refuse", .success): Issue.record("'\(schedule)' (\(note)) accepted")
+        default: break
+        }
     }
 
     @Test("the error names the bad field and says what is wrong", arguments: [

@@ -99,7 +99,7 @@ struct HTTPFoundationTests {
     func malformedChunkedBody() async throws {
         try await TestServer.with { server in
             for chunks in ["zz\r\nabc\r\n0\r\n\r\n", "3\r\nabcdef\r\n0\r\n\r\n"] {
-                let answer = try RawHTTP.exchange(
+                let answer = try await RawHTTP.exchange(
                     port: server.port,
                     "POST /api/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                         + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)

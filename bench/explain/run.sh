@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The EXPLAIN study (issue 7): every statement a route or job runs, under
+# The EXPLAIN study: every statement a route or job runs, under
 # EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), at 100 000 and 1 000 000 seats, with
 # no index of sql/indexes, with each of them alone, and with all of them.
 #

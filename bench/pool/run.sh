@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (issue 2): libpq round trips per second through the server's pool
+# Benchmark: libpq round trips per second through the server's pool
 # (blocking calls, one NIOThreadPool thread per connection) against libpq's
 # non-blocking API driven by one polling thread, both from `boxoffice bench
 # pool` (a release build), with pgbench as the ceiling, in one run on a

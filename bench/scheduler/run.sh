@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Figures for issue 3 (the scheduler): scheduling drift and takeover time.
+# Figures of the scheduler: scheduling drift and takeover time.
 #
 # 1. Drift: one `boxoffice serve` instance with the built-in jobs running, plus
 #    a job 'drift' scheduled '1 seconds' ('select 1'). After RUNS + 1 runs of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Takeover when the leader's host vanishes (issue 3): the leader's packets stop
+# Takeover when the leader's host vanishes: the leader's packets stop
 # without a FIN or RST, as on power loss or a network partition, so only
 # PostgreSQL's side of the TCP connection can end its session and free the
 # advisory lock.

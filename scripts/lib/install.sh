@@ -23,6 +23,8 @@ need_test_tools() {
   need_server
   need_debian postgresql-15-pgtap pgtap postgresql-15-plpgsql-check postgresql-15-cron pgbouncer
   need_python_module openapi_spec_validator openapi-spec-validator
+  # node runs the /docs page's JavaScript outside a browser (its YAML check)
+  command -v node >/dev/null || need_debian nodejs
 }
 
 # need_python_module MODULE PACKAGE: pip-installs PACKAGE when python3 cannot

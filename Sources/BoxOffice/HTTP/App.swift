@@ -22,7 +22,7 @@ public enum App {
         // Metrics outside the error middleware, so that they count the status
         // the client got (a 404 as a 404), not the error thrown inside.
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: ErrorMiddleware(routes: Routes.table.map { ($0.method, $0.path) } + operational))
+        router.add(middleware: ErrorMiddleware(routes: Routes.table.map { ($0.method, $0.path) } + operational + APIDocs.routes))
 
         for route in Routes.table {
             let path = RouterPath(route.path.replacing(/\{(\w+)\}/) { ":" + $0.1 })
@@ -72,6 +72,7 @@ public enum App {
             }
             return Call.json(.ok, #"{"status": "ready", "migration": "\#(expected.migration)"}"#)
         }
+        APIDocs.add(to: router, root: APIDocs.root(sqlDirectory: migrator.directory))
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok,

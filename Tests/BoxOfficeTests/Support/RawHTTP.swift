@@ -10,7 +10,17 @@ import Glibc
 enum RawHTTP {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
-    static func exchange(port: Int, _ request: String, timeout: Int = 10) throws -> (status: Int, body: String) {
+    /// The blocking socket calls run on a Dispatch thread: on a thread of the
+    /// test pool they could hold up the in-process server that is to answer.
+    static func exchange(port: Int, _ request: String, timeout: Int = 10) async throws -> (status: Int, body: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try blockingExchange(port: port, request, timeout: timeout) })
+            }
+        }
+    }
+
+    private static func blockingExchange(port: Int, _ request: String, timeout: Int) throws -> (status: Int, body: String) {
         #if canImport(Glibc)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else

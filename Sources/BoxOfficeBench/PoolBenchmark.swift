@@ -1,3 +1,4 @@
+import BoxOffice
 import CLibPQ
 import Foundation
 import NIOConcurrencyHelpers

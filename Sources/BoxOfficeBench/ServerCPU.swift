@@ -1,3 +1,4 @@
+import BoxOffice
 import Foundation
 
 /// CPU time of a PostgreSQL server on this machine: the postmaster's child

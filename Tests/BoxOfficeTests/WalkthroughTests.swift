@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+@testable import BoxOffice
+
+/// The README's walkthrough stays true: scripts/walkthrough is the README's
+/// block word for word, and it runs twice against a real `boxoffice serve`
+/// (its scheduler admitting the fans) over the demo data, each run buying a
+/// seat of its own.
+@Suite("The README's walkthrough")
+struct WalkthroughTests {
+    static let script = TestPaths.root + "/scripts/walkthrough"
+
+    /// The lines between the script's two marker lines.
+    static func block() throws -> String {
+        let text = try String(contentsOfFile: script, encoding: .utf8)
+        let begin = try #require(text.range(of: "# walkthrough:begin\n"))
+        let end = try #require(text.range(of: "# walkthrough:end\n"))
+        return String(text[begin.upperBound..<end.lowerBound])
+    }
+
+    @Test("the README shows scripts/walkthrough's block as it is")
+    func readmeShowsTheScript() throws {
+        let readme = try String(contentsOfFile: TestPaths.root + "/README.md", encoding: .utf8)
+        let block = try Self.block()
+        #expect(block.split(separator: "\n").count > 10)
+        #expect(readme.contains(block), "README.md's walkthrough differs from scripts/walkthrough")
+    }
+
+    @Test("pasted twice against a running server, it sells two different seats")
+    func runsTwice() async throws {
+        let database = try TestDatabase.create()
+        let seed = try await ProcessRun.run(
+            [TestPaths.binary, "seed", "--demo"],
+            environment: ProcessInfo.processInfo.environment.merging([
+                "DATABASE_URL": database.adminConninfo, "MIGRATE_DATABASE_URL": "", "BOXOFFICE_SQL_DIR": TestPaths.sql,
+            ]) { _, new in new })
+        #expect(seed.status == 0, "\(seed.output)")
+        let serve = try await ServeProcess(database: database, instance: "walkthrough")
+        defer { serve.stop() }
+        var seats: [String] = []
+        for pass in 1...2 {
+            let (status, output) = try await Self.run(port: serve.port)
+            #expect(status == 0, "pass \(pass) exited \(status):\n\(output)")
+            let paid = output.split(separator: "\n").last { $0.contains("\"status\": \"COMPLETED\"") }
+            let payment = try #require(paid, "pass \(pass) shows no payment:\n\(output)")
+            #expect(payment.hasPrefix("HTTP 201 "))
+            seats.append(try #require(payment.firstMatch(of: /"seatNo": (\d+)/)).1.description)
+            #expect(output.contains("\"status\": \"ACTIVE\""), "pass \(pass) never saw its ticket admitted")
+        }
+        #expect(seats.count == 2 && seats[0] != seats[1], "both passes bought seat \(seats)")
+        let sold = try database.scalar("select count(*) from app.payments")
+        #expect(sold == "2")
+        #expect(try Fixtures.audit(database).isEmpty)
+    }
+
+    /// Runs scripts/walkthrough against the server on `port`.
+    static func run(port: Int) async throws -> (Int32, String) {
+        var environment = ProcessInfo.processInfo.environment
+        environment["BOXOFFICE_URL"] = "http://127.0.0.1:\(port)"
+        return try await ProcessRun.run(["bash", script], environment: environment)
+    }
+}
