@@ -110,14 +110,10 @@ struct StaticFilesTests {
         }
     }
 
-    /// The request as written (no client would send `..`), its blocking read
+    /// The request as written (no client would send `..`); RawHTTP reads it
     /// off the cooperative threads that the server under test also needs.
     static func raw(_ port: Int, _ request: String) async throws -> (status: Int, body: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try RawHTTP.exchange(port: port, request, timeout: 60) })
-            }
-        }
+        try await RawHTTP.exchange(port: port, request, timeout: 60)
     }
 
     @Test("POST / is 405 with Allow: GET")
