@@ -123,7 +123,7 @@ async def bench(args, n):
         c0, t0 = function_stats(dsn)
         cpu0 = cpu_seconds(args.pid)
         sent = time.monotonic()
-        psql(dsn, f"set boxoffice.queue_active_cap = {admitted + args.batch}; select api.queue_admit()")
+        psql(dsn, f"select api.setting_set('queue_active_cap', '{admitted + args.batch}'); select api.queue_admit()")
         committed = time.monotonic()
         while any(s.active_at is None for s in batch) and time.monotonic() - sent < 60:
             await asyncio.sleep(0.005)
@@ -143,7 +143,7 @@ async def bench(args, n):
     rest = streams[admitted:]
     c0, t0 = function_stats(dsn)
     cpu0 = cpu_seconds(args.pid)
-    psql(dsn, f"set boxoffice.queue_active_cap = {n}; select api.queue_admit()")
+    psql(dsn, f"select api.setting_set('queue_active_cap', '{n}'); select api.queue_admit()")
     committed = time.monotonic()
     while any(s.active_at is None for s in rest) and time.monotonic() - committed < 120:
         await asyncio.sleep(0.005)

@@ -80,7 +80,6 @@ create or replace function api.webhook_attempt_finish(
   event_id bigint,
   attempt integer,
   instance text,
-  started_at timestamptz,
   duration_ms integer,
   status_code integer,
   response_head text,
@@ -99,14 +98,14 @@ declare
   v_delay double precision;
 begin
   if webhook_attempt_finish.event_id is null or webhook_attempt_finish.attempt is null
-     or webhook_attempt_finish.instance is null or webhook_attempt_finish.started_at is null
+     or webhook_attempt_finish.instance is null
      or webhook_attempt_finish.duration_ms is null or webhook_attempt_finish.duration_ms < 0
      or coalesce(webhook_attempt_finish.max_attempts, 0) < 1
      or coalesce(webhook_attempt_finish.retry_seconds, -1) < 0
      or coalesce(webhook_attempt_finish.max_retry_seconds, -1) < 0
      or webhook_attempt_finish.status_code not between 100 and 599 then
     raise exception using errcode = 'CR001', message = 'bad request',
-      detail = 'event_id, attempt, instance, started_at, a duration_ms of 0 or more, max_attempts of 1 or more, '
+      detail = 'event_id, attempt, instance, a duration_ms of 0 or more, max_attempts of 1 or more, '
         || 'retry delays of 0 or more and a status_code of 100 to 599 (or null) are required';
   end if;
 
@@ -119,7 +118,8 @@ begin
   insert into app.webhook_attempts
     (event_id, attempt_no, instance, started_at, duration_ms, status_code, response_head, error)
   values (v_event.event_id, webhook_attempt_finish.attempt, webhook_attempt_finish.instance,
-          webhook_attempt_finish.started_at, webhook_attempt_finish.duration_ms, webhook_attempt_finish.status_code,
+          clock_timestamp() - make_interval(secs => webhook_attempt_finish.duration_ms / 1000.0),
+          webhook_attempt_finish.duration_ms, webhook_attempt_finish.status_code,
           left(webhook_attempt_finish.response_head, 200), left(webhook_attempt_finish.error, 200));
 
   if v_event.delivery_status <> 'PENDING' then
@@ -152,19 +152,20 @@ begin
 end
 $$;
 
-comment on function api.webhook_attempt_finish(bigint, integer, text, timestamptz, integer, integer, text, text, integer, double precision, double precision) is
+comment on function api.webhook_attempt_finish(bigint, integer, text, integer, integer, text, text, integer, double precision, double precision) is
 'Records one delivery attempt of an event and decides what comes next (the deliverer of the scheduler''s leader).
 A 2xx makes the event DELIVERED (even from an attempt whose lease ran out). Anything else, or no answer, on the
 event''s latest attempt: DEAD when attempts reached max_attempts, else PENDING again after
 retry_seconds * 2^(attempts - 1), at most max_retry_seconds. An event already DELIVERED or DEAD stays so.
-Parameters: event_id; attempt, as claimed; instance; started_at; duration_ms; status_code, null when no answer came;
+Parameters: event_id; attempt, as claimed; instance; duration_ms (the attempt is recorded as started that long before the
+database''s clock now: no caller''s clock is taken); status_code, null when no answer came;
 response_head, the start of the answer (200 characters kept); error, why there was no answer; max_attempts;
 retry_seconds; max_retry_seconds (default 3600).
 Result: the event''s delivery status now: PENDING, DELIVERED or DEAD.
 Errors: CR001 a parameter missing or out of range; CR108 no such event.';
 
-revoke execute on function api.webhook_attempt_finish(bigint, integer, text, timestamptz, integer, integer, text, text, integer, double precision, double precision) from public;
-grant execute on function api.webhook_attempt_finish(bigint, integer, text, timestamptz, integer, integer, text, text, integer, double precision, double precision) to boxoffice_api;
+revoke execute on function api.webhook_attempt_finish(bigint, integer, text, integer, integer, text, text, integer, double precision, double precision) from public;
+grant execute on function api.webhook_attempt_finish(bigint, integer, text, integer, integer, text, text, integer, double precision, double precision) to boxoffice_api;
 
 -- One event as api.webhook_list and api.webhook_retry show it.
 create or replace function app.webhook_event_json(o app.outbox)

@@ -167,10 +167,8 @@ public struct WebhookDeliverer: Service {
             "event": "\(event.eventID)", "type": "\(event.kind)", "attempt": "\(event.attempt)",
             "status": "\(status.map(String.init) ?? "none")", "error": "\(failure ?? "")",
         ]
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let params: [String?] = [
-            String(event.eventID), String(event.attempt), instance, formatter.string(from: started), String(durationMs),
+            String(event.eventID), String(event.attempt), instance, String(durationMs),
             status.map(String.init), head.map { String($0.unicodeScalars.filter { $0 != "\0" }) }, failure,
             String(settings.maxAttempts), String(settings.retrySeconds), String(settings.maxRetrySeconds),
         ]
@@ -178,8 +176,8 @@ public struct WebhookDeliverer: Service {
             do {
                 let outcome = try await database.query(
                     """
-                    select api.webhook_attempt_finish($1::bigint, $2::integer, $3, $4::timestamptz, $5::integer,
-                      $6::integer, $7, $8, $9::integer, $10::double precision, $11::double precision)
+                    select api.webhook_attempt_finish($1::bigint, $2::integer, $3, $4::integer,
+                      $5::integer, $6, $7, $8::integer, $9::double precision, $10::double precision)
                     """, params
                 ).scalar
                 switch outcome {

@@ -22,24 +22,19 @@ select throws_ok(format('select api.balance_charge(%L, 1000001)', :'ann_token'),
 select is((select count(*) from jsonb_array_elements(api.setting_list() -> 'settings') s
            where s ->> 'value' = '315360000'), 0::bigint, 'and the policy the functions read is untouched');
 
--- No api function boxoffice_api may execute takes a clock.
-select is(
-  (select coalesce(array_agg(p.oid::regprocedure::text order by 1), '{}')
-   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-   where n.nspname = 'api' and has_function_privilege('boxoffice_api', p.oid, 'execute')
-     and 'timestamptz'::regtype = any (p.proargtypes::oid[])
-     -- the queue and payment functions (20_queue.sql, 21_queue_jobs.sql,
-     -- 50_payment.sql) lose theirs in their own rework
-     and p.proname not in ('queue_join', 'queue_status', 'queue_leave', 'queue_admit', 'tokens_expire',
-                           'payment_create', 'payment_list')),
-  '{}'::text[], 'no api function boxoffice_api may execute takes a timestamptz argument');
-select todo('the queue and payment functions lose as_of in their rework', 1);
+-- No api function boxoffice_api may execute takes a clock, nor a time of any kind.
 select is(
   (select coalesce(array_agg(p.oid::regprocedure::text order by 1), '{}')
    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname = 'api' and has_function_privilege('boxoffice_api', p.oid, 'execute')
      and 'timestamptz'::regtype = any (p.proargtypes::oid[])),
-  '{}'::text[], 'none at all, the queue and payment functions included');
+  '{}'::text[], 'no api function boxoffice_api may execute takes a timestamptz argument');
+select is(
+  (select coalesce(array_agg(p.oid::regprocedure::text order by 1), '{}')
+   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'api' and has_function_privilege('boxoffice_api', p.oid, 'execute')
+     and p.proargtypes::oid[] && array['timestamp'::regtype, 'date'::regtype, 'interval'::regtype, 'time'::regtype]::oid[]),
+  '{}'::text[], 'nor a timestamp, date, time or interval argument');
 
 -- The settings table and the functions that change policy or keys are out of reach.
 select throws_ok('select * from app.settings', '42501', NULL, 'boxoffice_api cannot read app.settings');

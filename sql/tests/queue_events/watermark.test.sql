@@ -6,7 +6,7 @@ begin;
 select plan(12);
 
 select tests.clear_queues();
-set local boxoffice.waiting_idle_seconds = 300;
+select tests.setting('waiting_idle_seconds', 300);
 select tests.concert() as concert_id \gset
 select tests.concert() as other_id \gset
 select * from tests.queue_line(:concert_id, 5, 'fan') \gset
@@ -21,7 +21,9 @@ select ok(api.queue_events_watermark(:concert_id) < api.queue_events_place(:'t1'
 
 select api.queue_events_place(:'t3') as place3 \gset
 select api.queue_leave(:'t1');
-set local boxoffice.queue_active_cap = 2;
+reset role;  -- the policy is the owner's
+select tests.setting('queue_active_cap', 2);
+set local role boxoffice_api;
 select is(api.queue_admit(), 2, 'two admitted (the first in line left)');
 select is(api.queue_status(:'t3')->>'status', 'ACTIVE', 'the third is admitted');
 select ok(api.queue_events_watermark(:concert_id) >= :place3, 'the watermark reached the admitted places');

@@ -4,8 +4,8 @@
 begin;
 select plan(20);
 
-set local boxoffice.waiting_idle_seconds = 300;
-set local boxoffice.active_token_seconds = 600;
+select tests.setting('waiting_idle_seconds', 300);
+select tests.setting('active_token_seconds', 600);
 select tests.concert() as concert_id \gset
 select tests.concert() as concert2_id \gset
 -- users u1..u3 joined concert in turn (tokens t1..t3); u4 has joined nothing yet
@@ -31,7 +31,9 @@ select isnt(:'t1b'::text, :'t1'::text, 'with a new token');
 select is(:p, 3, 'at the back of the line, behind the two still waiting');
 
 -- USED: admitted (the first in line now), then used up by a payment
-set local boxoffice.queue_active_cap = 1;
+reset role;  -- the policy is the owner's
+select tests.setting('queue_active_cap', 1);
+set local role boxoffice_api;
 select api.queue_admit() as admitted \gset
 reset role;
 update app.queue_tickets set status = 'USED', ended_at = now() where token = :'t2' and status = 'ACTIVE';

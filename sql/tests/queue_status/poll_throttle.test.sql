@@ -22,7 +22,7 @@ select is((select last_seen_at from app.queue_tickets where token = :'t1'), now(
   'a poll 31 s after the last record records it');
 
 -- waiting_idle_seconds 60: throttle 20 s
-set local boxoffice.waiting_idle_seconds = 60;
+select tests.setting('waiting_idle_seconds', 60);
 select app.queue_status(:'t1', now() + interval '50 seconds') \gset
 select is((select last_seen_at from app.queue_tickets where token = :'t1'), now() + interval '31 seconds',
   'with waiting_idle_seconds 60, a poll 19 s later writes nothing');

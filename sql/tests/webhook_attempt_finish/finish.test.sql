@@ -7,18 +7,18 @@ select app.outbox_add('test.a', null, 911, '{"n": 1}') as a \gset
 select app.outbox_add('test.b', null, 912, '{"n": 2}') as b \gset
 
 set local role boxoffice_api;
-select throws_ok(format('select api.webhook_attempt_finish(%s, 1, ''t'', now(), -1, 500, null, null, 3, 1)', :a),
+select throws_ok(format('select api.webhook_attempt_finish(%s, 1, ''t'', -1, 500, null, null, 3, 1)', :a),
   'CR001', NULL, 'a negative duration is refused');
-select throws_ok(format('select api.webhook_attempt_finish(%s, 1, ''t'', now(), 1, 700, null, null, 3, 1)', :a),
+select throws_ok(format('select api.webhook_attempt_finish(%s, 1, ''t'', 1, 700, null, null, 3, 1)', :a),
   'CR001', NULL, 'a status code outside 100..599 is refused');
-select throws_ok(format('select api.webhook_attempt_finish(%s, 1, ''t'', now(), 1, 500, null, null, 0, 1)', :a),
+select throws_ok(format('select api.webhook_attempt_finish(%s, 1, ''t'', 1, 500, null, null, 0, 1)', :a),
   'CR001', NULL, 'max_attempts 0 is refused');
-select throws_ok('select api.webhook_attempt_finish(-1, 1, ''t'', now(), 1, 500, null, null, 3, 1)',
+select throws_ok('select api.webhook_attempt_finish(-1, 1, ''t'', 1, 500, null, null, 3, 1)',
   'CR108', NULL, 'an unknown event is CR108');
 
 -- Attempt 1 of a: 500. Back-off retry_seconds (10 s).
 select count(*) from api.webhook_claim(10, 60);
-select is(api.webhook_attempt_finish(:a, 1, 'i1', now(), 12, 500, 'oops', null, 3, 10), 'PENDING', '500: PENDING again');
+select is(api.webhook_attempt_finish(:a, 1, 'i1', 12, 500, 'oops', null, 3, 10), 'PENDING', '500: PENDING again');
 reset role;
 select is((select next_attempt_at from app.outbox where event_id = :a), now() + interval '10 seconds',
   'due again after retry_seconds');
@@ -29,7 +29,7 @@ select results_eq(format('select attempt_no, instance, duration_ms, status_code,
 update app.outbox set next_attempt_at = now() where event_id = :a;
 set local role boxoffice_api;
 select count(*) from api.webhook_claim(10, 60);
-select is(api.webhook_attempt_finish(:a, 2, 'i1', now(), 5000, null, null, 'timed out', 3, 10), 'PENDING',
+select is(api.webhook_attempt_finish(:a, 2, 'i1', 5000, null, null, 'timed out', 3, 10), 'PENDING',
   'no answer: PENDING again');
 reset role;
 select is((select next_attempt_at from app.outbox where event_id = :a), now() + interval '20 seconds',
@@ -43,7 +43,7 @@ reset role;
 update app.outbox set next_attempt_at = now() where event_id = :c;
 set local role boxoffice_api;
 select count(*) from api.webhook_claim(10, 60);
-select api.webhook_attempt_finish(:c, 2, 'i1', now(), 1, 500, null, null, 5, 10, max_retry_seconds => 15);
+select api.webhook_attempt_finish(:c, 2, 'i1', 1, 500, null, null, 5, 10, max_retry_seconds => 15);
 reset role;
 select is((select next_attempt_at from app.outbox where event_id = :c), now() + interval '15 seconds',
   'the back-off stops growing at max_retry_seconds');
@@ -52,7 +52,7 @@ select is((select next_attempt_at from app.outbox where event_id = :c), now() + 
 update app.outbox set next_attempt_at = now() where event_id = :a;
 set local role boxoffice_api;
 select count(*) from api.webhook_claim(10, 60);
-select is(api.webhook_attempt_finish(:a, 3, 'i1', now(), 3, 503, 'down', null, 3, 10), 'DEAD',
+select is(api.webhook_attempt_finish(:a, 3, 'i1', 3, 503, 'down', null, 3, 10), 'DEAD',
   'the last attempt failing makes the event DEAD');
 reset role;
 select is((select count(*) from app.webhook_attempts where event_id = :a), 3::bigint, 'three attempts recorded');
@@ -68,15 +68,15 @@ select count(*) from api.webhook_claim(10, 60);
 reset role;
 select next_attempt_at as b_lease from app.outbox where event_id = :b \gset
 set local role boxoffice_api;
-select is(api.webhook_attempt_finish(:b, 1, 'old', now(), 1, 500, null, null, 3, 10), 'PENDING',
+select is(api.webhook_attempt_finish(:b, 1, 'old', 1, 500, null, null, 3, 10), 'PENDING',
   'a stale failed attempt leaves the event PENDING');
 reset role;
 select is((select next_attempt_at from app.outbox where event_id = :b), :'b_lease'::timestamptz,
   'and the newer claim''s lease alone');
 set local role boxoffice_api;
-select is(api.webhook_attempt_finish(:b, 1, 'old', now(), 1, 204, null, null, 3, 10), 'DELIVERED',
+select is(api.webhook_attempt_finish(:b, 1, 'old', 1, 204, null, null, 3, 10), 'DELIVERED',
   'a stale attempt''s 2xx still delivers');
-select is(api.webhook_attempt_finish(:b, 2, 'new', now(), 1, 500, null, null, 3, 10), 'DELIVERED',
+select is(api.webhook_attempt_finish(:b, 2, 'new', 1, 500, null, null, 3, 10), 'DELIVERED',
   'and a later failure does not undo a delivery');
 reset role;
 

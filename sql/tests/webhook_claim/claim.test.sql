@@ -39,7 +39,7 @@ reset role;
 
 -- a1 acknowledged: a2 becomes due.
 set local role boxoffice_api;
-select is(api.webhook_attempt_finish(:a1, 1, 'test', now(), 5, 200, 'ok', null, 3, 1), 'DELIVERED', 'a1 acknowledged');
+select is(api.webhook_attempt_finish(:a1, 1, 'test', 5, 200, 'ok', null, 3, 1), 'DELIVERED', 'a1 acknowledged');
 select results_eq('select event_id from api.webhook_claim(10, 30)', format('values (%s::bigint)', :a2),
   'then the next event of its reservation is claimed');
 reset role;
