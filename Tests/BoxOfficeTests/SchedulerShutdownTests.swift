@@ -107,7 +107,9 @@ struct SchedulerShutdownTests {
         try database.scalar("update app.jobs set active = false")
         try database.scalar("select api.job_schedule('probe', '1 seconds', 'select 1')")
         let serve = try await ServeProcess(
-            database: database, instance: "busy", environment: ["DB_POOL_SIZE": "1", "DB_POOL_WAIT_MS": "1000"])
+            database: database, instance: "busy",
+            // the join waits on the lock for as long as the test holds it
+            environment: ["DB_POOL_SIZE": "1", "DB_POOL_WAIT_MS": "1000", "DB_LOCK_TIMEOUT_SECONDS": "120", "DB_STATEMENT_TIMEOUT_SECONDS": "120"])
         defer { serve.stop() }
         let concert = try Fixtures.concert(database, dates: 1)
         let userId = try await Fixtures.user(serve.client)

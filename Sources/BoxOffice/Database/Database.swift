@@ -20,8 +20,8 @@ public enum IsolationLevel: String, Sendable {
 ///
 /// No request can pin a connection: every session runs under `timeouts`
 /// (a statement, a lock wait and an idle transaction each end after a few
-/// seconds), a caller whose task is cancelled (its HTTP client went away)
-/// cancels its statement on the server (PQcancel), and a connection goes
+/// seconds), a caller whose task is cancelled (a request cancelled at
+/// shutdown, say) cancels its statement on the server (PQcancel), and a connection goes
 /// back to the pool only outside any transaction: one left in a transaction
 /// is rolled back first, and one whose ROLLBACK failed is closed (the next
 /// user opens a fresh session), never handed out again.

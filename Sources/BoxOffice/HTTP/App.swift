@@ -26,17 +26,18 @@ public enum App {
 
         for route in Routes.table {
             let path = RouterPath(route.path.replacing(/\{(\w+)\}/) { ":" + $0.1 })
+            // A handler whose task is cancelled cancels the statement it waits
+            // on (Database.withConnection: PQcancel). Hummingbird's
+            // cancel-on-inbound-close (RequestBody.consumeWithCancellationOnInboundClose)
+            // would cancel a handler whose client hung up, but it ends the
+            // connection after every response (no keep-alive), so it is not
+            // used; the timeouts bound what a gone client can hold instead.
             router.on(path, method: route.method) { request, context in
-                // A client that goes away cancels its handler, and with it
-                // the statement it waits on (Database.withConnection cancels
-                // it on the server), so it no longer holds a connection.
-                try await request.body.consumeWithCancellationOnInboundClose { requestBody in
-                    let body = request.method == .post ? try await requestBody.collect(upTo: Call.maxBody) : nil
-                    let call = Call(
-                        request: request, context: context, database: database, notifier: notifier,
-                        concertListCache: concertListCache, body: body)
-                    return try await route.handler(call)
-                }
+                let body = request.method == .post ? try await request.body.collect(upTo: Call.maxBody) : nil
+                let call = Call(
+                    request: request, context: context, database: database, notifier: notifier,
+                    concertListCache: concertListCache, body: body)
+                return try await route.handler(call)
             }
         }
 

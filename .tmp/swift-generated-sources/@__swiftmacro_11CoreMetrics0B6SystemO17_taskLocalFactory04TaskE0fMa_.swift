@@ -1,7 +1,0 @@
-{
-    get {
-        $_taskLocalFactory.get()
-    }
-}
-
-// original-source-range: /work/wt-int/.build/checkouts/swift-metrics/Sources/CoreMetrics/Metrics.swift:928:59-928:59

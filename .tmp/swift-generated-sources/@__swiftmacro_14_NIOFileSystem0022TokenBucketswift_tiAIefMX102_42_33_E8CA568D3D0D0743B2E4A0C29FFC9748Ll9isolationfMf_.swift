@@ -1,3 +1,0 @@
-nil                                                                                                                             
-
-// original-source-range: /work/wt-int/.build/checkouts/swift-nio/Sources/_NIOFileSystem/Internal/Concurrency Primitives/TokenBucket.swift:103:43-103:53

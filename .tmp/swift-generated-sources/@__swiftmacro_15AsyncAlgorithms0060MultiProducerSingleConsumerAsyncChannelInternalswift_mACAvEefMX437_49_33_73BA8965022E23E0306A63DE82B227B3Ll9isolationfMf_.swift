@@ -1,3 +1,0 @@
-nil                                                                                                                             
-
-// original-source-range: /work/wt-int/.build/checkouts/swift-async-algorithms/Sources/AsyncAlgorithms/MultiProducerSingleConsumerChannel/MultiProducerSingleConsumerAsyncChannel+Internal.swift:438:50-438:60

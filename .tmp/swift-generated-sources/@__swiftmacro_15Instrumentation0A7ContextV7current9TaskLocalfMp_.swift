@@ -1,3 +1,0 @@
-public static let $current: TaskLocal<InstrumentationContext?> = TaskLocal(wrappedValue: nil)
-
-// original-source-range: /work/wt-int/.build/checkouts/swift-distributed-tracing/Sources/Instrumentation/InstrumentationContext.swift:257:66-257:66
