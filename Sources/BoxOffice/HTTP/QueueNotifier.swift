@@ -27,7 +27,7 @@ import ServiceLifecycle
 /// So one admission costs each instance one watermark read plus one ticket
 /// read per stream of that instance admitted (at most the admission's size)
 /// plus `front`; the steady cost is one ticket read per stream per `refresh`.
-/// Reads run at most `parallel` at a time, on the HTTP pool.
+/// Reads run at most `parallel` at a time (a sliding window), on the HTTP pool.
 public final class QueueNotifier: Service, Sendable {
     public struct Settings: Sendable {
         public var refresh: Duration = .seconds(15)
@@ -273,15 +273,17 @@ public final class QueueNotifier: Service, Sendable {
     /// Reads the tickets of `streams`, `parallel` at a time, and tells each
     /// stream what it got; each one's next refresh is due `refresh` later.
     private func read(_ streams: [(id: UInt64, token: String)], reason: Reason) async {
-        var index = 0
-        while index < streams.count {
-            let batch = streams[index..<min(index + settings.parallel, streams.count)]
-            index += batch.count
-            await withTaskGroup(of: Void.self) { group in
-                for stream in batch {
-                    group.addTask { await self.readOne(id: stream.id, token: stream.token, reason: reason) }
-                }
+        await withTaskGroup(of: Void.self) { group in
+            // A sliding window: a new read starts as soon as one ends.
+            var next = 0
+            func startNext() {
+                guard next < streams.count else { return }
+                let stream = streams[next]
+                next += 1
+                group.addTask { await self.readOne(id: stream.id, token: stream.token, reason: reason) }
             }
+            for _ in 0..<settings.parallel { startNext() }
+            while await group.next() != nil { startNext() }
         }
     }
 
