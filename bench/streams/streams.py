@@ -42,14 +42,27 @@ def rss_mib(pid):
     return 0.0
 
 
+FLUSH = 11  # s: an idle backend reports its function statistics within 10 s (PGSTAT_IDLE_INTERVAL)
+
+
 def function_stats(dsn):
-    """(calls, total ms) of the functions event streams call, summed."""
-    psql(dsn, "select pg_stat_clear_snapshot()")
-    row = psql(dsn, """select coalesce(sum(calls), 0) || ' ' || coalesce(sum(total_time), 0)
+    """(queue_status calls, watermark reads, total ms) of the functions event streams call."""
+    row = psql(dsn, """select coalesce(sum(calls) filter (where funcname = 'queue_status'), 0) || ' '
+                             || coalesce(sum(calls) filter (where funcname = 'queue_events_watermark'), 0) || ' '
+                             || coalesce(sum(total_time), 0)
                         from pg_stat_user_functions
                         where schemaname = 'api' and funcname in ('queue_status', 'queue_events_watermark', 'queue_events_place')""")
-    calls, total = row.split()
-    return int(calls), float(total)
+    calls, marks, total = row.split()
+    return int(calls), int(marks), float(total)
+
+
+def reads(port):
+    """The fan-out's reads so far, by reason (GET /metrics): open, scan, refresh, watermark."""
+    import re
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+    found = dict(re.findall(r'boxoffice_queue_event_reads_total\{reason="(\w+)"\} (\d+)', text))
+    return {k: int(found.get(k, 0)) for k in ("open", "scan", "refresh", "watermark")}
 
 
 class Stream:
@@ -106,12 +119,13 @@ async def bench(args, n):
     rss_open = rss_mib(args.pid)
 
     # idle
-    c0, t0 = function_stats(dsn)
+    await asyncio.sleep(FLUSH)
+    c0, _, t0 = function_stats(dsn)
     cpu0 = cpu_seconds(args.pid)
     w0 = time.monotonic()
     await asyncio.sleep(args.idle)
     idle_wall = time.monotonic() - w0
-    c1, t1 = function_stats(dsn)
+    c1, _, t1 = function_stats(dsn)
     idle_cpu = (cpu_seconds(args.pid) - cpu0) / idle_wall
     idle_calls, idle_db = (c1 - c0) / idle_wall, (t1 - t0) / idle_wall
 
@@ -120,38 +134,46 @@ async def bench(args, n):
     rounds = []
     for _ in range(args.rounds):
         batch = streams[admitted:admitted + args.batch]
-        c0, t0 = function_stats(dsn)
+        c0, m0, t0 = function_stats(dsn)
+        r0 = reads(args.port)
         cpu0 = cpu_seconds(args.pid)
         sent = time.monotonic()
         psql(dsn, f"select api.setting_set('queue_active_cap', '{admitted + args.batch}'); select api.queue_admit()")
         committed = time.monotonic()
         while any(s.active_at is None for s in batch) and time.monotonic() - sent < 60:
             await asyncio.sleep(0.005)
-        heard = time.monotonic()
-        await asyncio.sleep(0.3)
-        c1, t1 = function_stats(dsn)
+        cpu_heard = cpu_seconds(args.pid) - cpu0
+        heard_window = time.monotonic() - sent
+        r1 = reads(args.port)
+        await asyncio.sleep(FLUSH)
+        c1, m1, t1 = function_stats(dsn)
         window = time.monotonic() - sent
-        cpu = cpu_seconds(args.pid) - cpu0 - idle_cpu * window
+        cpu = cpu_heard - idle_cpu * heard_window
         lat = sorted((s.active_at - committed) * 1000 for s in batch if s.active_at)
-        rounds.append({"calls": c1 - c0 - idle_calls * window, "db_ms": t1 - t0 - idle_db * window, "cpu_ms": cpu * 1000,
+        rounds.append({"scan_reads": r1["scan"] - r0["scan"], "refresh_reads": r1["refresh"] - r0["refresh"],
+                       "calls": c1 - c0 - idle_calls * window, "watermarks": m1 - m0,
+                       "db_ms": t1 - t0 - idle_db * window, "cpu_ms": cpu * 1000,
                        "p50": lat[len(lat) // 2], "p99": lat[int(len(lat) * 0.99) - 1], "last": lat[-1], "heard": len(lat),
                        "admit_ms": (committed - sent) * 1000})
         admitted += args.batch
-        await asyncio.sleep(1)
 
     # everyone left at once
     rest = streams[admitted:]
-    c0, t0 = function_stats(dsn)
+    c0, m0, t0 = function_stats(dsn)
+    r0 = reads(args.port)
     cpu0 = cpu_seconds(args.pid)
     psql(dsn, f"select api.setting_set('queue_active_cap', '{n}'); select api.queue_admit()")
     committed = time.monotonic()
     while any(s.active_at is None for s in rest) and time.monotonic() - committed < 120:
         await asyncio.sleep(0.005)
-    await asyncio.sleep(0.3)
-    c1, t1 = function_stats(dsn)
+    cpu = cpu_seconds(args.pid) - cpu0
+    r1 = reads(args.port)
+    await asyncio.sleep(FLUSH)
+    c1, m1, t1 = function_stats(dsn)
     lat = sorted((s.active_at - committed) * 1000 for s in rest if s.active_at)
     everyone = {"n": len(rest), "heard": len(lat), "p50": lat[len(lat) // 2], "p99": lat[int(len(lat) * 0.99) - 1],
-                "last": lat[-1], "calls": c1 - c0, "db_ms": t1 - t0, "cpu_ms": (cpu_seconds(args.pid) - cpu0) * 1000}
+                "last": lat[-1], "calls": c1 - c0, "watermarks": m1 - m0, "db_ms": t1 - t0, "cpu_ms": cpu * 1000,
+                "scan_reads": r1["scan"] - r0["scan"]}
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -177,12 +199,15 @@ def main():
         med = lambda key: statistics.median(x[key] for x in rs)
         e = r["everyone"]
         print(f"\n{r['n']} streams (opened in {r['open_s']:.1f} s); server RSS {r['rss_before_mib']:.0f} -> {r['rss_open_mib']:.0f} MiB")
-        print(f"  idle: {r['idle']['calls_per_s']:.0f} calls/s, {r['idle']['db_ms_per_s']:.1f} ms database/s, "
+        print(f"  idle: {r['idle']['calls_per_s']:.0f} ticket reads/s, {r['idle']['db_ms_per_s']:.1f} ms database/s, "
               f"{r['idle']['cpu_per_s'] * 100:.1f} % of a core")
-        print(f"  admission of {args.batch} (median of {len(rs)}): {med('calls'):.0f} calls, {med('db_ms'):.1f} ms database, "
+        print(f"  admission of {args.batch} (median of {len(rs)}): {med('scan_reads'):.0f} ticket reads by the scan "
+              f"({med('refresh_reads'):.0f} refreshes meanwhile), {med('watermarks'):.0f} watermark reads, "
+              f"{med('db_ms'):.1f} ms database, "
               f"{med('cpu_ms'):.0f} ms server CPU; heard after p50 {med('p50'):.0f} ms, p99 {med('p99'):.0f} ms, last {med('last'):.0f} ms")
         print(f"  everyone left at once ({e['n']}): heard {e['heard']}, p50 {e['p50']:.0f} ms, p99 {e['p99']:.0f} ms, "
-              f"last {e['last']:.0f} ms; {e['calls']} calls, {e['db_ms']:.0f} ms database, {e['cpu_ms']:.0f} ms server CPU")
+              f"last {e['last']:.0f} ms; {e['scan_reads']} ticket reads by the scan, {e['calls']} queue_status calls in all, {e['db_ms']:.0f} ms database, "
+              f"{e['cpu_ms']:.0f} ms server CPU")
 
 
 if __name__ == "__main__":

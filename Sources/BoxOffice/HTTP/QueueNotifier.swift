@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
@@ -26,7 +27,7 @@ import ServiceLifecycle
 /// So one admission costs each instance one watermark read plus one ticket
 /// read per stream of that instance admitted (at most the admission's size)
 /// plus `front`; the steady cost is one ticket read per stream per `refresh`.
-/// Reads run at most `parallel` at a time, on the HTTP pool.
+/// Reads run at most `parallel` at a time (a sliding window), on the HTTP pool.
 public final class QueueNotifier: Service, Sendable {
     public struct Settings: Sendable {
         public var refresh: Duration = .seconds(15)
@@ -47,6 +48,28 @@ public final class QueueNotifier: Service, Sendable {
     public struct Reads: Sendable, Equatable {
         public var watermarks: Int = 0
         public var tickets: Int = 0
+    }
+
+    /// Why a ticket was read: `/metrics` counts
+    /// `boxoffice_queue_event_reads_total{reason}`: `open` (a stream's first
+    /// read), `scan` (after a NOTIFY, a sweep or a reconnect), `refresh` (the
+    /// 15 s heartbeat), and `watermark` for the watermark reads, so an
+    /// operator sees what admissions cost apart from the steady refresh.
+    enum Reason: String, Sendable {
+        case open, scan, refresh, watermark
+        var counter: Counter {
+            switch self {
+            case .open: Self.openCounter
+            case .scan: Self.scanCounter
+            case .refresh: Self.refreshCounter
+            case .watermark: Self.watermarkCounter
+            }
+        }
+        private static let label = "boxoffice_queue_event_reads_total"
+        private static let openCounter = Counter(label: label, dimensions: [("reason", "open")])
+        private static let scanCounter = Counter(label: label, dimensions: [("reason", "scan")])
+        private static let refreshCounter = Counter(label: label, dimensions: [("reason", "refresh")])
+        private static let watermarkCounter = Counter(label: label, dimensions: [("reason", "watermark")])
     }
 
     private struct Subscriber {
@@ -93,13 +116,16 @@ public final class QueueNotifier: Service, Sendable {
     // MARK: streams
 
     /// Registers a stream whose first ticket the caller has just read; its
-    /// next read is due after `refresh`. End it with `unsubscribe`.
+    /// first refresh is due somewhere in the second half of `refresh` (so
+    /// that a crowd arriving at once does not refresh in one burst forever
+    /// after), the next ones every `refresh`. End it with `unsubscribe`.
     func subscribe(token: String, concertId: Int64, place: Int64?) -> (id: UInt64, updates: AsyncStream<Update>) {
         let (updates, continuation) = AsyncStream.makeStream(of: Update.self)
         let id = state.withLockedValue { state in
             state.nextId += 1
             state.subscribers[state.nextId] = Subscriber(
-                token: token, concertId: concertId, place: place, due: .now + settings.refresh, continuation: continuation)
+                token: token, concertId: concertId, place: place, due: .now + settings.refresh * Double.random(in: 0.5...1),
+                continuation: continuation)
             return state.nextId
         }
         return (id, updates)
@@ -115,6 +141,7 @@ public final class QueueNotifier: Service, Sendable {
     func firstRead(token: String?) async throws -> (ticket: String, place: Int64?) {
         let row = try await database.query(Self.ticketSQL, [token]).rows.first
         count { $0.tickets += 1 }
+        Reason.open.counter.increment()
         return (row?.first.flatMap { $0 } ?? "null", row?.last.flatMap { $0 }.flatMap { Int64($0) })
     }
 
@@ -211,6 +238,7 @@ public final class QueueNotifier: Service, Sendable {
         do {
             let text = try await database.query(Self.watermarkSQL, [String(concertId)]).scalar
             count { $0.watermarks += 1 }
+            Reason.watermark.counter.increment()
             guard let value = text.flatMap({ Int64($0) }) else { return }
             watermark = value
         } catch {
@@ -226,7 +254,7 @@ public final class QueueNotifier: Service, Sendable {
             for id in ids { state.subscribers[id]?.busy = true }
             return ids.map { ($0, state.subscribers[$0]!.token) }
         }
-        await read(chosen)
+        await read(chosen, reason: .scan)
     }
 
     private func refreshWhenDue() async {
@@ -238,26 +266,28 @@ public final class QueueNotifier: Service, Sendable {
                 for id in ids { state.subscribers[id]?.busy = true }
                 return ids.map { ($0, state.subscribers[$0]!.token) }
             }
-            if !due.isEmpty { await read(due) }
+            if !due.isEmpty { await read(due, reason: .refresh) }
         }
     }
 
     /// Reads the tickets of `streams`, `parallel` at a time, and tells each
     /// stream what it got; each one's next refresh is due `refresh` later.
-    private func read(_ streams: [(id: UInt64, token: String)]) async {
-        var index = 0
-        while index < streams.count {
-            let batch = streams[index..<min(index + settings.parallel, streams.count)]
-            index += batch.count
-            await withTaskGroup(of: Void.self) { group in
-                for stream in batch {
-                    group.addTask { await self.readOne(id: stream.id, token: stream.token) }
-                }
+    private func read(_ streams: [(id: UInt64, token: String)], reason: Reason) async {
+        await withTaskGroup(of: Void.self) { group in
+            // A sliding window: a new read starts as soon as one ends.
+            var next = 0
+            func startNext() {
+                guard next < streams.count else { return }
+                let stream = streams[next]
+                next += 1
+                group.addTask { await self.readOne(id: stream.id, token: stream.token, reason: reason) }
             }
+            for _ in 0..<settings.parallel { startNext() }
+            while await group.next() != nil { startNext() }
         }
     }
 
-    private func readOne(id: UInt64, token: String) async {
+    private func readOne(id: UInt64, token: String, reason: Reason) async {
         let update: Update
         var place: Int64?
         do {
@@ -268,6 +298,7 @@ public final class QueueNotifier: Service, Sendable {
             update = .failed(APIError.from(error, logger: logger))
         }
         count { $0.tickets += 1 }
+        reason.counter.increment()
         let continuation: AsyncStream<Update>.Continuation? = state.withLockedValue { state in
             guard var subscriber = state.subscribers[id] else { return nil }
             subscriber.busy = false
