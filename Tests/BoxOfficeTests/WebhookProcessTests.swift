@@ -13,6 +13,8 @@ struct WebhookProcessTests {
         [
             "WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": WebhookReceiver.secret,
             "WEBHOOK_RETRY_MS": "200", "WEBHOOK_RETRY_MAX_SECONDS": "1", "WEBHOOK_TIMEOUT_MS": "2000",
+            // retries every second at most, for 100 attempts: no event gives up while a test keeps a receiver away
+            "WEBHOOK_MAX_ATTEMPTS": "100",
         ].merging(extra) { $1 }
     }
 

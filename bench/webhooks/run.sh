@@ -91,11 +91,17 @@ done
 sql -c "update app.outbox set delivery_status = 'PENDING', attempts = 0, next_attempt_at = now(), delivered_at = null
         where event_id in (select event_id from app.outbox order by event_id desc limit 10000)"
 pending=$(sql -c "select count(*) from app.outbox where delivery_status = 'PENDING'")
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, in clock ticks
+receiver_before=$(cpu "${pids[0]}")
 started=$(date +%s.%N)
 serve on
 while [ "$(sql -c "select count(*) from app.outbox where delivery_status = 'PENDING'")" != 0 ]; do sleep 0.2; done
 ended=$(date +%s.%N)
+server_cpu=$(cpu "$server_pid")
+receiver_cpu=$(($(cpu "${pids[0]}") - receiver_before))
 stop
 bad=$(python3 -c "import json,sys; print(sum(1 for l in open('$work/receiver.jsonl') if not json.loads(l)['valid']))")
 echo
 echo "drain: $pending events in $(echo "$ended - $started" | bc) s (server start included): $(echo "$pending / ($ended - $started)" | bc) events/s; signatures failing the receiver's check: $bad"
+hz=$(getconf CLK_TCK)
+echo "CPU during the drain: server $(echo "scale=1; $server_cpu / $hz" | bc) s, receiver $(echo "scale=1; $receiver_cpu / $hz" | bc) s"
