@@ -115,7 +115,7 @@ struct PgBouncerTests {
         #expect(try PaymentFixtures.integer(database,
             "select count(*) from app.job_runs r join app.jobs j using (job_id) where j.name = 'queue_admit' and r.status = 'succeeded'") >= 1)
         #expect(!server.log.contains("already exists"), "\(server.log.suffix(2_000))")
-        #expect(server.stop() == 0)
+        #expect(await server.stopped() == 0)
     }
 }
 
