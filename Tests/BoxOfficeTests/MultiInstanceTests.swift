@@ -20,7 +20,7 @@ enum DatabaseRoute: String, Sendable, CaseIterable, CustomTestStringConvertible 
 /// and the same through PgBouncer in transaction mode, where the two
 /// instances' sessions share server sessions transaction by transaction.
 /// Both run with SCHEDULER=off, so the tests admit tokens themselves.
-@Suite("Two instances on one database")
+@Suite("Two instances on one database", .serialized)
 struct MultiInstanceTests {
     /// Starts two instances on a fresh database (one after the other, so only
     /// one checks the schema at a time), runs `body` with their clients and
@@ -46,8 +46,8 @@ struct MultiInstanceTests {
             Issue.record("instance one:\n\(first.log.suffix(2_000))\ninstance two:\n\(second.log.suffix(2_000))")
             throw error
         }
-        #expect(first.stop() == 0)
-        #expect(second.stop() == 0)
+        #expect(await first.stopped() == 0)
+        #expect(await second.stopped() == 0)
         if route == .pgbouncer {
             // SHOW STATS counts transactions per database; the scenarios make
             // at least ten requests each through the instances.

@@ -60,6 +60,16 @@ final class ServeProcess: @unchecked Sendable {
         return Subprocess.wait(pid)
     }
 
+    /// `stop`, with the wait for the exit on a thread of its own: a test
+    /// that awaits this does not hold one of the few cooperative threads
+    /// (two on two cores) for the seconds a graceful stop takes, which would
+    /// stall every other test's tasks meanwhile.
+    func stopped(signal: Int32 = SIGTERM) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.stop(signal: signal)) }.start()
+        }
+    }
+
     deinit {
         if !exited {
             kill(pid, SIGKILL)
