@@ -15,7 +15,13 @@ extension Config {
                 "libpq connection string of the server's pool (as boxoffice_api); unset: the embedded cluster under BOXOFFICE_HOME"
         ),
         Setting(
-            name: "MIGRATE_DATABASE_URL", defaultValue: "DATABASE_URL",
+            name: "DATABASE_SESSION_URL", defaultValue: "DATABASE_URL",
+            meaning: "a direct connection (never through a transaction-mode pooler) for the scheduler's lock and runs and the queue listener"),
+        Setting(
+            name: "DB_PREPARED_STATEMENTS", defaultValue: "auto",
+            meaning: "off: the HTTP pool sends unprepared statements and keeps no session state (PgBouncer in transaction mode); auto: off when DATABASE_SESSION_URL differs from DATABASE_URL"),
+        Setting(
+            name: "MIGRATE_DATABASE_URL", defaultValue: "DATABASE_SESSION_URL",
             meaning: "connection of migrate, seed, jobs, audit and serve's migrate-on-start (the schema owner)"),
         Setting(name: "HTTP_HOST", defaultValue: "127.0.0.1", meaning: "address the HTTP server listens on"),
         Setting(
@@ -35,6 +41,24 @@ extension Config {
         Setting(name: "CHARGE_MAX", defaultValue: "1000000", meaning: "largest single charge, in won"),
         Setting(name: "BALANCE_MAX", defaultValue: "1000000000", meaning: "largest balance a user may hold"),
         Setting(
+            name: "USER_KEYS", defaultValue: "required",
+            meaning: "required: joining the queue needs the user's API key; optional: a join without Authorization may name its userId"),
+        Setting(
+            name: "MAX_HOLDS_PER_TOKEN", defaultValue: "4",
+            meaning: "live holds one token may have at once; the next is 409 HOLD_LIMIT"),
+        Setting(
+            name: "NEW_USERS_PER_MINUTE", defaultValue: "0",
+            meaning: "admission rate per concert on top of the cap (0: the cap alone)"),
+        Setting(
+            name: "DB_STATEMENT_TIMEOUT_SECONDS", defaultValue: "5",
+            meaning: "statement_timeout of every HTTP-pool session (0: none)"),
+        Setting(
+            name: "DB_LOCK_TIMEOUT_SECONDS", defaultValue: "2",
+            meaning: "lock_timeout of every HTTP-pool session; a request waiting longer on a lock gets 503"),
+        Setting(
+            name: "DB_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", defaultValue: "10",
+            meaning: "idle_in_transaction_session_timeout of every HTTP-pool session"),
+        Setting(
             name: "CONCERT_LIST_CACHE_MS", defaultValue: "1000",
             meaning: "how long one answer of GET /api/concerts serves everyone (0: no sharing)"),
         Setting(name: "SCHEDULER", defaultValue: "on", meaning: "off: this instance runs no jobs"),
@@ -44,6 +68,30 @@ extension Config {
         Setting(
             name: "BOXOFFICE_SQL_DIR", defaultValue: "./sql or the nearest sql/ above",
             meaning: "the migrations, procedures and indexes to apply"),
+        Setting(
+            name: "BOXOFFICE_PUBLIC_DIR", defaultValue: "./public or the nearest public/ above",
+            meaning: "the fans' page served at /, read once at start"),
+        Setting(
+            name: "WEBHOOK_URL", defaultValue: "unset",
+            meaning: "where the scheduler's leader POSTs every outbox event (http:// only); unset: no webhooks"),
+        Setting(
+            name: "WEBHOOK_SECRET", defaultValue: "unset",
+            meaning: "the whsec_ signing secret, or two separated by a space or comma during a rotation; required with WEBHOOK_URL"),
+        Setting(
+            name: "WEBHOOK_TIMEOUT_MS", defaultValue: "10000",
+            meaning: "how long one delivery may take before it counts as failed"),
+        Setting(
+            name: "WEBHOOK_MAX_IN_FLIGHT", defaultValue: "8",
+            meaning: "deliveries under way at once"),
+        Setting(
+            name: "WEBHOOK_MAX_ATTEMPTS", defaultValue: "15",
+            meaning: "attempts before an event is dead-lettered"),
+        Setting(
+            name: "WEBHOOK_RETRY_MS", defaultValue: "5000",
+            meaning: "the first retry's delay; each next one doubles"),
+        Setting(
+            name: "WEBHOOK_RETRY_MAX_SECONDS", defaultValue: "3600",
+            meaning: "the longest delay between two attempts"),
         Setting(name: "LOG_LEVEL", defaultValue: "notice", meaning: "trace, debug, info, notice, warning, error or critical"),
     ]
 }
