@@ -168,11 +168,14 @@ begin
   -- expiry is checked on the row returned, not in the WHERE, so that no plan
   -- reads seats_hold_expires_at_idx as a range (every held seat).
   update app.seats s
-  set status = 'SOLD', hold_expires_at = null
+  set status = 'SOLD',
+      -- a lapsed hold keeps its time, so the row returned tells (and the
+      -- refusal below rolls the update back)
+      hold_expires_at = case when s.hold_expires_at > payment_create.at then null else s.hold_expires_at end
   where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no
     and s.status <> 'SOLD'
     and s.status = 'HELD' and s.reservation_id = v_reservation.reservation_id and s.user_id = v_user_id
-  returning v_reservation.expires_at > payment_create.at into v_live;
+  returning s.hold_expires_at is null into v_live;
   if not found or not v_live then
     perform app.payment_refusal(v_reservation.reservation_id, v_user_id, payment_create.at, false);
   end if;
