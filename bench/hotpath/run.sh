@@ -65,7 +65,14 @@ begin isolation level serializable;
 select api.payment_create(p.token, p.reservation_id) from bench.pay_holds p where p.n = (:i - 1) * :clients + :client_id + 1;
 commit;
 SQL
+# The admission job runs every second meanwhile, as the server's scheduler
+# runs it (it also closes the line and counts the arrivals of the blocks
+# joined since; a position counts the rest on the index).
+admit_cmd=$(q -c "select command from app.jobs where name = 'queue_admit'")
+( end=$((SECONDS + seconds + 1)); while [ $SECONDS -lt $end ]; do q -c "$admit_cmd" >/dev/null 2>&1 || true; sleep 1; done ) &
+admitter=$!
 PGUSER=boxoffice_api pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -D join_concert="$join_concert" -f "$tmp/join.sql" "$db" > "$tmp/join.out" 2>&1 || true
+wait "$admitter" || true
 PGUSER=boxoffice_api pgbench -n -M prepared -c "$clients" -j 2 -t "$per" --max-tries 1 -D i=0 -D clients="$clients" -f "$tmp/pay.sql" "$db" > "$tmp/pay.out" 2>&1 || true
 paid=$(q -c "select count(*) from app.payments")
 hot=$(q -c "select string_agg(relname || ' ' || n_tup_hot_upd || '/' || n_tup_upd, ', ' order by relname) from pg_stat_user_tables where schemaname = 'app' and relname in ('users', 'reservations', 'seats', 'queue_tickets')")
