@@ -7,8 +7,8 @@
 --    has a closed part: app.queue_line.closed_below, below which every
 --    number was handed out and every join that drew one has ended (committed
 --    or rolled back). Admission and the arrival counters only work there.
--- 2. Arrival counters (app.queue_arrivals), per block of 1 024 and group of
---    32 768 numbers of the closed part, so that a position counts the
+-- 2. Arrival counters (app.queue_arrivals), per unit of 32, block of 1 024
+--    and group of 32 768 numbers of the closed part, so that a position counts the
 --    tickets ahead from a few rows at a million waiting tickets.
 -- 3. Payments: the unique index of live reservations keys on a generated
 --    column, so that HELD -> PAID is a HOT update (no index entry, so no
@@ -40,7 +40,7 @@ insert into app.queue_line (closed_below)
 select coalesce(max(queue_no), 0) + 1 from app.queue_tickets;
 
 -- Arrival counters: how many tickets of a concert carry a number of the
--- block (1 024 numbers) or group (32 768), whatever their status; written
+-- unit (32 numbers), block (1 024) or group (32 768), whatever their status; written
 -- once each, when the block is closed and the concert's admission counts it
 -- (app.queue_arrivals_count), and pruned once the watermark passes them.
 -- Nothing else writes them, so polls read them without waiting.
@@ -50,7 +50,7 @@ create table app.queue_arrivals (
   block_no   bigint not null,
   arrived    bigint not null,
   constraint queue_arrivals_pkey primary key (concert_id, block_size, block_no),
-  constraint queue_arrivals_block_size_check check (block_size in (1024, 32768)),
+  constraint queue_arrivals_block_size_check check (block_size in (32, 1024, 32768)),
   constraint queue_arrivals_arrived_check check (arrived > 0)
 );
 
