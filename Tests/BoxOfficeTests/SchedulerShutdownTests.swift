@@ -114,11 +114,19 @@ struct SchedulerShutdownTests {
         let concert = try Fixtures.concert(database, dates: 1)
         let userId = try await Fixtures.user(serve.client)
 
-        // the one HTTP connection waits on the concert's queue row
+        // the one HTTP connection waits for another session's live ticket of
+        // the same user and concert, inserted and not yet committed (joins
+        // take no lock on the concert's queue row any more)
         let lock = try database.admin()
         defer { lock.close() }
         try lock.run(script: "begin")
-        try lock.execute("select 1 from app.queues where concert_id = $1::bigint for update", [String(concert.concertId)])
+        try lock.execute(
+            "insert into app.queues (concert_id) values ($1::bigint) on conflict do nothing", [String(concert.concertId)])
+        try lock.execute(
+            """
+            insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
+            values ($1::bigint, nextval('app.queue_tickets_queue_no_seq'), $2::bigint, 'WAITING', now(), now())
+            """, [String(concert.concertId), String(userId)])
         async let blockedJoin = serve.client.post("/api/queue/tokens", ["userId": userId, "concertId": concert.concertId])
         let blocked = try await JobProbe.waitUntil {
             try QueueFixtures.count(
@@ -141,7 +149,7 @@ struct SchedulerShutdownTests {
         #expect(ran, "probe did not run three times while the HTTP pool was busy:\n\(serve.log)")
         #expect(!serve.log.contains("job run not recorded"), "\(serve.log)")
 
-        try lock.run(script: "commit")
+        try lock.run(script: "rollback")
         #expect(try await blockedJoin.status == 201)
     }
 

@@ -56,14 +56,21 @@ create temp table new_users as
 with u as (
   insert into app.users (name)
   select 'bench ' || g
-  from generate_series((select next_no from app.queues where concert_id = :concert), :n) g
+  from generate_series((select coalesce(max(queue_no), 0) + 1 from app.queue_tickets where concert_id = :concert), :n) g
   returning user_id)
 select user_id from u;
 insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
-select :concert, q.next_no - 1 + row_number() over (order by u.user_id), u.user_id, 'WAITING', now(), now()
-from new_users u, app.queues q
+select :concert, (select coalesce(max(queue_no), 0) from app.queue_tickets where concert_id = :concert)
+                 + row_number() over (order by u.user_id), u.user_id, 'WAITING', now(), now()
+from new_users u;
+-- loaded past the API: the sequence and the closed part of the line move past
+-- them, and the concert's arrival counters are written as admission writes them
+select setval('app.queue_tickets_queue_no_seq', greatest(:n, (select last_value from app.queue_tickets_queue_no_seq))) \g /dev/null
+update app.queue_line set closed_below = greatest(closed_below, :n + 1);
+update app.queues q
+set counted_below = app.queue_arrivals_count(q.concert_id, q.admitted_upto, q.counted_below,
+                                             (select l.closed_below from app.queue_line l))
 where q.concert_id = :concert;
-update app.queues set next_no = :n + 1 where concert_id = :concert;
 delete from public.bench_tokens where concert_id = :concert;
 insert into public.bench_tokens (concert_id, i, token)
 select :concert, row_number() over (order by t.queue_no), t.token

@@ -7,8 +7,8 @@
 --    has a closed part: app.queue_line.closed_below, below which every
 --    number was handed out and every join that drew one has ended (committed
 --    or rolled back). Admission and the arrival counters only work there.
--- 2. Arrival counters (app.queue_arrivals), per block of 1 024 and group of
---    32 768 numbers of the closed part, so that a position counts the
+-- 2. Arrival counters (app.queue_arrivals), per unit of 32, block of 1 024
+--    and group of 32 768 numbers of the closed part, so that a position counts the
 --    tickets ahead from a few rows at a million waiting tickets.
 -- 3. Payments: the unique index of live reservations keys on a generated
 --    column, so that HELD -> PAID is a HOT update (no index entry, so no
@@ -40,7 +40,7 @@ insert into app.queue_line (closed_below)
 select coalesce(max(queue_no), 0) + 1 from app.queue_tickets;
 
 -- Arrival counters: how many tickets of a concert carry a number of the
--- block (1 024 numbers) or group (32 768), whatever their status; written
+-- unit (32 numbers), block (1 024) or group (32 768), whatever their status; written
 -- once each, when the block is closed and the concert's admission counts it
 -- (app.queue_arrivals_count), and pruned once the watermark passes them.
 -- Nothing else writes them, so polls read them without waiting.
@@ -50,7 +50,7 @@ create table app.queue_arrivals (
   block_no   bigint not null,
   arrived    bigint not null,
   constraint queue_arrivals_pkey primary key (concert_id, block_size, block_no),
-  constraint queue_arrivals_block_size_check check (block_size in (1024, 32768)),
+  constraint queue_arrivals_block_size_check check (block_size in (32, 1024, 32768)),
   constraint queue_arrivals_arrived_check check (arrived > 0)
 );
 
@@ -66,6 +66,13 @@ create unique index reservations_date_id_seat_no_live_key
   on app.reservations (date_id, seat_no) where live;
 drop index app.reservations_date_id_seat_no_key;
 alter index app.reservations_date_id_seat_no_live_key rename to reservations_date_id_seat_no_key;
+
+-- A ledger row's foreign key check read payments_pkey's newest page, the
+-- very page every other payment inserts into: under SERIALIZABLE two
+-- payments at once were a read-write cycle, always. The link is kept by
+-- api.payment_create in one transaction and checked by api.audit()
+-- (ledger_payment_link).
+alter table app.ledger drop constraint ledger_payment_id_fkey;
 
 -- Room for HOT updates on the pages of the rows a payment changes (new
 -- pages; existing ones keep what they have until rewritten).

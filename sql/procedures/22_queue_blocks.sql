@@ -200,7 +200,7 @@ Errors: none.';
 revoke execute on function api.queue_blocks_rebuild(bigint) from public;
 
 -- Arrival counters (app.queue_arrivals): how many tickets of a concert carry
--- a number of each block of 1 024 and group of 32 768, whatever their
+-- a number of each unit of 32 and block of 1 024 and group of 32 768, whatever their
 -- status. Written once per block, by the concert's admission, for blocks
 -- wholly in the closed part of the line (below app.queue_line.closed_below):
 -- no ticket can appear there any more and tickets are never deleted, so the
@@ -231,6 +231,11 @@ begin
   where t.concert_id = queue_arrivals_count.concert_id and t.queue_no >= v_from and t.queue_no < v_to
   group by t.queue_no / 1024
   union all
+  select queue_arrivals_count.concert_id, 32, t.queue_no / 32, count(*)
+  from app.queue_tickets t
+  where t.concert_id = queue_arrivals_count.concert_id and t.queue_no >= v_from and t.queue_no < v_to
+  group by t.queue_no / 32
+  union all
   select queue_arrivals_count.concert_id, 32768, t.queue_no / 32768, count(*)
   from app.queue_tickets t
   where t.concert_id = queue_arrivals_count.concert_id
@@ -242,15 +247,16 @@ end
 $$;
 
 comment on function app.queue_arrivals_count(bigint, bigint, bigint, bigint) is
-'Writes the app.queue_arrivals rows of concert_id for the blocks of 1 024 (and groups of 32 768) wholly below
+'Writes the app.queue_arrivals rows of concert_id for the units of 32 and 1 024 (and groups of 32 768) wholly below
 closed_below and not counted yet (from the larger of counted_below and the watermark''s block); returns the new
 counted_below for app.queues.';
 
 -- How many tickets of the concert with after_no < queue_no < before_no this
--- statement sees, whatever their status: counters for the blocks and groups
--- wholly below counted_below (at most 31 group and 62 block rows), the
--- index for the rest (the two partial blocks at the ends, and the numbers
--- past counted_below: the joins of the last moments). A number the sequence
+-- statement sees, whatever their status: counters for the units of 32 768,
+-- 1 024 and 32 numbers wholly inside the range and below counted_below
+-- (largest first: at most about 30 + 2 x 31 + 2 x 31 rows), the index for
+-- the rest (fewer than 32 numbers at each end, and the numbers past
+-- counted_below: the joins of the last moments). A number the sequence
 -- skipped has no ticket and a join still committing is not seen, so neither
 -- is counted. Stable: it reads the snapshot of the statement that calls it.
 create or replace function app.queue_arrived(concert_id bigint, after_no bigint, before_no bigint, counted_below bigint)
@@ -261,15 +267,15 @@ security invoker
 set search_path = ''
 as $$
 declare
-  v_block constant bigint := 1024::bigint;
-  v_group constant bigint := 32768::bigint;
-  v_per_group constant bigint := 32::bigint;
-  -- the counted part ends at v_cut: blocks wholly below it have counters
-  v_cut bigint := least(queue_arrived.before_no, queue_arrived.counted_below / v_block * v_block);
-  v_bw bigint := queue_arrived.after_no / v_block;
-  v_bq bigint;
-  v_gw bigint := queue_arrived.after_no / v_group;
-  v_gq bigint;
+  -- the counted part is [after_no + 1, v_cut)
+  v_cut bigint := least(queue_arrived.before_no, queue_arrived.counted_below);
+  v_lo bigint[];
+  v_hi bigint[];
+  v_next_lo bigint[];
+  v_next_hi bigint[];
+  v_size bigint;
+  v_start bigint;
+  v_end bigint;
   v_count bigint;
 begin
   if queue_arrived.before_no - queue_arrived.after_no <= 1 then
@@ -279,47 +285,54 @@ begin
   select count(*) into v_count
   from app.queue_tickets t
   where t.concert_id = queue_arrived.concert_id
-    and t.queue_no > greatest(queue_arrived.after_no, v_cut - 1) and t.queue_no < queue_arrived.before_no;
-  if v_cut - queue_arrived.after_no <= 1 then
+    and t.queue_no >= greatest(queue_arrived.after_no + 1, v_cut) and t.queue_no < queue_arrived.before_no;
+  if v_cut <= queue_arrived.after_no + 1 then
     return v_count;
   end if;
-  v_bq := v_cut / v_block;
-  v_gq := v_cut / v_group;
-  if v_bw = v_bq then
-    -- one partial block: the index alone (at most 1 023 entries)
-    return v_count + (select count(*)
-                      from app.queue_tickets t
-                      where t.concert_id = queue_arrived.concert_id
-                        and t.queue_no > queue_arrived.after_no and t.queue_no < v_cut);
-  end if;
-  -- the same spans as app.queue_departed, up to v_cut
-  select v_count
-    + (select count(*)
-       from app.queue_tickets t
-       where t.concert_id = queue_arrived.concert_id
-         and t.queue_no > queue_arrived.after_no and t.queue_no < (v_bw + 1) * v_block)
-    + (select count(*)
-       from app.queue_tickets t
-       where t.concert_id = queue_arrived.concert_id
-         and t.queue_no >= v_bq * v_block and t.queue_no < v_cut)
-    + (select coalesce(sum(a.arrived), 0)::bigint
-       from app.queue_arrivals a
-       where a.concert_id = queue_arrived.concert_id and a.block_size = v_block
-         and a.block_no > v_bw and a.block_no < least(v_bq, (v_gw + 1) * v_per_group))
-    + (select coalesce(sum(a.arrived), 0)::bigint
-       from app.queue_arrivals a
-       where a.concert_id = queue_arrived.concert_id and a.block_size = v_block
-         and a.block_no >= greatest(v_gq, v_gw + 1) * v_per_group and a.block_no < v_bq)
-    + (select coalesce(sum(a.arrived), 0)::bigint
-       from app.queue_arrivals a
-       where a.concert_id = queue_arrived.concert_id and a.block_size = v_group
-         and a.block_no > v_gw and a.block_no < v_gq)
-    into v_count;
+  -- The counted part: the whole units of each size, largest first; what is
+  -- left at the ends (at most one range each side) goes to the next size.
+  v_lo := array[queue_arrived.after_no + 1];
+  v_hi := array[v_cut];
+  foreach v_size in array array[32768, 1024, 32]::bigint[] loop
+    v_next_lo := '{}';
+    v_next_hi := '{}';
+    for i in 1 .. cardinality(v_lo) loop
+      v_start := (v_lo[i] + v_size - 1) / v_size * v_size;
+      v_end := v_hi[i] / v_size * v_size;
+      if v_start < v_end then
+        v_count := v_count + (select coalesce(sum(a.arrived), 0)::bigint
+                              from app.queue_arrivals a
+                              where a.concert_id = queue_arrived.concert_id and a.block_size = v_size
+                                and a.block_no >= v_start / v_size and a.block_no < v_end / v_size);
+        if v_lo[i] < v_start then
+          v_next_lo := v_next_lo || v_lo[i];
+          v_next_hi := v_next_hi || v_start;
+        end if;
+        if v_end < v_hi[i] then
+          v_next_lo := v_next_lo || v_end;
+          v_next_hi := v_next_hi || v_hi[i];
+        end if;
+      else
+        v_next_lo := v_next_lo || v_lo[i];
+        v_next_hi := v_next_hi || v_hi[i];
+      end if;
+    end loop;
+    v_lo := v_next_lo;
+    v_hi := v_next_hi;
+  end loop;
+  -- fewer than 32 numbers each: the index
+  for i in 1 .. cardinality(v_lo) loop
+    v_count := v_count + (select count(*)
+                          from app.queue_tickets t
+                          where t.concert_id = queue_arrived.concert_id
+                            and t.queue_no >= v_lo[i] and t.queue_no < v_hi[i]);
+  end loop;
   return v_count;
 end
 $$;
 
 comment on function app.queue_arrived(bigint, bigint, bigint, bigint) is
 'How many tickets of concert_id with after_no < queue_no < before_no this statement sees (any status): the
-app.queue_arrivals counters of the blocks wholly below counted_below and above after_no''s block, and the
-index for the rest. Numbers skipped by the sequence and joins not yet committed are not counted.';
+app.queue_arrivals counters of the units of 32 768, 1 024 and 32 numbers wholly inside the range and below
+counted_below, and the index for the rest (under 32 numbers at each end, and past counted_below). Numbers
+skipped by the sequence and joins not yet committed are not counted.';

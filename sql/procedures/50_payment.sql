@@ -110,6 +110,13 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+-- SSI locks what a scan reads: a sequential scan locks the whole table, and
+-- so does a range scan that reads many rows (tuple locks are promoted), and
+-- then every other payment's write there is a conflict. Small or freshly
+-- loaded tables (an on-sale's payments, reservations) tempt the planner into
+-- exactly that, the foreign key checks of the inserts below included; every
+-- statement here finds its row by a key, so index scans cost nothing extra.
+set enable_seqscan = off
 as $$
 declare
   v_user_id bigint;
@@ -121,6 +128,7 @@ declare
   v_payment app.payments;
   v_body jsonb;
   v_event_id bigint;
+  v_live boolean;
 begin
   if payment_create.reservation_id is null then
     raise exception using errcode = 'CR001', message = 'bad request',
@@ -156,14 +164,19 @@ begin
   perform app.idempotency_reused_check(v_reused);
 
   -- The seat: sold if this reservation still holds it. status <> 'SOLD'
-  -- puts the scan on seats_date_id_seat_no_idx (see above).
+  -- puts the scan on seats_date_id_seat_no_idx (see above). The hold's
+  -- expiry is checked on the row returned, not in the WHERE, so that no plan
+  -- reads seats_hold_expires_at_idx as a range (every held seat).
   update app.seats s
-  set status = 'SOLD', hold_expires_at = null
+  set status = 'SOLD',
+      -- a lapsed hold keeps its time, so the row returned tells (and the
+      -- refusal below rolls the update back)
+      hold_expires_at = case when s.hold_expires_at > payment_create.at then null else s.hold_expires_at end
   where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no
     and s.status <> 'SOLD'
     and s.status = 'HELD' and s.reservation_id = v_reservation.reservation_id and s.user_id = v_user_id
-    and s.hold_expires_at > payment_create.at;
-  if not found then
+  returning s.hold_expires_at is null into v_live;
+  if not found or not v_live then
     perform app.payment_refusal(v_reservation.reservation_id, v_user_id, payment_create.at, false);
   end if;
 
@@ -200,9 +213,12 @@ begin
   -- The token is used up: the user joins the queue again for another purchase.
   -- Only while it is still ACTIVE: a token paid with twice at once (in READ
   -- COMMITTED, from psql) pays once; the second payment rolls back whole.
+  -- ended_at is null: still ACTIVE (the gate saw it ACTIVE and unexpired;
+  -- queue_tickets_ended_check), said without status, which the partial
+  -- indexes key on: the row is found by queue_tickets_pkey only.
   update app.queue_tickets t
   set status = 'USED', ended_at = payment_create.at
-  where t.token = v_ticket.token and t.status = 'ACTIVE';
+  where t.token = v_ticket.token and t.ended_at is null;
   if not found then
     raise exception using errcode = 'CR302', message = 'token expired',
       detail = 'the token was used up by another payment';

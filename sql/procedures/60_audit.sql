@@ -217,7 +217,7 @@ as $$
                    from app.queue_tickets t
                    join app.queues q on q.concert_id = t.concert_id
                    -- the sizes of queue_arrivals_block_size_check
-                   cross join (values (1024), (32768)) s(block_size)
+                   cross join (values (32), (1024), (32768)) s(block_size)
                    where t.queue_no / s.block_size > q.admitted_upto / s.block_size
                      and (t.queue_no / s.block_size + 1) * s.block_size <= q.counted_below
                    group by t.concert_id, s.block_size, t.queue_no / s.block_size) r
