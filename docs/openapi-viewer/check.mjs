@@ -63,7 +63,10 @@ for (const entry of list) {
   const parameters = [...entry.shared, ...(entry.op.parameters ?? [])].map((p) => resolve(ours, p));
   const needs = [];
   if (entry.path.startsWith("/api/")) needs.push("503");
-  if ((entry.op.security ?? []).length) needs.push("401", "410");
+  // a queue token can be dead (410); a user's API key (joins) cannot
+  const schemes = (entry.op.security ?? []).flatMap((requirement) => Object.keys(requirement));
+  if (schemes.length) needs.push("401");
+  if (schemes.includes("queueToken")) needs.push("410");
   if (entry.op.requestBody) needs.push("400", "413");
   if (parameters.some((p) => p.in === "path" || p.in === "query")) needs.push("400");
   for (const status of needs) if (!(status in responses)) problems.push(`${name} does not declare ${status}`);
