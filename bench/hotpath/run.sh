@@ -14,14 +14,21 @@ set -euo pipefail
 tree=${1:?sql tree}; label=${2:-$(basename "$tree")}
 clients=${CLIENTS:-8}; seconds=${SECONDS_JOIN:-15}; payments=${PAYMENTS:-2000}
 db=hotpath_$$
-tmp=$(mktemp -d); trap 'cp "$tmp"/*.out /work/wt-11/.tmp/ 2>/dev/null; rm -rf "$tmp"; [ -n "${KEEP:-}" ] || psql -X -q -d postgres -c "drop database if exists $db" >/dev/null 2>&1 || true' EXIT
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"; [ -n "${KEEP:-}" ] || psql -X -q -d postgres -c "drop database if exists $db" >/dev/null 2>&1 || true' EXIT
 (cd "$tree" && scripts/dev-sql "$db" >/dev/null 2>&1)
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 per=$((payments / clients))
+# The policy: rows of app.settings where the tree has them (joins without a
+# key need user_keys optional there), session settings in older trees.
+if [ -n "$(q -c "select to_regclass('app.settings')")" ]; then
+  q >/dev/null -c "select api.setting_set('queue_active_cap', '1000000'), api.setting_set('hold_seconds', '3600'),
+                          api.setting_set('active_token_seconds', '3600'), api.setting_set('user_keys', 'optional')"
+  policy=""
+else
+  policy="set boxoffice.queue_active_cap = 1000000; set boxoffice.hold_seconds = 3600; set boxoffice.active_token_seconds = 3600;"
+fi
 q >/dev/null <<SQL
-set boxoffice.queue_active_cap = 1000000;
-set boxoffice.hold_seconds = 3600;
-set boxoffice.active_token_seconds = 3600;
+$policy
 create schema bench;
 -- joins: a concert of its own, 300 000 fresh users handed out by a sequence
 select * from app.seed_concerts(array['Join line', 'Pay'], array['J', 'P'], 40, now());

@@ -75,7 +75,7 @@ begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('seat_hold:' || v_ticket.token::text, 0));
   if (select count(*) from app.reservations r
       where r.user_id = v_user_id and r.concert_id = seat_hold.concert_id
-        and r.status = 'HELD' and r.expires_at > v_now
+        and r.live and r.status = 'HELD' and r.expires_at > v_now
         and (r.date_id, r.seat_no) <> (seat_hold.date_id, seat_hold.seat_no::smallint))
      >= app.setting('max_holds_per_token', 4) then
     raise exception using errcode = 'CR206', message = 'hold limit',
