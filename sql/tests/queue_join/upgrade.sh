@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Upgrade check: a database with lines made by the functions before
 # 0005_queue_sequence.sql (per-concert numbers under the queue row lock) is
-# migrated the way boxoffice migrate does it (0005, then every procedure
-# file with the after-script in one transaction); positions, joins and
+# migrated the way boxoffice migrate does it (0005 and every later migration,
+# then every procedure file with their after-scripts in one transaction); positions, joins and
 # admission then carry on exactly, and the audit is clean.
 # Usage: PGHOST=... PGPORT=... PGUSER=postgres sql/tests/queue_join/upgrade.sh [DBNAME]  (default q_upgrade)
 set -euo pipefail
@@ -31,9 +31,21 @@ select count(*) from app.users u cross join lateral api.queue_join(u.user_id, 2)
 select api.queue_admit() \g /dev/null
 select api.queue_leave(token) from app.queue_tickets where concert_id = 1 and user_id in (150, 151, 200, 3, 4) \g /dev/null
 SQL
-{ echo 'set role boxoffice_owner;'; cat sql/migrations/0005_queue_sequence.sql; } | q -1 >/dev/null
-{ echo 'set role boxoffice_owner;'; cat sql/procedures/*.sql sql/migrations/after/0005_queue_sequence.sql; } | q -1 >/dev/null 2>&1
+# Every migration the old tree lacks (0005 and those after it), in order,
+# then every procedure file with their after-scripts in one transaction.
+new_migrations=()
+for f in sql/migrations/*.sql; do
+  [ -e "$old/$f" ] || new_migrations+=("$f")
+done
+for f in "${new_migrations[@]}"; do
+  { echo 'set role boxoffice_owner;'; cat "$f"; } | q -1 >/dev/null
+done
+{ echo 'set role boxoffice_owner;'; cat sql/procedures/*.sql
+  for f in "${new_migrations[@]}"; do a="sql/migrations/after/$(basename "$f")"; if [ -e "$a" ]; then cat "$a"; fi; done
+} | q -1 >/dev/null
 for f in sql/indexes/*.sql; do { echo 'set role boxoffice_owner;'; cat "$f"; } | q >/dev/null 2>&1; done
+# joins here name their user without a key (keys came with 0006)
+q -c "select api.setting_set('user_keys', 'optional')" >/dev/null
 check "the audit is clean after the upgrade" "$(q -c 'select count(*) from api.audit()')" 0
 check "a waiting ticket keeps its place: user 201 is 98th (100 admitted, 3 left ahead)" \
   "$(q -c "select api.queue_status(token)->>'position' from app.queue_tickets where concert_id = 1 and user_id = 201")" 98
