@@ -45,8 +45,8 @@ struct StaticFilesTests {
 
     @Test("BOXOFFICE_PUBLIC_DIR wins; otherwise the repository's public/ is found")
     func folderLookup() throws {
-        #expect(StaticFiles.folder(environment: ["BOXOFFICE_PUBLIC_DIR": "/somewhere"]) == "/somewhere")
-        let found = StaticFiles.folder(environment: [:])
+        #expect(try Config(environment: ["BOXOFFICE_PUBLIC_DIR": "/somewhere"]).publicDirectory == "/somewhere")
+        let found = try Config(environment: [:]).publicDirectory
         #expect(FileManager.default.fileExists(atPath: found + "/index.html"), "found \(found)")
     }
 

@@ -114,7 +114,7 @@ public struct Config: Sendable {
         let cwd = FileManager.default.currentDirectoryPath
         home = environment["BOXOFFICE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? cwd + "/.boxoffice"
         sqlDirectory = environment["BOXOFFICE_SQL_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? Config.findSQLDirectory(from: cwd)
-        publicDirectory = StaticFiles.folder(environment: environment)
+        publicDirectory = environment["BOXOFFICE_PUBLIC_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? StaticFiles.folder()
         instanceName = environment["INSTANCE_NAME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         logLevel = environment["LOG_LEVEL"] ?? "notice"

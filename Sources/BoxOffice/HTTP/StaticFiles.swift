@@ -55,11 +55,11 @@ struct StaticFiles: Sendable {
         self.files = files
     }
 
-    /// The page's folder: `BOXOFFICE_PUBLIC_DIR`, else `public/` in the working
-    /// directory or the nearest folder above it, else next to the executable
-    /// or above it (`.build/release/boxoffice` in a clone).
-    static func folder(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let set = environment["BOXOFFICE_PUBLIC_DIR"], !set.isEmpty { return set }
+    /// The page's folder when `BOXOFFICE_PUBLIC_DIR` (read by Config) is not
+    /// set: `public/` in the working directory or the nearest folder above it,
+    /// else next to the executable or above it (`.build/release/boxoffice` in
+    /// a clone).
+    static func folder() -> String {
         let starts = [
             FileManager.default.currentDirectoryPath,
             (CommandLine.arguments.first.map { ($0 as NSString).deletingLastPathComponent }) ?? ".",
