@@ -216,23 +216,28 @@ begin
   -- A new ticket at the back of the line. Two joins of one user at once:
   -- the second waits on queue_tickets_user_id_concert_id_key for the first
   -- to commit, inserts nothing (its number stays a gap) and answers with the
-  -- first's ticket.
+  -- first's ticket. Should that ticket have ended meanwhile (a leave or a
+  -- sweep committed in between), there is no live ticket to answer with, so
+  -- the join tries again with a new number.
   perform app.queue_join_mark();
-  insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
-  values (queue_join.concert_id, nextval('app.queue_tickets_queue_no_seq'), queue_join.user_id, 'WAITING',
-          queue_join.at, queue_join.at)
-  on conflict (user_id, concert_id) where status in ('WAITING', 'ACTIVE') do nothing
-  returning * into v_ticket;
-  if not found then
-    select * into strict v_ticket
+  loop
+    insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
+    values (queue_join.concert_id, nextval('app.queue_tickets_queue_no_seq'), queue_join.user_id, 'WAITING',
+            queue_join.at, queue_join.at)
+    on conflict (user_id, concert_id) where status in ('WAITING', 'ACTIVE') do nothing
+    returning * into v_ticket;
+    exit when found;
+    select * into v_ticket
     from app.queue_tickets t
     where t.user_id = queue_join.user_id
       and t.concert_id = queue_join.concert_id
       and t.status in ('WAITING', 'ACTIVE');
-    status := 200;
-    body := app.ticket_json(v_ticket);
-    return;
-  end if;
+    if found then
+      status := 200;
+      body := app.ticket_json(v_ticket);
+      return;
+    end if;
+  end loop;
 
   status := 201;
   body := app.ticket_json(v_ticket);
