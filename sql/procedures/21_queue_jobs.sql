@@ -48,9 +48,12 @@ begin
   end if;
   -- The joins in flight now, by virtual transaction id (never reused); this
   -- transaction's own joins are visible to it already.
+  -- Advisory locks are per database, but pg_locks shows the whole cluster's:
+  -- only this database's joins are waited for.
   select coalesce(array_agg(l.virtualtransaction), '{}') into v_joins
   from pg_catalog.pg_locks l
   where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
+    and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database())
     and l.pid is distinct from pg_catalog.pg_backend_pid();
   while exists (select from pg_catalog.pg_locks l
                 where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
