@@ -5,21 +5,28 @@
 drop function if exists api.queue_admit(timestamptz);
 drop function if exists api.tokens_expire(timestamptz);
 
--- Moves the closed part of the line up: every number the sequence has
--- handed out, once every join that may hold one has ended.
+-- Moves the closed part of the line up: to just past the last number the
+-- sequence has handed out, or to the first number a join still in flight
+-- holds, whichever is lower.
 --
 -- The argument: a join takes the shared mark (app.queue_join_mark) before it
--- draws its number and holds it until it ends. This reads the sequence's
--- last_value L first; every number up to L was drawn before that read, so
--- its join took the mark before it too, and is therefore either one of the
--- mark's holders read next, or has ended already. Once none of those holders
--- holds the mark any more, every join that drew a number up to L has
--- committed (and is visible to every later snapshot: a lock is released
--- after the commit is visible) or rolled back (a gap for good). Joins that
--- start later draw numbers above L. So below L + 1 the line is final: no
--- ticket can appear there any more. The wait is on the joins in flight only,
--- a few milliseconds; joins never wait for it. (The sequence's CACHE must
--- stay 1, or a session could hold numbers below L without having drawn them.)
+-- draws its number, and a second shared lock naming the number
+-- (app.queue_join_number) right after, and holds both until it ends. This
+-- reads the sequence's last_value L first; every number up to L was drawn
+-- before that read, so its join took the mark before it too, and is
+-- therefore either one of the mark's holders read next, or has ended
+-- already. Each holder either names its number already or is between the
+-- two locks (microseconds; this waits for it, at most max_wait), or drew no
+-- number up to L (it draws one later, above L). So once every holder names
+-- its number or has ended, no number below min(L + 1, the lowest number a
+-- holder names) belongs to a join in flight: each was drawn by a join that
+-- committed (visible to every later snapshot: a lock is released after the
+-- commit is visible) or rolled back (a gap for good), and joins that start
+-- later draw numbers above L. Below that the line is final: no ticket can
+-- appear there any more. A slow join holds back only the numbers from its
+-- own on, never the line before it, and joins never wait for this. (The
+-- sequence's CACHE must stay 1, or a session could hold numbers below L
+-- without having drawn them.)
 create or replace function app.queue_line_close(max_wait interval)
 returns bigint
 language plpgsql
@@ -32,7 +39,10 @@ declare
   v_last bigint;
   v_called boolean;
   v_upto bigint;
+  v_db oid;
   v_joins text[];
+  v_unnamed integer;
+  v_first bigint;
   v_until timestamptz := clock_timestamp() + queue_line_close.max_wait;
 begin
   select l.closed_below into v_closed from app.queue_line l for update skip locked;
@@ -46,33 +56,52 @@ begin
   if v_upto <= v_closed then
     return v_closed;
   end if;
+  -- Advisory locks are per database, but pg_locks shows the whole cluster's:
+  -- only this database's joins count.
+  select d.oid into strict v_db from pg_catalog.pg_database d where d.datname = pg_catalog.current_database();
   -- The joins in flight now, by virtual transaction id (never reused); this
   -- transaction's own joins are visible to it already.
-  -- Advisory locks are per database, but pg_locks shows the whole cluster's:
-  -- only this database's joins are waited for.
   select coalesce(array_agg(l.virtualtransaction), '{}') into v_joins
   from pg_catalog.pg_locks l
-  where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
-    and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database())
+  where l.locktype = 'advisory' and l.database = v_db and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
     and l.pid is distinct from pg_catalog.pg_backend_pid();
-  while exists (select from pg_catalog.pg_locks l
-                where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
-                  and l.virtualtransaction = any (v_joins)) loop
+  loop
+    -- Of those still in flight: how many name no number yet, and the lowest
+    -- number named (one read of pg_locks).
+    with held as materialized (
+      select l.virtualtransaction as vxid,
+             case when l.classid = 1114793 then null
+                  else ((l.classid::bigint - 1114794) << 32) + l.objid::bigint end as queue_no
+      from pg_catalog.pg_locks l
+      where l.locktype = 'advisory' and l.database = v_db and l.virtualtransaction = any (v_joins)
+        and ((l.classid = 1114793 and l.objid = 1 and l.objsubid = 2)
+             or (l.classid >= 1114794 and l.classid < 1114794 + 65536 and l.objsubid = 1)))
+    select count(distinct h.vxid) filter (where not exists (select from held n
+                                                             where n.vxid = h.vxid and n.queue_no is not null)),
+           min(h.queue_no)
+      into v_unnamed, v_first
+    from held h;
+    exit when v_unnamed = 0;
     if clock_timestamp() >= v_until then
-      -- a join that takes its time: the next run tries again
+      -- a join between its two locks for that long: the next run tries again
       return v_closed;
     end if;
-    perform pg_catalog.pg_sleep(0.002);
+    perform pg_catalog.pg_sleep(0.001);
   end loop;
+  v_upto := least(v_upto, coalesce(v_first, v_upto));
+  if v_upto <= v_closed then
+    return v_closed;
+  end if;
   update app.queue_line l set closed_below = v_upto, closed_at = clock_timestamp();
   return v_upto;
 end
 $$;
 
 comment on function app.queue_line_close(interval) is
-'Moves app.queue_line.closed_below up to just past the last number the sequence handed out, once every join that
-may hold one of those numbers has ended (waiting at most max_wait for them; otherwise it stays). Returns the
-closed_below to admit by. When another session is closing the line, returns the last committed value at once.';
+'Moves app.queue_line.closed_below up to just past the last number the sequence handed out, or to the first
+number a join still in flight holds, whichever is lower (waiting at most max_wait for joins between drawing a
+number and naming it; otherwise it stays). Returns the closed_below to admit by. When another session is closing
+the line, returns the last committed value at once.';
 
 -- Admits the next concert after after_concert_id (in concert_id order) that
 -- has WAITING tickets in the closed part of its line and that no other
