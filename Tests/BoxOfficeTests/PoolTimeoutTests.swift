@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import BoxOffice
@@ -156,6 +157,59 @@ struct PoolTimeoutTests {
             let answers = try await RawHTTP.exchanges(port: server.port, [get, post, get, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"])
             #expect(answers.map(\.status) == [200, 201, 200, 200], "\(answers)")
         }
+    }
+
+    @Test("a cancelled caller cancels its statement on the server (57014), and the same session serves the next caller")
+    func cancelledCallerCancelsStatement() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
+        let pid = try await pool.query("select pg_backend_pid()::text").scalar
+        let sleeper = Task { try await pool.query("select pg_sleep(60)") }
+        #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'PgSleep'").count == 1 })
+        sleeper.cancel()
+        do {
+            _ = try await sleeper.value
+            Issue.record("the statement ran to its end")
+        } catch let error as PostgresError {
+            #expect(error.sqlstate == "57014", "\(error)")
+        }
+        #expect(try await pool.query("select pg_backend_pid()::text").scalar == pid)
+        await pool.shutdown()
+    }
+
+    @Test("a call cancelled while it waits for a connection never runs")
+    func cancelledWhileWaitingNeverRuns() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
+        let busy = Task { try await pool.query("select pg_sleep(0.5)") }
+        #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'PgSleep'").count == 1 })
+        let ran = NIOLockedValueBox(false)
+        let waiter = Task { try await pool.withConnection { _ in ran.withLockedValue { $0 = true } } }
+        waiter.cancel()
+        _ = try await busy.value
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(ran.withLockedValue { $0 } == false)
+        await pool.shutdown()
+    }
+
+    @Test("a cancel that comes after its caller's use of the connection never reaches the next caller's statement")
+    func lateCancelMissesNextCaller() async throws {
+        let database = try TestDatabase.create()
+        let connection = try Connection.open(conninfo: database.apiConninfo)
+        defer { connection.close() }
+        let over = connection.beginCancellableUse()
+        connection.endCancellableUse()
+        let current = connection.beginCancellableUse()
+        defer { connection.endCancellableUse() }
+        // The late cancel comes while the next caller's statement runs.
+        let late = DispatchQueue.global()
+        let lateSent = NIOLockedValueBox<Bool?>(nil)
+        late.asyncAfter(deadline: .now() + 0.3) { lateSent.withLockedValue { $0 = connection.cancel(use: over) } }
+        #expect(try connection.execute("select pg_sleep(1)::text").rows.count == 1, "the statement ran to its end")
+        #expect(lateSent.withLockedValue { $0 } == false)
+        // The current caller's cancel does reach it.
+        late.asyncAfter(deadline: .now() + 0.3) { connection.cancel(use: current) }
+        #expect { try connection.execute("select pg_sleep(30)") } throws: { ($0 as? PostgresError)?.sqlstate == "57014" }
     }
 
     @Test("a session left in a transaction is rolled back before the pool hands it out again")
