@@ -192,7 +192,7 @@ struct PoolTimeoutTests {
         await pool.shutdown()
     }
 
-    @Test("a cancel that comes after its caller's use of the connection never reaches the next caller's statement")
+    @Test("a cancel that comes after its caller's use of the connection never reaches the next caller's statement; within the use, it stops the statements that follow")
     func lateCancelMissesNextCaller() async throws {
         let database = try TestDatabase.create()
         let connection = try Connection.open(conninfo: database.apiConninfo)
@@ -210,6 +210,13 @@ struct PoolTimeoutTests {
         // The current caller's cancel does reach it.
         late.asyncAfter(deadline: .now() + 0.3) { connection.cancel(use: current) }
         #expect { try connection.execute("select pg_sleep(30)") } throws: { ($0 as? PostgresError)?.sqlstate == "57014" }
+        // A cancel that lands between two statements is ignored by the
+        // server; the use's next statement is refused instead.
+        #expect { try connection.execute("select 1") } throws: { ($0 as? PostgresError)?.sqlstate == "57014" }
+        #expect(try connection.run(script: "select 1").scalar == "1", "BEGIN, COMMIT and ROLLBACK still run")
+        connection.endCancellableUse()
+        _ = connection.beginCancellableUse()
+        #expect(try connection.execute("select 1::text").scalar == "1", "the next use runs")
     }
 
     @Test("a session left in a transaction is rolled back before the pool hands it out again")

@@ -7,12 +7,14 @@ public final class Connection: @unchecked Sendable {
     private var conn: OpaquePointer?
     private var prepared: [String: String] = [:]
     /// PQcancel's handle of the open session, the number of the current
-    /// caller's use (0: nothing may be cancelled now) and the last number
-    /// given; `cancel(use:)` reads them from another thread.
+    /// caller's use (0: nothing may be cancelled now), the last number given
+    /// and the use a cancel was asked for; `cancel(use:)` sets them from
+    /// another thread.
     private let cancelLock = NSLock()
     private var cancelHandle: OpaquePointer?
     private var cancellableUse: UInt64 = 0
     private var lastUse: UInt64 = 0
+    private var cancelledUse: UInt64 = 0
     public let conninfo: String
     /// Statements run on every new session (the policy settings).
     public let setup: [(sql: String, params: [String?])]
@@ -142,21 +144,31 @@ public final class Connection: @unchecked Sendable {
     public func endCancellableUse() {
         cancelLock.lock()
         cancellableUse = 0
+        cancelledUse = 0
         cancelLock.unlock()
     }
 
     /// Asks the server to cancel the statement running on this session
-    /// (PQcancel), from any thread, if `use` is still the current use.
-    /// Returns false when there is nothing to cancel or the request could not
-    /// be sent. PQcancel opens a connection of its own and waits for the
-    /// server's answer: never call it on an event loop.
+    /// (PQcancel), from any thread, if `use` is still the current use; the
+    /// use's later `execute` calls then fail with 57014 without being sent
+    /// (PostgreSQL ignores a cancel that reaches a backend between two
+    /// statements). Returns false when there is nothing to cancel or the
+    /// request could not be sent. PQcancel opens a connection of its own and
+    /// waits for the server's answer: never call it on an event loop.
     @discardableResult
     public func cancel(use: UInt64) -> Bool {
         cancelLock.lock()
         defer { cancelLock.unlock() }
         guard use != 0, use == cancellableUse, let cancelHandle else { return false }
+        cancelledUse = use
         var message = [CChar](repeating: 0, count: 256)
         return PQcancel(cancelHandle, &message, Int32(message.count)) == 1
+    }
+
+    private var cancelRequested: Bool {
+        cancelLock.lock()
+        defer { cancelLock.unlock() }
+        return cancelledUse != 0 && cancelledUse == cancellableUse
     }
 
     /// Leaves the session outside any transaction: rolls back one a caller
@@ -218,6 +230,7 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func execute(_ sql: String, _ params: [String?] = []) throws(PostgresError) -> QueryResult {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        if cancelRequested { throw PostgresError(sqlstate: "57014", message: "canceling statement due to user request") }
         guard preparesStatements else {
             let result = withCStrings(params) { values in
                 PQexecParams(conn, sql, Int32(params.count), nil, values, nil, nil, 0)
@@ -246,7 +259,8 @@ public final class Connection: @unchecked Sendable {
 
     /// Runs SQL text as is, with the simple query protocol: several statements
     /// at once (migration files), no parameters, nothing prepared.
-    /// Returns the result of the last statement.
+    /// Returns the result of the last statement. Unlike `execute`, it runs
+    /// after a cancel too: the pool's BEGIN, COMMIT and ROLLBACK use it.
     @discardableResult
     public func run(script sql: String) throws(PostgresError) -> QueryResult {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
