@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import Logging
 import NIOConcurrencyHelpers
 import Testing
 
@@ -143,6 +145,12 @@ struct PoolTimeoutTests {
             #expect(after.status == 200 && after.int("balance") == 100, "\(after.status) \(after.json)")
             #expect(try Fixtures.audit(server.database).isEmpty)
         }
+    }
+
+    @Test("a request cancelled for any reason is answered 503 UNAVAILABLE with Retry-After, not 500")
+    func cancellationIsUnavailable() {
+        let answer = APIError.from(CancellationError(), logger: Logger(label: "test"))
+        #expect(answer.status == .serviceUnavailable && answer.code == "UNAVAILABLE" && answer.headers[.retryAfter] != nil)
     }
 
     @Test("a keep-alive connection serves request after request: watching for hang-ups closes nothing")
