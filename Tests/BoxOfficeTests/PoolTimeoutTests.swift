@@ -136,6 +136,7 @@ struct PoolTimeoutTests {
             let charged = try await client.post("/api/balance/charge", ["amount": 100], token: other.token)
             #expect(charged.status == 200, "\(charged.status) \(charged.json)")
             #expect(try Self.poolBackends(server.database, where: "true") == pinned, "on one of the same sessions")
+            #expect(try Self.waitingOnLock(server.database) == 0, "no charge of a gone client ran after the others")
 
             try holder.run(script: "rollback")
             #expect(try server.database.scalar(
