@@ -53,6 +53,31 @@ struct BodyCacheTests {
         #expect(try await cache.body(source.compute) == "body 1")
     }
 
+    @Test("a caller cancelled while it computes (its client hung up) does not cancel the computation the others wait for")
+    func computingCallerCancelled() async throws {
+        let clock = TestClock()
+        let cache = BodyCache(ttl: .seconds(60), now: { clock.now })
+        let (gate, open) = AsyncStream.makeStream(of: Void.self)
+        let (started, didStart) = AsyncStream.makeStream(of: Void.self)
+        let first = Task {
+            try await cache.body {
+                didStart.yield()
+                for await _ in gate { break }
+                try Task.checkCancellation()
+                return "body"
+            }
+        }
+        for await _ in started { break }
+        let waiter = Task { try await cache.body { "computed again" } }
+        // Room for the waiter to queue behind the computation under way.
+        try await Task.sleep(for: .milliseconds(200))
+        first.cancel()
+        open.yield()
+        open.finish()
+        #expect(try await first.value == "body", "the computation was not cancelled with its caller")
+        #expect(try await waiter.value == "body")
+    }
+
     @Test("100 concurrent misses compute once and all get that body")
     func singleFlight() async throws {
         let clock = TestClock()

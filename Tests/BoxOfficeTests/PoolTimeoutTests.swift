@@ -1,4 +1,7 @@
 import Foundation
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import BoxOffice
@@ -69,34 +72,160 @@ struct PoolTimeoutTests {
         }
     }
 
-    // Passes with the handlers wrapped in Hummingbird's
-    // consumeWithCancellationOnInboundClose, which also closes every
-    // keep-alive connection after its response; disabled until a
-    // RequestContext that sees the channel's close replaces it.
-    @Test(
-        "a client that hangs up cancels its statement on the server, freeing the connection",
-        .disabled("needs cancel-on-close that keeps keep-alive (see App.router)"))
+    /// The pool's sessions (application_name boxoffice) matching `condition`
+    /// on pg_stat_activity, by backend pid.
+    static func poolBackends(_ database: TestDatabase, where condition: String) throws -> Set<String> {
+        let connection = try database.admin()
+        defer { connection.close() }
+        let rows = try connection.execute("""
+            select pid::text from pg_stat_activity
+            where datname = current_database() and usename = 'boxoffice_api' and application_name = 'boxoffice'
+              and \(condition)
+            """).rows
+        return Set(rows.compactMap { $0[0] })
+    }
+
+    @Test("clients that hang up cancel their statements on the server: the pool's sessions come back idle at once, the lock still held")
     func hangUpCancels() async throws {
-        // Timeouts far longer than the test: only the cancel can free the connection.
+        // Timeouts far longer than the test: only the cancel can free the
+        // connections, and a request waiting for one would wait 90 s.
         let timeouts = Database.Timeouts(statementSeconds: 120, lockSeconds: 120, idleInTransactionSeconds: 120)
-        try await TestServer.with(poolSize: 1, timeouts: timeouts) { server in
+        let poolSize = 2
+        try await TestServer.with(poolSize: poolSize, poolWait: .seconds(90), timeouts: timeouts) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database)
+            let fans = try await Fixtures.activeTokens(client, server.database, concertId: concert.concertId, count: 2)
+            let (locked, other) = (fans[0], fans[1])
+            // As a psql session would: a transaction holding one fan's row,
+            // which a charge of theirs updates.
             let holder = try server.database.admin()
             defer { holder.close() }
-            try holder.run(script: "begin; lock table app.users in access exclusive mode")
+            try holder.run(script: "begin")
+            try holder.execute("select 1 from app.users where user_id = $1::bigint for update", [String(locked.userId)])
 
-            let body = #"{"name":"gone"}"#
-            let fd = try RawHTTP.sendOnly(
-                port: server.port,
-                "POST /api/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-            #expect(try await Self.eventually(5) { try Self.waitingOnLock(server.database) == 1 }, "the request waits on the lock")
-            close(fd)
+            // Twice as many charges as the pool has connections: every
+            // connection waits on the lock, the other charges wait for one.
+            let body = #"{"amount":100}"#
+            let request = """
+                POST /api/balance/charge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(locked.token)\r\n\
+                Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)
+                """
+            let sockets = try (0..<2 * poolSize).map { _ in try RawHTTP.sendOnly(port: server.port, request) }
+            #expect(try await Self.eventually(15) { try Self.waitingOnLock(server.database) == poolSize },
+                    "every pool connection waits on the lock")
+            let pinned = try Self.poolBackends(server.database, where: "wait_event_type = 'Lock' and query like '%balance_charge%'")
+            #expect(pinned.count == poolSize, "pinned: \(pinned)")
 
-            #expect(try await Self.eventually(5) { try Self.waitingOnLock(server.database) == 0 },
-                    "the statement was cancelled, though the lock is still held")
-            #expect(try await server.client.get("/ready").status == 200, "and the one connection serves the next request")
+            // Every client hangs up; one only shuts down its sending side, so
+            // that it reads what the server answers a gone client.
+            for fd in sockets.dropFirst() { close(fd) }
+            let halfClosed = try await RawHTTP.halfCloseAndRead(sockets[0])
+            #expect(halfClosed.status == 503, "\(halfClosed)")
+            #expect(halfClosed.body.contains("UNAVAILABLE") && halfClosed.body.contains("cancelled"), "\(halfClosed.body)")
+
+            #expect(try await Self.eventually(15) { try Self.waitingOnLock(server.database) == 0 },
+                    "the statements were cancelled, though the lock is still held")
+            #expect(try await Self.eventually(15) { try Self.poolBackends(server.database, where: "state = 'idle'") == pinned },
+                    "the same sessions, idle: outside any transaction, not closed and reopened")
+            #expect(try server.database.scalar("""
+                select count(*) from (select 1 from app.users where user_id = $1::bigint for update skip locked) s
+                """, [String(locked.userId)]) == "0", "the row is still locked")
+
+            // The pool serves another fan's charge (were its connections still
+            // pinned, the charge would wait the 90 s pool wait and get 503).
+            let charged = try await client.post("/api/balance/charge", ["amount": 100], token: other.token)
+            #expect(charged.status == 200, "\(charged.status) \(charged.json)")
+            #expect(try Self.poolBackends(server.database, where: "true") == pinned, "on one of the same sessions")
+            #expect(try Self.waitingOnLock(server.database) == 0, "no charge of a gone client ran after the others")
+
             try holder.run(script: "rollback")
-            #expect(try server.database.scalar("select count(*) from app.users where name = 'gone'") == "0")
+            #expect(try server.database.scalar(
+                "select count(*) from app.ledger where user_id = $1::bigint", [String(locked.userId)]) == "0",
+                    "no cancelled charge took effect")
+            let after = try await client.post("/api/balance/charge", ["amount": 100], token: locked.token)
+            #expect(after.status == 200 && after.int("balance") == 100, "\(after.status) \(after.json)")
+            #expect(try Fixtures.audit(server.database).isEmpty)
         }
+    }
+
+    @Test("a request cancelled for any reason is answered 503 UNAVAILABLE with Retry-After, not 500")
+    func cancellationIsUnavailable() {
+        let answer = APIError.from(CancellationError(), logger: Logger(label: "test"))
+        #expect(answer.status == .serviceUnavailable && answer.code == "UNAVAILABLE" && answer.headers[.retryAfter] != nil)
+    }
+
+    @Test("a keep-alive connection serves request after request: watching for hang-ups closes nothing")
+    func keepAliveStaysOpen() async throws {
+        try await TestServer.with(poolSize: 1) { server in
+            let get = "GET /api/concerts HTTP/1.1\r\nHost: x\r\n\r\n"
+            let body = #"{"name":"kept"}"#
+            let post = """
+                POST /api/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                Content-Length: \(body.utf8.count)\r\n\r\n\(body)
+                """
+            let answers = try await RawHTTP.exchanges(port: server.port, [get, post, get, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"])
+            #expect(answers.map(\.status) == [200, 201, 200, 200], "\(answers)")
+        }
+    }
+
+    @Test("a cancelled caller cancels its statement on the server (57014), and the same session serves the next caller")
+    func cancelledCallerCancelsStatement() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
+        let pid = try await pool.query("select pg_backend_pid()::text").scalar
+        let sleeper = Task { try await pool.query("select pg_sleep(60)") }
+        #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'PgSleep'").count == 1 })
+        sleeper.cancel()
+        do {
+            _ = try await sleeper.value
+            Issue.record("the statement ran to its end")
+        } catch let error as PostgresError {
+            #expect(error.sqlstate == "57014", "\(error)")
+        }
+        #expect(try await pool.query("select pg_backend_pid()::text").scalar == pid)
+        await pool.shutdown()
+    }
+
+    @Test("a call cancelled while it waits for a connection never runs")
+    func cancelledWhileWaitingNeverRuns() async throws {
+        let database = try TestDatabase.create()
+        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
+        let busy = Task { try await pool.query("select pg_sleep(0.5)") }
+        #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'PgSleep'").count == 1 })
+        let ran = NIOLockedValueBox(false)
+        let waiter = Task { try await pool.withConnection { _ in ran.withLockedValue { $0 = true } } }
+        waiter.cancel()
+        _ = try await busy.value
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(ran.withLockedValue { $0 } == false)
+        await pool.shutdown()
+    }
+
+    @Test("a cancel that comes after its caller's use of the connection never reaches the next caller's statement; within the use, it stops the statements that follow")
+    func lateCancelMissesNextCaller() async throws {
+        let database = try TestDatabase.create()
+        let connection = try Connection.open(conninfo: database.apiConninfo)
+        defer { connection.close() }
+        let over = connection.beginCancellableUse()
+        connection.endCancellableUse()
+        let current = connection.beginCancellableUse()
+        defer { connection.endCancellableUse() }
+        // The late cancel comes while the next caller's statement runs.
+        let late = DispatchQueue.global()
+        let lateSent = NIOLockedValueBox<Bool?>(nil)
+        late.asyncAfter(deadline: .now() + 0.3) { lateSent.withLockedValue { $0 = connection.cancel(use: over) } }
+        #expect(try connection.execute("select pg_sleep(1)::text").rows.count == 1, "the statement ran to its end")
+        #expect(lateSent.withLockedValue { $0 } == false)
+        // The current caller's cancel does reach it.
+        late.asyncAfter(deadline: .now() + 0.3) { connection.cancel(use: current) }
+        #expect { try connection.execute("select pg_sleep(30)") } throws: { ($0 as? PostgresError)?.sqlstate == "57014" }
+        // A cancel that lands between two statements is ignored by the
+        // server; the use's next statement is refused instead.
+        #expect { try connection.execute("select 1") } throws: { ($0 as? PostgresError)?.sqlstate == "57014" }
+        #expect(try connection.run(script: "select 1").scalar == "1", "BEGIN, COMMIT and ROLLBACK still run")
+        connection.endCancellableUse()
+        _ = connection.beginCancellableUse()
+        #expect(try connection.execute("select 1::text").scalar == "1", "the next use runs")
     }
 
     @Test("a session left in a transaction is rolled back before the pool hands it out again")

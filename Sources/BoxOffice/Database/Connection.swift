@@ -6,11 +6,15 @@ import Foundation
 public final class Connection: @unchecked Sendable {
     private var conn: OpaquePointer?
     private var prepared: [String: String] = [:]
-    /// PQcancel's handle of the open session, and whether a statement may be
-    /// cancelled now; `cancel()` reads both from another thread.
+    /// PQcancel's handle of the open session, the number of the current
+    /// caller's use (0: nothing may be cancelled now), the last number given
+    /// and the use a cancel was asked for; `cancel(use:)` sets them from
+    /// another thread.
     private let cancelLock = NSLock()
     private var cancelHandle: OpaquePointer?
-    private var cancelAllowed = false
+    private var cancellableUse: UInt64 = 0
+    private var lastUse: UInt64 = 0
+    private var cancelledUse: UInt64 = 0
     public let conninfo: String
     /// Statements run on every new session (the policy settings).
     public let setup: [(sql: String, params: [String?])]
@@ -124,25 +128,47 @@ public final class Connection: @unchecked Sendable {
         prepared.removeAll()
     }
 
-    /// Allows or stops `cancel()`. The pool allows it only while a caller
-    /// uses the connection; stopping waits for a cancel under way, so that a
-    /// late cancel never reaches the next caller's statement.
-    public func cancellable(_ allowed: Bool) {
+    /// Allows `cancel(use:)` for the caller that starts using the connection
+    /// now; returns the number of its use, which the cancel must name.
+    public func beginCancellableUse() -> UInt64 {
         cancelLock.lock()
-        cancelAllowed = allowed
+        defer { cancelLock.unlock() }
+        lastUse += 1
+        cancellableUse = lastUse
+        return lastUse
+    }
+
+    /// Stops `cancel(use:)`. It waits for a cancel under way, and a cancel
+    /// that comes later names a use that is over, so a late cancel never
+    /// reaches the next caller's statement.
+    public func endCancellableUse() {
+        cancelLock.lock()
+        cancellableUse = 0
+        cancelledUse = 0
         cancelLock.unlock()
     }
 
     /// Asks the server to cancel the statement running on this session
-    /// (PQcancel), from any thread. Returns false when there is nothing to
-    /// cancel or the request could not be sent.
+    /// (PQcancel), from any thread, if `use` is still the current use; the
+    /// use's later `execute` calls then fail with 57014 without being sent
+    /// (PostgreSQL ignores a cancel that reaches a backend between two
+    /// statements). Returns false when there is nothing to cancel or the
+    /// request could not be sent. PQcancel opens a connection of its own and
+    /// waits for the server's answer: never call it on an event loop.
     @discardableResult
-    public func cancel() -> Bool {
+    public func cancel(use: UInt64) -> Bool {
         cancelLock.lock()
         defer { cancelLock.unlock() }
-        guard cancelAllowed, let cancelHandle else { return false }
+        guard use != 0, use == cancellableUse, let cancelHandle else { return false }
+        cancelledUse = use
         var message = [CChar](repeating: 0, count: 256)
         return PQcancel(cancelHandle, &message, Int32(message.count)) == 1
+    }
+
+    private var cancelRequested: Bool {
+        cancelLock.lock()
+        defer { cancelLock.unlock() }
+        return cancelledUse != 0 && cancelledUse == cancellableUse
     }
 
     /// Leaves the session outside any transaction: rolls back one a caller
@@ -204,6 +230,7 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func execute(_ sql: String, _ params: [String?] = []) throws(PostgresError) -> QueryResult {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        if cancelRequested { throw PostgresError(sqlstate: "57014", message: "canceling statement due to user request") }
         guard preparesStatements else {
             let result = withCStrings(params) { values in
                 PQexecParams(conn, sql, Int32(params.count), nil, values, nil, nil, 0)
@@ -232,7 +259,8 @@ public final class Connection: @unchecked Sendable {
 
     /// Runs SQL text as is, with the simple query protocol: several statements
     /// at once (migration files), no parameters, nothing prepared.
-    /// Returns the result of the last statement.
+    /// Returns the result of the last statement. Unlike `execute`, it runs
+    /// after a cancel too: the pool's BEGIN, COMMIT and ROLLBACK use it.
     @discardableResult
     public func run(script sql: String) throws(PostgresError) -> QueryResult {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }

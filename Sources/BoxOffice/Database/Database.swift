@@ -20,11 +20,12 @@ public enum IsolationLevel: String, Sendable {
 ///
 /// No request can pin a connection: every session runs under `timeouts`
 /// (a statement, a lock wait and an idle transaction each end after a few
-/// seconds), a caller whose task is cancelled (a request cancelled at
-/// shutdown, say) cancels its statement on the server (PQcancel), and a connection goes
-/// back to the pool only outside any transaction: one left in a transaction
-/// is rolled back first, and one whose ROLLBACK failed is closed (the next
-/// user opens a fresh session), never handed out again.
+/// seconds), a caller whose task is cancelled (a request whose client hung
+/// up, a run cancelled at shutdown) cancels its statement on the server
+/// (PQcancel), and a connection goes back to the pool only outside any
+/// transaction: one left in a transaction is rolled back first, and one
+/// whose ROLLBACK failed is closed (the next user opens a fresh session),
+/// never handed out again.
 public final class Database: Sendable {
     public struct Configuration: Sendable {
         public var conninfo: String
@@ -142,30 +143,67 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` with a connection of its own, on a pool thread. When the
-    /// calling task is cancelled meanwhile, the statement running on the
-    /// server is cancelled too (it fails with 57014). Afterwards the
-    /// connection is left outside any transaction, or closed.
+    /// calling task is cancelled meanwhile (its client hung up, the server
+    /// shuts down), the statement running on the server is cancelled too (it
+    /// fails with 57014), and a call cancelled before `body` started throws
+    /// CancellationError without running it. Afterwards the connection is
+    /// left outside any transaction, or closed.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let connection = try await acquire()
         defer { release(connection) }
+        let call = NIOLockedValueBox(CallState.starting)
         return try await withTaskCancellationHandler {
-            try await threadPool.runIfActive {
+            try await onPoolThread {
                 do {
                     try connection.reconnectIfBroken()
                 } catch {
                     throw PoolUnavailableError(reason: "\(error)")
                 }
-                connection.cancellable(true)
+                let use = connection.beginCancellableUse()
                 defer {
-                    connection.cancellable(false)
+                    connection.endCancellableUse()
                     connection.endTransactionOrClose()
                 }
+                let cancelled = call.withLockedValue { state -> Bool in
+                    if case .cancelled = state { return true }
+                    state = .running(use)
+                    return false
+                }
+                if cancelled { throw CancellationError() }
                 return try body(connection)
             }
         } onCancel: {
+            let use = call.withLockedValue { state -> UInt64? in
+                defer { state = .cancelled }
+                if case .running(let use) = state { return use }
+                return nil
+            }
             // PQcancel opens a connection of its own and waits for it: off
             // the caller's thread, which may be an event loop.
-            DispatchQueue.global().async { connection.cancel() }
+            if let use { DispatchQueue.global().async { connection.cancel(use: use) } }
+        }
+    }
+
+    /// Where one `withConnection` call is, for its cancellation handler.
+    private enum CallState {
+        case starting
+        case running(UInt64)
+        case cancelled
+    }
+
+    /// Runs `work` on a pool thread. Not NIOThreadPool.runIfActive: its
+    /// cancellation handler records the id of the work cancelled, and drops
+    /// it only when it dequeues that work, so every call cancelled while its
+    /// work was running would leave an id behind for good; cancellation is
+    /// `withConnection`'s business here.
+    private func onPoolThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            threadPool.submit { state in
+                switch state {
+                case .active: continuation.resume(with: Result(catching: work))
+                case .cancelled: continuation.resume(throwing: PoolUnavailableError(reason: "the pool is shut down"))
+                }
+            }
         }
     }
 

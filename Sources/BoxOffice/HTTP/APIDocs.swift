@@ -25,7 +25,7 @@ enum APIDocs {
         URL(fileURLWithPath: sqlDirectory).deletingLastPathComponent().path
     }
 
-    static func add(to router: Router<BasicRequestContext>, root: String) {
+    static func add(to router: Router<APIRequestContext>, root: String) {
         for entry in files {
             let data = FileManager.default.contents(atPath: root + "/" + entry.file)
             router.get(RouterPath(entry.path)) { _, _ in

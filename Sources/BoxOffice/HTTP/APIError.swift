@@ -48,6 +48,11 @@ public struct APIError: HTTPResponseError, Sendable {
         case is PoolUnavailableError:
             logger.warning("database unavailable", metadata: ["error": "\(error)"])
             return .unavailable()
+        case is CancellationError:
+            // The request was cancelled (the server shutting down, its client
+            // gone): not a fault, and worth a retry elsewhere.
+            logger.info("request cancelled")
+            return .unavailable("the request was cancelled")
         case let error as HTTPParserError:
             // A body that does not parse as HTTP (a bad chunk size, a chunk
             // longer than it said): the client's mistake, not ours.

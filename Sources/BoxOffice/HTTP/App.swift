@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 
 /// Builds the HTTP application: the route table, the operational routes, the
@@ -12,11 +13,11 @@ public enum App {
     public static func router(
         database: Database, migrator: Migrator, notifier: QueueNotifier?, concertListTTL: Duration = .zero,
         publicDirectory: String? = nil
-    ) -> Router<BasicRequestContext> {
+    ) -> Router<APIRequestContext> {
         Metrics.bootstrap()
         let concertListCache = BodyCache(ttl: concertListTTL)
         let page = StaticFiles(folder: publicDirectory ?? StaticFiles.folder())
-        let router = Router()
+        let router = Router(context: APIRequestContext.self)
         let operational: [(method: HTTPRequest.Method, path: String)] =
             [(.get, "/health"), (.get, "/ready"), (.get, "/metrics")] + page.files.keys.sorted().map { (.get, $0) }
         // Metrics outside the error middleware, so that they count the status
@@ -26,18 +27,13 @@ public enum App {
 
         for route in Routes.table {
             let path = RouterPath(route.path.replacing(/\{(\w+)\}/) { ":" + $0.1 })
-            // A handler whose task is cancelled cancels the statement it waits
-            // on (Database.withConnection: PQcancel). Hummingbird's
-            // cancel-on-inbound-close (RequestBody.consumeWithCancellationOnInboundClose)
-            // would cancel a handler whose client hung up, but it ends the
-            // connection after every response (no keep-alive), so it is not
-            // used; the timeouts bound what a gone client can hold instead.
             router.on(path, method: route.method) { request, context in
                 let body = request.method == .post ? try await request.body.collect(upTo: Call.maxBody) : nil
                 let call = Call(
                     request: request, context: context, database: database, notifier: notifier,
                     concertListCache: concertListCache, body: body)
-                return try await route.handler(call)
+                guard let client = context.client else { return try await route.handler(call) }
+                return try await Self.cancellingOnHangUp(client, context: context) { try await route.handler(call) }
             }
         }
 
@@ -81,5 +77,28 @@ public enum App {
                 body: .init(byteBuffer: ByteBuffer(bytes: Metrics.registry.emitToBuffer())))
         }
         return router
+    }
+
+    /// The HTTP/1.1 server to run `router` with: Hummingbird's, with a
+    /// `HangUpHandler` in every connection, so that a request whose client
+    /// hangs up is cancelled (`APIRequestContext`).
+    public static var server: HTTPServerBuilder {
+        .http1(configuration: .init(additionalChannelHandlers: [HangUpHandler()]))
+    }
+
+    /// Runs a route's handler, cancelled when its client hangs up: the
+    /// statement it waits on is cancelled on the server (PQcancel), and the
+    /// pool gets the connection back at once instead of when a timeout ends
+    /// it. Nobody reads the answer then; it is a 503 (57014, or the
+    /// cancellation itself, is no server error), logged as a hang-up.
+    static func cancellingOnHangUp(
+        _ client: ClientConnection, context: APIRequestContext, _ handler: @escaping @Sendable () async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await client.cancellingOnHangUp(handler)
+        } catch where client.isGone && (error is CancellationError || (error as? PostgresError)?.sqlstate == "57014") {
+            context.logger.info("client hung up: request cancelled", metadata: ["error": "\(error)"])
+            throw APIError.unavailable("the client closed the connection; the request was cancelled")
+        }
     }
 }

@@ -7,7 +7,8 @@ import NIOConcurrencyHelpers
 /// of the flow's database time (BENCHMARKS.md). A miss is computed once:
 /// requests that arrive while it is being computed wait for that answer
 /// instead of each asking the database (no stampede when it expires). A
-/// failure is not cached; its waiters get the same error.
+/// failure is not cached; its waiters get the same error. A caller that is
+/// cancelled does not cancel the computation it started for the others.
 final class BodyCache: Sendable {
     typealias Instant = ContinuousClock.Instant
 
@@ -29,7 +30,7 @@ final class BodyCache: Sendable {
     }
 
     /// The cached body while it is fresh, else the one `compute` returns.
-    func body(_ compute: @Sendable () async throws -> String) async throws -> String {
+    func body(_ compute: @escaping @Sendable () async throws -> String) async throws -> String {
         if ttl <= .zero { return try await compute() }
         // Decided under one lock: answer with the fresh body, wait for the
         // computation under way (it resumes us), or compute here (nil).
@@ -53,7 +54,9 @@ final class BodyCache: Sendable {
         if let cached { return cached }
 
         let result: Result<String, any Error>
-        do { result = .success(try await compute()) } catch { result = .failure(error) }
+        // In a task of its own: others may wait for this answer, and the
+        // caller may be cancelled meanwhile (its client hung up).
+        do { result = .success(try await Task { try await compute() }.value) } catch { result = .failure(error) }
         let waiters = state.withLockedValue { state in
             if case .success(let body) = result {
                 state.body = body

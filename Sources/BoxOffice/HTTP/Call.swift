@@ -10,7 +10,7 @@ struct Call: Sendable {
     static let maxBody = 65_536
 
     let request: Request
-    let context: BasicRequestContext
+    let context: APIRequestContext
     let database: Database
     let notifier: QueueNotifier?
     let concertListCache: BodyCache

@@ -5,7 +5,7 @@ import Hummingbird
 /// tells an unknown path (404 NOT_FOUND) from a known path with another
 /// method (405 METHOD_NOT_ALLOWED, with Allow).
 struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = APIRequestContext
     let patterns: [(method: HTTPRequest.Method, segments: [Substring])]
 
     init(routes: [(method: HTTPRequest.Method, path: String)]) {

@@ -37,6 +37,7 @@ public enum Server {
             router: App.router(
                 database: database, migrator: migrator, notifier: notifier,
                 concertListTTL: .milliseconds(config.concertListCacheMilliseconds), publicDirectory: config.publicDirectory),
+            server: App.server,
             configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "boxoffice"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.httpPort

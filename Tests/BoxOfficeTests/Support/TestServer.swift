@@ -45,6 +45,7 @@ struct TestServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
             router: App.router(database: pool, migrator: migrator, notifier: notifier, concertListTTL: concertListTTL),
+            server: App.server,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             services: [notifier],
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
