@@ -194,7 +194,7 @@ struct SchedulerShutdownTests {
     @Test("the leader's session sets PostgreSQL's keepalives, tcp_user_timeout and idle_session_timeout over TCP, and connects over a Unix socket")
     func leaderSessionSettings() throws {
         let database = try TestDatabase.create()
-        let setup = Scheduler.leaderSessionSetup(idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
+        let setup = LeaderConnection.sessionSetup(idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
         // scripts/test's cluster also listens on 127.0.0.1; a later keyword wins in a conninfo string
         let overTCP = Connection(conninfo: database.apiConninfo + " host=127.0.0.1", setup: setup)
         try overTCP.connect()
@@ -215,7 +215,7 @@ struct SchedulerShutdownTests {
         #expect(try show(overSocket, "application_name") == "boxoffice scheduler")
         #expect(try show(overSocket, "idle_session_timeout") == "30s")  // any transport: a frozen leader's end
         #expect(Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(5)) == .seconds(50))
-        let fractional = Scheduler.leaderSessionSetup(idleSessionTimeout: .milliseconds(2500))
+        let fractional = LeaderConnection.sessionSetup(idleSessionTimeout: .milliseconds(2500))
         #expect(fractional.last?.params == ["2500"])
     }
 }
