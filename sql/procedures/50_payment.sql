@@ -28,7 +28,7 @@ revoke execute on function app.payment_json(app.payments, app.reservations) from
 
 -- Check order (API.md §3: 400, then token 401/410/403, then 404, then the rule):
 --   1. reservation_id missing: CR001.
---   2. Idempotency-Key given: app.token_user (CR301 only) and app.idempotency_claim;
+--   2. Idempotency-Key given: app.idempotency_claim (CR300, CR301 only);
 --      a stored answer is returned as it is, even when the token has since been
 --      used up by this very payment (CR001 malformed key). A key reused with
 --      another request is CR204 (a 409), raised after the checks of 4 and 5.
@@ -135,12 +135,11 @@ begin
       detail = 'reservationId is required';
   end if;
 
+  -- A replay is answered before any other check, the token's included.
   if payment_create.idempotency_key is not null then
-    v_user_id := app.token_user(payment_create.token);
-    select b.response, b.reused into v_stored, v_reused
-    from app.idempotency_claim(v_user_id, payment_create.idempotency_key,
-      md5('payment_create:' || payment_create.reservation_id || ':'
-          || coalesce(payment_create.user_id, v_user_id))) b;
+    select c.response, c.reused into v_stored, v_reused
+    from app.idempotency_claim(payment_create.token, payment_create.idempotency_key,
+      'payment_create:' || payment_create.reservation_id, payment_create.user_id) c;
     if v_stored is not null then
       return v_stored;
     end if;
@@ -153,14 +152,7 @@ begin
   perform app.ticket_user_check(v_ticket, payment_create.user_id);
   v_user_id := v_ticket.user_id;
 
-  if v_reservation.reservation_id is null then
-    raise exception using errcode = 'CR104', message = 'reservation not found',
-      detail = 'no reservation ' || payment_create.reservation_id || ' exists';
-  end if;
-  if v_reservation.user_id <> v_user_id then
-    raise exception using errcode = 'CR304', message = 'token forbidden',
-      detail = 'reservation ' || v_reservation.reservation_id || ' belongs to another user';
-  end if;
+  perform app.reservation_owner_check(v_reservation, payment_create.reservation_id, v_user_id);
   perform app.idempotency_reused_check(v_reused);
 
   -- The seat: sold if this reservation still holds it. status <> 'SOLD'
