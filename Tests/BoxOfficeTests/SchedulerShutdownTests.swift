@@ -5,7 +5,7 @@ import Testing
 
 @testable import BoxOffice
 
-/// The scheduler's pool, statement timeout and stopping (issue 3), and the
+/// The scheduler's pool, statement timeout and stopping, and the
 /// bounded shutdown of `boxoffice serve`: real processes (see
 /// `SchedulerProcessTests`, whose `JobProbe` these share), except where the
 /// `Scheduler` service itself is run in this process to starve it.

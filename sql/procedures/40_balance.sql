@@ -1,4 +1,5 @@
--- The balance: read it, charge it, list its ledger (API.md §2, routes 11-13).
+-- The balance: read it, charge it, list its ledger (GET /api/balance,
+-- POST /api/balance/charge, GET /api/balance/history).
 --
 -- Money moves only by one conditional UPDATE of app.users per movement, so the
 -- row lock serializes concurrent charges and payments of one user: N charges

@@ -1,6 +1,7 @@
--- Payments: pay for a held seat, list the payments of a user (API.md §2, routes 14-15).
+-- Payments: pay for a held seat, list the payments of a user (POST /api/payments,
+-- GET /api/payments).
 
--- The Payment JSON of API.md: a payment and its reservation (for dateId, seatNo).
+-- The Payment JSON of the API: a payment and its reservation (for dateId, seatNo).
 create or replace function app.payment_json(payment app.payments, reservation app.reservations)
 returns jsonb
 language sql
@@ -21,12 +22,12 @@ as $$
 $$;
 
 comment on function app.payment_json(app.payments, app.reservations) is
-'The Payment JSON of API.md: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status", "paidAt"}.';
+'The Payment JSON of the API: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status", "paidAt"}.';
 
 revoke execute on function app.payment_json(app.payments, app.reservations) from public;
 
 
--- Check order (API.md §3: 400, then token 401/410/403, then 404, then the rule):
+-- Check order (the API's order of errors: 400, then token 401/410/403, then 404, then the rule):
 --   1. reservation_id missing: CR001.
 --   2. Idempotency-Key given: app.idempotency_claim (CR300, CR301 only);
 --      a stored answer is returned as it is, even when the token has since been
@@ -43,7 +44,7 @@ revoke execute on function app.payment_json(app.payments, app.reservations) from
 --      least the price) and the reservation (HELD, not expired). The seat
 --      comes first, as in the seat functions, so no lock cycle can form
 --      (charges lock the user's row only). Only when one updates nothing does
---      app.payment_refusal look for the reason, in API.md §3's order (409,
+--      app.payment_refusal look for the reason, in the API's order (409,
 --      402, 410): CR202 PAID or CANCELLED; CR401 the balance is below the
 --      price; CR205 EXPIRED, or the hold has lapsed, or the seat is no longer
 --      held by this reservation. Every error rolls back everything.
@@ -95,7 +96,7 @@ end
 $$;
 
 comment on function app.payment_refusal(bigint, bigint, timestamptz, boolean) is
-'Raises why the payment of reservation_id by user_id at at cannot go through, in API.md §3''s order: CR202 paid
+'Raises why the payment of reservation_id by user_id at at cannot go through, in the API''s order: CR202 paid
 or cancelled, CR401 balance below the price (unless balance_debited: this payment took it already), CR205 hold
 expired or lost. Called once a payment''s conditional update changed nothing.';
 
