@@ -194,7 +194,8 @@ struct SchedulerShutdownTests {
     @Test("the leader's session sets PostgreSQL's keepalives, tcp_user_timeout and idle_session_timeout over TCP, and connects over a Unix socket")
     func leaderSessionSettings() throws {
         let database = try TestDatabase.create()
-        let setup = LeaderConnection.sessionSetup(idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
+        let setup = LeaderConnection.sessionSetup(
+            idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
         // scripts/test's cluster also listens on 127.0.0.1; a later keyword wins in a conninfo string
         let overTCP = Connection(conninfo: database.apiConninfo + " host=127.0.0.1", setup: setup)
         try overTCP.connect()

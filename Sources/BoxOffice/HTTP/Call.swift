@@ -41,9 +41,10 @@ struct Call: Sendable {
     /// The queue token from `Authorization: Bearer <token>` or a bare
     /// `Authorization: <token>`, as the function's `token` argument. Every
     /// token check is the SQL function's, made after it has checked its other
-    /// parameters (a malformed request is a 400 before any token error): no header is passed as NULL (CR300, TOKEN_MISSING), and a value
-    /// that is not a UUID as the nil UUID, which no ticket can have
-    /// (gen_random_uuid sets version bits), so it is CR301, TOKEN_INVALID.
+    /// parameters (a malformed request is a 400 before any token error): no
+    /// header is passed as NULL (CR300, TOKEN_MISSING), and a value that is
+    /// not a UUID as the nil UUID, which no ticket can have (gen_random_uuid
+    /// sets version bits), so it is CR301, TOKEN_INVALID.
     func token() -> String? {
         guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
             return nil
