@@ -5,8 +5,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Round trips per second of one statement from async tasks, two ways of
-/// keeping libpq's blocking calls off the event loops (issue 2 asks for both,
-/// measured; `boxoffice bench pool`, bench/pool/RESULTS.md):
+/// keeping libpq's blocking calls off the event loops, both measured
+/// (`boxoffice bench pool`, bench/pool/RESULTS.md):
 ///
 /// - `threadPerConnection`: the pool the server uses (`Database`), blocking
 ///   libpq calls on an NIOThreadPool with one thread per connection.

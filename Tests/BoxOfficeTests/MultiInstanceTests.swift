@@ -15,7 +15,7 @@ enum DatabaseRoute: String, Sendable, CaseIterable, CustomTestStringConvertible 
     var testDescription: String { rawValue }
 }
 
-/// Issue 6, several instances: two real `boxoffice serve` processes on one
+/// Several instances: two real `boxoffice serve` processes on one
 /// database, requests alternating between them, the same outcomes as one;
 /// and the same through PgBouncer in transaction mode, where the two
 /// instances' sessions share server sessions transaction by transaction.
@@ -121,7 +121,7 @@ struct MultiInstanceTests {
 
             // As on one instance (PaymentHTTPTests.concurrentPaymentsOfOneReservation):
             // the losers share the winner's token, which the winning payment used
-            // up, so 410 TOKEN_EXPIRED (token first, API.md §3) is as legitimate
+            // up, so 410 TOKEN_EXPIRED (the token is checked before the rule) is as legitimate
             // as 409 RESERVATION_NOT_PAYABLE; never a second 201.
             let tally = PaymentFixtures.tally(answers)
             #expect(tally["201"] == 1, "\(tally)")

@@ -3,7 +3,7 @@ import Testing
 
 @testable import BoxOffice
 
-/// Issue 6 over real HTTP: balance, charges and payments, at once and one at a
+/// Over real HTTP: balance, charges and payments, at once and one at a
 /// time, exactly once, and nothing changed by a refused request.
 @Suite("Balance and payments end to end")
 struct PaymentHTTPTests {
@@ -52,9 +52,9 @@ struct PaymentHTTPTests {
                 try await PaymentFixtures.pay(client, token: token, reservationId: reservationId)
             }
 
-            // The issue expects "the others 409 RESERVATION_NOT_PAYABLE". But the
+            // One might expect "the others 409 RESERVATION_NOT_PAYABLE". But the
             // ten requests share one token, and the winning payment uses it up in
-            // the same transaction that marks the reservation PAID, and API.md §3
+            // the same transaction that marks the reservation PAID, and the API
             // checks the token (410) before the rule (409). Both answers are
             // right for a duplicate:
             // - 410 TOKEN_EXPIRED when its token check sees the winner's commit:
@@ -160,7 +160,7 @@ struct PaymentHTTPTests {
             // loser whose snapshot still has the token ACTIVE also has the full
             // balance (both change in the winner's one transaction), so it only
             // fails on the debit's row lock (40001) and is retried, and the
-            // retry meets the used-up token first: API.md §3 puts 410 before
+            // retry meets the used-up token first: the API puts the token's 410 before
             // 402. 402 is the answer when the gate passes, as in the test above.
             let tally = PaymentFixtures.tally(answers)
             #expect(tally["201"] == 1, "\(tally)")
@@ -434,7 +434,7 @@ struct PaymentHTTPTests {
             #expect(try PaymentFixtures.balance(database, userId) == 200_000)
 
             // Without the key, or with it for another reservation (no replay,
-            // so API.md §3's order: the token's 410 before the key's 409), the
+            // so the API's order: the token's 410 before the key's 409), the
             // used-up token is refused.
             let noKey = try await PaymentFixtures.pay(client, token: token, reservationId: reservationId)
             #expect(noKey.status == 410)

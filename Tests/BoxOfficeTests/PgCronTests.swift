@@ -3,7 +3,7 @@ import Testing
 
 @testable import BoxOffice
 
-/// pg_cron for real (issue 3, "pg_cron instead"): the cluster scripts/test
+/// pg_cron for real (docs/pg_cron.md): the cluster scripts/test
 /// starts preloads pg_cron with `cron.database_name = 'cron_test'`. The test
 /// creates that database from the migrated template when it is missing,
 /// installs the extension there, schedules api.queue_admit() with

@@ -3,7 +3,7 @@ import Testing
 
 @testable import BoxOffice
 
-/// Issue 4 end to end: the waiting room (routes 2, 3, 4 and 16 of API.md) and
+/// The waiting room end to end (`/api/queue/tokens` and its `me` routes) and
 /// the token gate, over real HTTP against a real database. Admission and
 /// expiry run as the scheduler would run them: `api.queue_admit()` and
 /// `api.tokens_expire()` on a superuser connection with the policy set.

@@ -3,7 +3,7 @@ import Testing
 
 @testable import BoxOffice
 
-/// The scheduler in real `boxoffice serve` processes (issue 3): one leader
+/// The scheduler in real `boxoffice serve` processes: one leader
 /// across instances, takeover after `kill -9` and after a freeze (SIGSTOP),
 /// a restart under the same INSTANCE_NAME, failing jobs, no overlap and
 /// coalescing, schedule changes in SQL, SCHEDULER=off and `boxoffice jobs`.

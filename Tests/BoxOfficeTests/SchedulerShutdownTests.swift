@@ -5,7 +5,7 @@ import Testing
 
 @testable import BoxOffice
 
-/// The scheduler's pool, statement timeout and stopping (issue 3), and the
+/// The scheduler's pool, statement timeout and stopping, and the
 /// bounded shutdown of `boxoffice serve`: real processes (see
 /// `SchedulerProcessTests`, whose `JobProbe` these share), except where the
 /// `Scheduler` service itself is run in this process to starve it.
@@ -194,7 +194,8 @@ struct SchedulerShutdownTests {
     @Test("the leader's session sets PostgreSQL's keepalives, tcp_user_timeout and idle_session_timeout over TCP, and connects over a Unix socket")
     func leaderSessionSettings() throws {
         let database = try TestDatabase.create()
-        let setup = Scheduler.leaderSessionSetup(idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
+        let setup = LeaderConnection.sessionSetup(
+            idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
         // scripts/test's cluster also listens on 127.0.0.1; a later keyword wins in a conninfo string
         let overTCP = Connection(conninfo: database.apiConninfo + " host=127.0.0.1", setup: setup)
         try overTCP.connect()
@@ -215,7 +216,7 @@ struct SchedulerShutdownTests {
         #expect(try show(overSocket, "application_name") == "boxoffice scheduler")
         #expect(try show(overSocket, "idle_session_timeout") == "30s")  // any transport: a frozen leader's end
         #expect(Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(5)) == .seconds(50))
-        let fractional = Scheduler.leaderSessionSetup(idleSessionTimeout: .milliseconds(2500))
+        let fractional = LeaderConnection.sessionSetup(idleSessionTimeout: .milliseconds(2500))
         #expect(fractional.last?.params == ["2500"])
     }
 }

@@ -3,8 +3,8 @@ import Testing
 
 @testable import BoxOffice
 
-/// Issue 5 end to end: concerts, dates, seats and holds (routes 5 to 10 of
-/// API.md) over real HTTP against a real database.
+/// Concerts, dates, seats and holds end to end (`GET /api/concerts` to
+/// `DELETE /api/reservations/{id}`) over real HTTP against a real database.
 @Suite("Seats and holds over HTTP")
 struct SeatHTTPTests {
     static func hold(
@@ -334,7 +334,7 @@ struct SeatHTTPTests {
         }
     }
 
-    @Test("a bad reservation request gets the code of API.md and creates nothing", arguments: BadHold.allCases)
+    @Test("a bad reservation request gets its documented code and creates nothing", arguments: BadHold.allCases)
     func badHold(_ bad: BadHold) async throws {
         try await TestServer.with { server in
             let concert = try Fixtures.concert(server.database, dates: 1)
@@ -352,7 +352,7 @@ struct SeatHTTPTests {
         }
     }
 
-    @Test("errors come in the order of API.md §3: malformed before token, token before not found")
+    @Test("errors come in the documented order: malformed before token, token before not found")
     func errorPrecedence() async throws {
         try await TestServer.with { server in
             let client = server.client

@@ -23,7 +23,7 @@ $$;
 comment on function app.user_key_new() is
 'A new API key ("bo_" and 64 hex digits, 244 random bits) and its SHA-256, the only form stored.';
 
--- The user a join acts for (API.md §2, "Who may join for a user").
+-- The user a join acts for (docs/api.md, API keys).
 create or replace function app.user_key_check(api_key text, user_id bigint)
 returns bigint
 language plpgsql

@@ -34,6 +34,32 @@ comment on function app.reservation_json(app.reservations, timestamptz) is
 'The Reservation JSON of r at as_of: {"reservationId", "userId", "concertId", "dateId", "date", "seatNo", "price",
 "status", "expiresAt"}; a HELD reservation past its expires_at reads EXPIRED.';
 
+-- The checks of a route on one reservation, after the token gate: CR104 when
+-- no reservation was found for reservation_id (reservation is all null),
+-- CR304 when it is not user_id's.
+-- No SET clause, as the gate's checks (00_common.sql): it runs on every call
+-- of the three.
+create or replace function app.reservation_owner_check(reservation app.reservations, reservation_id bigint, user_id bigint)
+returns void
+language plpgsql
+immutable
+security invoker
+as $$
+begin
+  if (reservation_owner_check.reservation).reservation_id is null then
+    raise exception using errcode = 'CR104', message = 'reservation not found',
+      detail = 'no reservation ' || reservation_owner_check.reservation_id || ' exists';
+  end if;
+  if (reservation_owner_check.reservation).user_id <> reservation_owner_check.user_id then
+    raise exception using errcode = 'CR304', message = 'token forbidden',
+      detail = 'reservation ' || reservation_owner_check.reservation_id || ' belongs to another user';
+  end if;
+end
+$$;
+
+comment on function app.reservation_owner_check(app.reservations, bigint, bigint) is
+'Raises CR104 when reservation (read for reservation_id) is null, CR304 when it belongs to another user than user_id.';
+
 create or replace function app.reservation_get(token uuid, reservation_id bigint, as_of timestamptz default null)
 returns jsonb
 language plpgsql
@@ -53,14 +79,7 @@ begin
   v_ticket := app.ticket_gate(reservation_get.token, null, false, v_now);
   select * into v_reservation
   from app.reservations r where r.reservation_id = reservation_get.reservation_id;
-  if not found then
-    raise exception using errcode = 'CR104', message = 'reservation not found',
-      detail = 'no reservation ' || reservation_get.reservation_id || ' exists';
-  end if;
-  if v_reservation.user_id <> v_ticket.user_id then
-    raise exception using errcode = 'CR304', message = 'token forbidden',
-      detail = 'reservation ' || reservation_get.reservation_id || ' belongs to another user';
-  end if;
+  perform app.reservation_owner_check(v_reservation, reservation_get.reservation_id, v_ticket.user_id);
   return app.reservation_json(v_reservation, v_now);
 end
 $$;
@@ -118,14 +137,7 @@ begin
   select * into v_reservation
   from app.reservations r where r.reservation_id = reservation_cancel.reservation_id;
   v_ticket := app.ticket_gate(reservation_cancel.token, v_reservation.concert_id, true, v_now);
-  if v_reservation.reservation_id is null then
-    raise exception using errcode = 'CR104', message = 'reservation not found',
-      detail = 'no reservation ' || reservation_cancel.reservation_id || ' exists';
-  end if;
-  if v_reservation.user_id <> v_ticket.user_id then
-    raise exception using errcode = 'CR304', message = 'token forbidden',
-      detail = 'reservation ' || reservation_cancel.reservation_id || ' belongs to another user';
-  end if;
+  perform app.reservation_owner_check(v_reservation, reservation_cancel.reservation_id, v_ticket.user_id);
   -- Free the seat if it is still held, unlapsed, for this reservation. The
   -- seat's row lock (taken first, as api.seat_hold does) settles a race with a
   -- payment, a takeover or api.holds_expire; on 0 rows, re-read the

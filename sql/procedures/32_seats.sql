@@ -43,14 +43,10 @@ begin
   end if;
 
   -- A replay is answered before any other check, the token's included.
-  -- The request is hashed with userId filled in from the token, so a body
-  -- that names the token's own user is the same request as one that omits it.
   if seat_hold.idempotency_key is not null then
-    v_user_id := app.token_user(seat_hold.token);
-    select b.status, b.response, b.reused into status, body, v_reused
-    from app.idempotency_claim(v_user_id, seat_hold.idempotency_key,
-      md5('seat_hold:' || seat_hold.concert_id || ':' || seat_hold.date_id || ':' || seat_hold.seat_no
-          || ':' || coalesce(seat_hold.user_id, v_user_id))) b;
+    select c.status, c.response, c.reused into status, body, v_reused
+    from app.idempotency_claim(seat_hold.token, seat_hold.idempotency_key,
+      'seat_hold:' || seat_hold.concert_id || ':' || seat_hold.date_id || ':' || seat_hold.seat_no, seat_hold.user_id) c;
     if status is not null then
       return;
     end if;

@@ -1,4 +1,5 @@
--- The balance: read it, charge it, list its ledger (API.md §2, routes 11-13).
+-- The balance: read it, charge it, list its ledger (GET /api/balance,
+-- POST /api/balance/charge, GET /api/balance/history).
 --
 -- Money moves only by one conditional UPDATE of app.users per movement, so the
 -- row lock serializes concurrent charges and payments of one user: N charges
@@ -82,13 +83,10 @@ begin
   end if;
 
   -- A replay is answered before any other check, the token's included.
-  -- The request is hashed with userId filled in from the token, so a body
-  -- that names the token's own user is the same request as one that omits it.
   if balance_charge.idempotency_key is not null then
-    v_user_id := app.token_user(balance_charge.token);
-    select b.response, b.reused into v_stored, v_reused
-    from app.idempotency_claim(v_user_id, balance_charge.idempotency_key,
-      md5('balance_charge:' || balance_charge.amount || ':' || coalesce(balance_charge.user_id, v_user_id))) b;
+    select c.response, c.reused into v_stored, v_reused
+    from app.idempotency_claim(balance_charge.token, balance_charge.idempotency_key,
+      'balance_charge:' || balance_charge.amount, balance_charge.user_id) c;
     if v_stored is not null then
       return v_stored;
     end if;

@@ -1,6 +1,7 @@
--- Payments: pay for a held seat, list the payments of a user (API.md §2, routes 14-15).
+-- Payments: pay for a held seat, list the payments of a user (POST /api/payments,
+-- GET /api/payments).
 
--- The Payment JSON of API.md: a payment and its reservation (for dateId, seatNo).
+-- The Payment JSON of the API: a payment and its reservation (for dateId, seatNo).
 create or replace function app.payment_json(payment app.payments, reservation app.reservations)
 returns jsonb
 language sql
@@ -21,14 +22,14 @@ as $$
 $$;
 
 comment on function app.payment_json(app.payments, app.reservations) is
-'The Payment JSON of API.md: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status", "paidAt"}.';
+'The Payment JSON of the API: {"paymentId", "reservationId", "userId", "concertId", "dateId", "seatNo", "amount", "status", "paidAt"}.';
 
 revoke execute on function app.payment_json(app.payments, app.reservations) from public;
 
 
--- Check order (API.md §3: 400, then token 401/410/403, then 404, then the rule):
+-- Check order (the API's order of errors: 400, then token 401/410/403, then 404, then the rule):
 --   1. reservation_id missing: CR001.
---   2. Idempotency-Key given: app.token_user (CR301 only) and app.idempotency_claim;
+--   2. Idempotency-Key given: app.idempotency_claim (CR300, CR301 only);
 --      a stored answer is returned as it is, even when the token has since been
 --      used up by this very payment (CR001 malformed key). A key reused with
 --      another request is CR204 (a 409), raised after the checks of 4 and 5.
@@ -43,7 +44,7 @@ revoke execute on function app.payment_json(app.payments, app.reservations) from
 --      least the price) and the reservation (HELD, not expired). The seat
 --      comes first, as in the seat functions, so no lock cycle can form
 --      (charges lock the user's row only). Only when one updates nothing does
---      app.payment_refusal look for the reason, in API.md §3's order (409,
+--      app.payment_refusal look for the reason, in the API's order (409,
 --      402, 410): CR202 PAID or CANCELLED; CR401 the balance is below the
 --      price; CR205 EXPIRED, or the hold has lapsed, or the seat is no longer
 --      held by this reservation. Every error rolls back everything.
@@ -95,7 +96,7 @@ end
 $$;
 
 comment on function app.payment_refusal(bigint, bigint, timestamptz, boolean) is
-'Raises why the payment of reservation_id by user_id at at cannot go through, in API.md §3''s order: CR202 paid
+'Raises why the payment of reservation_id by user_id at at cannot go through, in the API''s order: CR202 paid
 or cancelled, CR401 balance below the price (unless balance_debited: this payment took it already), CR205 hold
 expired or lost. Called once a payment''s conditional update changed nothing.';
 
@@ -135,12 +136,11 @@ begin
       detail = 'reservationId is required';
   end if;
 
+  -- A replay is answered before any other check, the token's included.
   if payment_create.idempotency_key is not null then
-    v_user_id := app.token_user(payment_create.token);
-    select b.response, b.reused into v_stored, v_reused
-    from app.idempotency_claim(v_user_id, payment_create.idempotency_key,
-      md5('payment_create:' || payment_create.reservation_id || ':'
-          || coalesce(payment_create.user_id, v_user_id))) b;
+    select c.response, c.reused into v_stored, v_reused
+    from app.idempotency_claim(payment_create.token, payment_create.idempotency_key,
+      'payment_create:' || payment_create.reservation_id, payment_create.user_id) c;
     if v_stored is not null then
       return v_stored;
     end if;
@@ -153,14 +153,7 @@ begin
   perform app.ticket_user_check(v_ticket, payment_create.user_id);
   v_user_id := v_ticket.user_id;
 
-  if v_reservation.reservation_id is null then
-    raise exception using errcode = 'CR104', message = 'reservation not found',
-      detail = 'no reservation ' || payment_create.reservation_id || ' exists';
-  end if;
-  if v_reservation.user_id <> v_user_id then
-    raise exception using errcode = 'CR304', message = 'token forbidden',
-      detail = 'reservation ' || v_reservation.reservation_id || ' belongs to another user';
-  end if;
+  perform app.reservation_owner_check(v_reservation, payment_create.reservation_id, v_user_id);
   perform app.idempotency_reused_check(v_reused);
 
   -- The seat: sold if this reservation still holds it. status <> 'SOLD'

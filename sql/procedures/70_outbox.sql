@@ -1,4 +1,4 @@
--- The outbox (DESIGN.md, Events): every event a receiver outside the database
+-- The outbox (docs/design.md, Seats, money and payments): every event a receiver outside the database
 -- must hear of is an app.outbox row written in the transaction that made it
 -- happen, so an event exists exactly when its change committed.
 --

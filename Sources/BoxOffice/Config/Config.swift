@@ -1,8 +1,8 @@
 import Foundation
 
 /// Everything configurable, read from the environment in this one place and
-/// validated at start (API.md §1, plus the few operational keys documented in
-/// the README). Secrets (the database URL) are never logged.
+/// validated at start; every key, with its default, is in docs/operations.md
+/// (Configuration). Secrets (the database URL) are never logged.
 public struct Config: Sendable {
     public var databaseURL: String?
     /// The connection used to migrate; defaults to `sessionDatabaseURL`,

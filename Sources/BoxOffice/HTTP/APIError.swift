@@ -63,7 +63,7 @@ public struct APIError: HTTPResponseError, Sendable {
             return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "the request body is over 65536 bytes")
         case let error as HTTPError:
             // Hummingbird's own refusals (a malformed request line, headers
-            // too large, ...), under the codes of API.md §3.
+            // too large, ...), under the API's error codes.
             switch error.status.code {
             case 404: return APIError(.notFound, "NOT_FOUND", error.body ?? "no such route")
             case 405: return APIError(.methodNotAllowed, "METHOD_NOT_ALLOWED", error.body ?? "method not allowed")

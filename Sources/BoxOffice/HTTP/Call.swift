@@ -41,10 +41,10 @@ struct Call: Sendable {
     /// The queue token from `Authorization: Bearer <token>` or a bare
     /// `Authorization: <token>`, as the function's `token` argument. Every
     /// token check is the SQL function's, made after it has checked its other
-    /// parameters (API.md §3: a malformed request is a 400 before any token
-    /// error): no header is passed as NULL (CR300, TOKEN_MISSING), and a value
-    /// that is not a UUID as the nil UUID, which no ticket can have
-    /// (gen_random_uuid sets version bits), so it is CR301, TOKEN_INVALID.
+    /// parameters (a malformed request is a 400 before any token error): no
+    /// header is passed as NULL (CR300, TOKEN_MISSING), and a value that is
+    /// not a UUID as the nil UUID, which no ticket can have (gen_random_uuid
+    /// sets version bits), so it is CR301, TOKEN_INVALID.
     func token() -> String? {
         guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
             return nil
@@ -73,8 +73,8 @@ struct Call: Sendable {
 
     /// The Idempotency-Key header: 1 to 255 printable ASCII characters (the
     /// space included; HTTP has already trimmed it off both ends). The
-    /// SQL checks it too, for DBAs; checking the shape here keeps the order of
-    /// API.md §3 (a malformed request is 400 before any token error).
+    /// SQL checks it too, for DBAs; checking the shape here keeps the API's order
+    /// of errors (a malformed request is 400 before any token error).
     func idempotencyKey() throws -> String? {
         guard let key = request.headers[.idempotencyKey] else { return nil }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {

@@ -1,9 +1,9 @@
 import HTTPTypes
 import Hummingbird
 
-/// Turns everything thrown below it into the JSON error of API.md §3, and
-/// tells an unknown path (404 NOT_FOUND) from a known path with another
-/// method (405 METHOD_NOT_ALLOWED, with Allow).
+/// Turns everything thrown below it into the API's JSON error (docs/api.md,
+/// Errors), and tells an unknown path (404 NOT_FOUND) from a known path with
+/// another method (405 METHOD_NOT_ALLOWED, with Allow).
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let patterns: [(method: HTTPRequest.Method, segments: [Substring])]

@@ -1,11 +1,12 @@
-import CoreMetrics
-import Foundation
 import Logging
 import NIOPosix
 import ServiceLifecycle
 
-/// The job scheduler inside `boxoffice serve` (DESIGN.md, "The scheduler"),
-/// modelled on pg_cron.
+/// The job scheduler inside `boxoffice serve` (docs/design.md, "The
+/// scheduler"), modelled on pg_cron. This type holds its settings and runs it
+/// as a service; the loop is `SchedulerLoop`, its bookkeeping `JobPlan`, the
+/// stages of its shutdown `ShutdownPlan`, the lock's session
+/// `LeaderConnection`, and one run `execute` (Scheduler+Execute.swift).
 ///
 /// - Leader only while it holds `pg_try_advisory_lock(leaderLockKey)` on a
 ///   connection of its own (not from a pool). Followers try again every
@@ -14,7 +15,7 @@ import ServiceLifecycle
 ///   `pollInterval`. When the leader's host vanishes without closing TCP
 ///   (power loss, partition), only the server can end that session: the
 ///   leader's session sets PostgreSQL's own keepalives and `tcp_user_timeout`
-///   (`leaderSessionSetup`), so the server drops it, and the lock, in about
+///   (`LeaderConnection.sessionSetup`), so the server drops it, and the lock, in about
 ///   4 to 6 s (measured) instead of TCP's default two hours. libpq's
 ///   keepalive options on the same connection (`Connection.watchful`) only
 ///   make *this* side notice. Neither applies over a Unix socket, and a
@@ -49,8 +50,8 @@ import ServiceLifecycle
 ///   SQLSTATE 57014), and `cancelGrace` later terminates the sessions of any
 ///   still going (`pg_terminate_backend`; `JobRunner` records the failure on a
 ///   new session). Under task cancellation (the server's shutdown bound ran
-///   out) it terminates them at once. Only then does it give up the lock, so
-///   no other leader starts a job while this one still runs it.
+///   out) it terminates them at once (`ShutdownPlan`). Only then does it give
+///   up the lock, so no other leader starts a job while this one still runs it.
 /// - On becoming the leader it marks every open run as failed
 ///   (`api.job_runs_abandon`), as pg_cron does with its own on restart: only
 ///   the lock holder starts runs, so they were left by an earlier leader,
@@ -70,29 +71,6 @@ public struct Scheduler: Service {
     /// How many different jobs `boxoffice serve` runs at once, and so the size
     /// of the scheduler's pool.
     public static let defaultMaxConcurrentRuns = 4
-
-    /// Run on every new leader session. The `tcp_*` settings are the
-    /// server's side of the connection (user-settable, ignored over a Unix
-    /// socket): with nothing to send, the server probes after 5 s of silence,
-    /// and with `tcp_user_timeout` set Linux gives up at the next probe
-    /// interval; a reply left unacknowledged is given up after 5 s. A vanished
-    /// leader's lock is thus free about 6 s after its last packet (it queries
-    /// every `pollInterval`), and a follower takes over at its next poll:
-    /// measured 4.5 to 6.2 s (bench/scheduler/RESULTS.md), within issue 3's 10 s.
-    /// `idle_session_timeout` (user-settable, any transport) ends the session
-    /// of a leader that sent nothing for `idleSessionTimeout`: a frozen one.
-    static func leaderSessionSetup(idleSessionTimeout: Duration) -> [(sql: String, params: [String?])] {
-        let (seconds, attoseconds) = idleSessionTimeout.components
-        let milliseconds = max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-        return [
-            (sql: "select set_config('application_name', 'boxoffice scheduler', false)", params: []),
-            (sql: "select set_config('tcp_keepalives_idle', '5', false)", params: []),
-            (sql: "select set_config('tcp_keepalives_interval', '1', false)", params: []),
-            (sql: "select set_config('tcp_keepalives_count', '3', false)", params: []),
-            (sql: "select set_config('tcp_user_timeout', '5000', false)", params: []),
-            (sql: "select set_config('idle_session_timeout', $1, false)", params: [String(milliseconds)]),
-        ]
-    }
 
     /// The default `leaderIdleTimeout`: well above the poll interval, so a
     /// live leader (it queries every poll) never reaches it.
@@ -155,298 +133,22 @@ public struct Scheduler: Service {
         self.logger = logger
     }
 
-    /// Where a shutdown with runs still going has got to.
-    enum StopStage { case waiting, cancelled, terminated }
-
-    enum Event: Sendable {
-        case timer(ContinuousClock.Instant)
-        case finished(jobID: Int64)
-        case shutdown
-    }
-
     public func run() async {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
-        let leader = LeaderConnection(
-            connection: Connection(
-                conninfo: leaderConninfo, setup: Self.leaderSessionSetup(idleSessionTimeout: leaderIdleTimeout),
-                options: Connection.watchful),
-            thread: thread)
-        let inFlight = RunsInFlight()
-
-        await withTaskGroup(of: Event.self) { group in
+        let leader = LeaderConnection(conninfo: leaderConninfo, idleSessionTimeout: leaderIdleTimeout, thread: thread)
+        await withTaskGroup(of: SchedulerLoop.Event.self) { group in
             group.addTask {
                 try? await gracefulShutdown()  // also returns when cancelled
                 return .shutdown
             }
-            await loop(group: &group, leader: leader, inFlight: inFlight)
+            var loop = SchedulerLoop(scheduler: self, leader: leader, inFlight: RunsInFlight())
+            await loop.run(group: &group)
             leadership.set(false)
             group.cancelAll()
         }
         await leader.close()
         try? await thread.shutdownGracefully()
         logger.notice("scheduler stopped")
-    }
-
-    private func loop(group: inout TaskGroup<Event>, leader: LeaderConnection, inFlight: RunsInFlight) async {
-        let clock = ContinuousClock()
-        var plan = JobPlan(maxConcurrentRuns: maxConcurrentRuns)
-        var isLeader = false
-        var abandonPending = false  // leading, and the runs an earlier leader left open are not yet failed
-        var nextPoll = clock.now
-        var failures = 0  // consecutive failed lock attempts, to log the first only
-        var reportedInvalid = Set<String>()
-        var stopping = false
-        var stopStage = StopStage.waiting
-        var stopDeadline = clock.now  // when the next stage begins
-        var timerAt: ContinuousClock.Instant?
-
-        func loseLeadership(_ reason: String) async {
-            logger.warning("scheduler: no longer the leader", metadata: ["reason": "\(reason)"])
-            isLeader = false
-            leadership.set(false)
-            abandonPending = false
-            await leader.close()
-        }
-
-        while true {
-            if !stopping && clock.now >= nextPoll {
-                nextPoll = clock.now + pollInterval
-                if !isLeader {
-                    switch await leader.tryLock() {
-                    case .success(true):
-                        isLeader = true
-                        leadership.set(true)
-                        failures = 0
-                        logger.notice("scheduler: leading")
-                        abandonPending = true
-                    case .success(false):
-                        failures = 0
-                    case .failure(let error):
-                        failures += 1
-                        if failures == 1 {
-                            logger.warning(
-                                "scheduler: cannot reach the database for the leader lock", metadata: ["error": "\(error)"])
-                        }
-                    }
-                }
-                // The lock passed, so the last leader's session ended: the open
-                // runs are over, but for this process's own still in flight.
-                if isLeader && abandonPending, let keep = inFlight.runIDs {
-                    if case .success(let count) = await leader.abandonRuns(instance: instance, keeping: keep) {
-                        abandonPending = false
-                        if count > 0 {
-                            logger.notice(
-                                "scheduler: marked runs left open by the last leader as failed", metadata: ["runs": "\(count)"])
-                        }
-                    }  // else tried again next poll; a broken session is noticed below
-                }
-                if isLeader {
-                    switch await leader.jobs() {
-                    case .success(let jobs):
-                        for (job, error) in plan.load(jobs, now: Date()) {
-                            // once per job and schedule, not every poll
-                            if reportedInvalid.insert("\(job.id) \(job.schedule)").inserted {
-                                logger.error(
-                                    "scheduler: job skipped, bad schedule", metadata: ["job": "\(job.name)", "error": "\(error)"])
-                            }
-                        }
-                    case .failure(let error):
-                        await loseLeadership("\(error)")
-                    }
-                }
-            }
-
-            if isLeader && !stopping {
-                if !(await leader.isAlive()) {
-                    await loseLeadership("the lock's connection broke")
-                } else {
-                    let now = Date()
-                    for start in plan.startDue(now: now) {
-                        let lateness = now.timeIntervalSince(start.due)
-                        CoreMetrics.Timer(label: "boxoffice_job_start_lateness", dimensions: [("job", start.job.name)])
-                            .recordNanoseconds(Int64(max(0, lateness) * 1e9))
-                        inFlight.begin(jobID: start.job.id)
-                        group.addTask { await execute(start.job, leader: leader, inFlight: inFlight) }
-                    }
-                }
-            }
-
-            var wake: ContinuousClock.Instant?
-            if stopping {
-                if plan.runningCount == 0 { return }
-                if stopStage != .terminated && (clock.now >= stopDeadline || Task.isCancelled) {
-                    let pids = inFlight.backendPIDs
-                    if stopStage == .waiting && !Task.isCancelled {
-                        logger.warning("scheduler: cancelling runs still going at shutdown", metadata: ["runs": "\(pids.count)"])
-                        await leader.signal(backends: pids, terminate: false)
-                        stopStage = .cancelled
-                        stopDeadline = clock.now + cancelGrace
-                    } else {
-                        logger.warning(
-                            "scheduler: terminating the sessions of runs still going at shutdown",
-                            metadata: ["runs": "\(pids.count)"])
-                        await leader.signal(backends: pids, terminate: true)
-                        stopStage = .terminated
-                    }
-                }
-                wake = stopStage == .terminated ? nil : stopDeadline
-            } else {
-                wake = nextPoll
-                if isLeader, let due = plan.nextDue() {
-                    wake = min(nextPoll, clock.now + .seconds(max(0, due.timeIntervalSinceNow)))
-                }
-            }
-            if let wake, !Task.isCancelled, timerAt.map({ wake < $0 }) ?? true {
-                timerAt = wake
-                group.addTask {
-                    try? await Task.sleep(until: wake, clock: clock)
-                    return .timer(wake)
-                }
-            }
-
-            guard let event = await group.next() else { return }
-            switch event {
-            case .timer(let at):
-                if at == timerAt { timerAt = nil }
-            case .finished(let jobID):
-                plan.finish(jobID)
-            case .shutdown:
-                stopping = true
-                leadership.set(false)  // the leader's other work stops too
-                stopDeadline = clock.now + shutdownGrace
-                logger.notice("scheduler: stopping", metadata: ["running": "\(plan.runningCount)"])
-            }
-        }
-    }
-
-    /// One run on a connection of the scheduler's pool, recorded in app.job_runs.
-    private func execute(_ job: JobRunner.Job, leader: LeaderConnection, inFlight: RunsInFlight) async -> Event {
-        defer { inFlight.end(jobID: job.id) }
-        let metadata: Logger.Metadata = ["job": "\(job.name)"]
-        let instance = instance
-        let timeout = jobTimeoutSeconds
-        do {
-            let outcome = try await database.withConnection { connection in
-                defer { inFlight.command(jobID: job.id, backendPID: nil) }
-                return try JobRunner.run(
-                    job, connection: connection, instance: instance, timeoutSeconds: timeout,
-                    started: { inFlight.started(jobID: job.id, runID: $0) },
-                    whileCommandRuns: { running in
-                        inFlight.command(jobID: job.id, backendPID: running ? connection.backendPID : nil)
-                    })
-            }
-            Metrics.jobRuns.increment()
-            if outcome.succeeded {
-                logger.debug("job succeeded", metadata: metadata.merging(["message": "\(outcome.message ?? "")"]) { $1 })
-            } else {
-                Metrics.jobFailures.increment()
-                logger.error("job failed", metadata: metadata.merging(["error": "\(outcome.message ?? "")"]) { $1 })
-            }
-        } catch let error as PoolUnavailableError {
-            // No session to run it on (none free in time, or the database is
-            // unreachable): the run did not start. Record it through the
-            // leader's session, which may still work.
-            Metrics.jobFailures.increment()
-            let message = "not run, no database connection: \(error)"
-            switch await leader.recordFailedRun(jobID: job.id, instance: instance, message: message) {
-            case .success:
-                logger.error("job failed", metadata: metadata.merging(["error": "\(message)"]) { $1 })
-            case .failure(let recording):
-                logger.error(
-                    "job run not recorded",
-                    metadata: metadata.merging(["error": "\(message)", "recording": "\(recording)"]) { $1 })
-            }
-        } catch {
-            Metrics.jobFailures.increment()
-            logger.error("job run not recorded", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-        }
-        return .finished(jobID: job.id)
-    }
-}
-
-/// The scheduler's own session, which holds the leader lock. libpq blocks, so
-/// every call runs on a thread of its own, one call at a time (the scheduler's
-/// loop awaits each of its calls; a run that got no connection records its
-/// failure here too, queued behind them on that one thread).
-final class LeaderConnection: Sendable {
-    private let connection: Connection
-    private let thread: NIOThreadPool
-
-    init(connection: Connection, thread: NIOThreadPool) {
-        self.connection = connection
-        self.thread = thread
-    }
-
-    /// Connects when needed, then tries for the lock without waiting.
-    func tryLock() async -> Result<Bool, any Error> {
-        await call { connection in
-            try connection.reconnectIfBroken()
-            let held = try connection.execute("select pg_try_advisory_lock($1::bigint)", [String(Scheduler.leaderLockKey)])
-            return held.scalar == "t"
-        }
-    }
-
-    /// The jobs, through `api.job_list()`.
-    func jobs() async -> Result<[JobRunner.Job], any Error> {
-        await call { try JobRunner.jobs(connection: $0) }
-    }
-
-    /// `api.job_runs_abandon`: fails every open run but `runIDs`, the ones
-    /// this process still has in flight; `instance` is the new leader's name.
-    func abandonRuns(instance: String, keeping runIDs: [Int64]) async -> Result<Int, any Error> {
-        await call { connection in
-            let keep = "{" + runIDs.map(String.init).joined(separator: ",") + "}"
-            let result = try connection.execute(
-                "select api.job_runs_abandon(instance => $1, keep_run_ids => $2::bigint[])", [instance, keep])
-            return Int(result.scalar ?? "") ?? 0
-        }
-    }
-
-    /// Cheap check that the session still lives: reads what the server sent
-    /// (a terminated backend says so before it closes the socket) without a
-    /// round trip. On the connection's own thread like every other use of it:
-    /// libpq connections are not thread-safe, and `recordFailedRun` may be
-    /// using it from a run's task at the same moment.
-    func isAlive() async -> Bool {
-        (try? await call { $0.isHealthy(checkInput: true) }.get()) ?? false
-    }
-
-    /// Records a run of `jobID` that never started, as failed with `message`.
-    func recordFailedRun(jobID: Int64, instance: String, message: String) async -> Result<Void, any Error> {
-        await call { connection in
-            try connection.execute(
-                """
-                select api.job_run_finish(
-                  run_id => api.job_run_start(job_id => $1::bigint, instance => $2), succeeded => false, message => $3)
-                """, [String(jobID), instance, message])
-            return ()
-        }
-    }
-
-    /// Cancels the running statements of these backends, or terminates their
-    /// sessions (same role: allowed).
-    func signal(backends pids: [Int32], terminate: Bool) async {
-        let function = terminate ? "pg_terminate_backend" : "pg_cancel_backend"
-        for pid in pids {
-            _ = await call { connection in
-                try connection.reconnectIfBroken()
-                return try connection.execute("select \(function)($1::integer)", [String(pid)])
-            }
-        }
-    }
-
-    /// Ends the session, which releases the lock.
-    func close() async {
-        _ = await call { $0.close() }
-    }
-
-    private func call<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async -> Result<T, any Error> {
-        let connection = connection
-        do {
-            return .success(try await thread.runIfActive { try body(connection) })
-        } catch {
-            return .failure(error)
-        }
     }
 }

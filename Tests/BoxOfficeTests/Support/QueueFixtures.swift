@@ -91,7 +91,7 @@ enum QueueFixtures {
 
     static let ticketKeys: Set<String> = ["token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt"]
 
-    /// Checks a Ticket against API.md §2: every key, and position,
+    /// Checks a Ticket against the API (docs/api.md): every key, and position,
     /// estimatedWaitSeconds and expiresAt as its status requires.
     static func expectTicketShape(_ ticket: [String: Any], sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(Set(ticket.keys) == ticketKeys, "ticket keys: \(ticket.keys.sorted())", sourceLocation: sourceLocation)

@@ -1,4 +1,4 @@
--- api.concert_dates refusals, in the order of API.md §3: the token gate, then the concert.
+-- api.concert_dates refusals, in the API's order of errors: the token gate, then the concert.
 begin;
 select plan(7);
 

@@ -48,7 +48,7 @@ begin;
 select plan(46);
 
 -- The plan helpers (tests.plan, tests.generic_plan, tests.analyzed_plan, tests.index_names, tests.rows_read) are
--- in sql/testing/fixtures.sql.
+-- in sql/testing/fixtures/80_explain.sql.
 
 -- The plan uses index_name and scans none of relations sequentially.
 create function pg_temp.uses_index_only(plan jsonb, index_name text, relations text[], description text)

@@ -12,7 +12,7 @@ begin;
 select plan(31);
 
 -- The plan helpers (tests.plan, tests.generic_plan, tests.analyzed_plan, tests.uses_index, tests.no_seq_scan,
--- tests.rows_read, tests.table_reads) are in sql/testing/fixtures.sql.
+-- tests.rows_read, tests.table_reads) are in sql/testing/fixtures/80_explain.sql.
 
 -- The clock of the whole test: t0.
 select date_trunc('second', now()) as t0 \gset

@@ -6,7 +6,7 @@
 begin;
 select plan(14);
 
--- The plan helpers (tests.plan, tests.generic_plan, tests.uses_index) are in sql/testing/fixtures.sql.
+-- The plan helpers (tests.plan, tests.generic_plan, tests.uses_index) are in sql/testing/fixtures/80_explain.sql.
 
 create function pg_temp.seq_scans_seats(plan jsonb) returns boolean language sql as $$
   select jsonb_path_exists(plan, 'strict $.** ? (@."Node Type" == "Seq Scan" && @."Relation Name" == "seats")')

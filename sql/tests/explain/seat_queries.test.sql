@@ -16,7 +16,7 @@ select plan(24);
 select tests.setting('max_holds_per_token', 50);
 
 -- The plan helpers (tests.plan, tests.generic_plan, tests.analyzed_plan, tests.uses_index, tests.no_seq_scan,
--- tests.rows_read, tests.table_reads) are in sql/testing/fixtures.sql.
+-- tests.rows_read, tests.table_reads) are in sql/testing/fixtures/80_explain.sql.
 
 select date_trunc('second', now()) as t0 \gset
 select tests.setting('hold_seconds', 300);

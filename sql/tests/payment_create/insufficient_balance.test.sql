@@ -17,7 +17,7 @@ reset role;
 select is(tests.payment_state(:ann, :res, :'ann_token'), :'before',
   'nothing changed: balance, seat, reservation, payments, ledger, outbox, token');
 
--- Both a short balance and a lapsed hold: API.md §3 puts 402 before 410.
+-- Both a short balance and a lapsed hold: the API's order of errors puts 402 before 410.
 -- (as the owner: app.payment_create takes the clock)
 select throws_ok(format('select app.payment_create(%L, %s, at => %L)', :'ann_token', :res, now() + interval '6 minutes'),
   'CR401', NULL, 'a short balance wins over a lapsed hold (402 before 410)');

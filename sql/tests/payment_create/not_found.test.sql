@@ -1,4 +1,4 @@
--- api.payment_create: an unknown reservation is CR104, after the token checks (API.md §3) and after CR001.
+-- api.payment_create: an unknown reservation is CR104, after the token checks (a token error comes before a 404) and after CR001.
 begin;
 select plan(9);
 

@@ -34,7 +34,7 @@ select ok((select bool_and(j.body->>'status' = 'WAITING'
   'each Ticket is WAITING, for its user and concert, with no expiresAt and a wait above 0');
 select is((select array_agg(k order by k) from fx_joins, jsonb_object_keys(body) k where n = 1),
   array['concertId', 'estimatedWaitSeconds', 'expiresAt', 'position', 'status', 'token', 'userId'],
-  'the Ticket has exactly the keys of API.md');
+  'the Ticket has exactly the keys the API documents');
 select is((select admitted_upto from app.queues where concert_id = :concert_id), 0::bigint,
   'the queue row was made, and joins leave it alone (its watermark is where it started)');
 select ok((select bool_and(t.status = 'WAITING' and t.joined_at = now() and t.last_seen_at = now()

@@ -1,4 +1,4 @@
--- api.seat_hold refusals, in the order of API.md §3: the token gate and the userId, then the date.
+-- api.seat_hold refusals, in the API's order of errors: the token gate and the userId, then the date.
 begin;
 select plan(12);
 
