@@ -163,12 +163,12 @@ struct QueueFanOutTests {
                 }
             }
             // Admission starts once the poll holds the row (it is in its loop).
+            let pollHolds =
+                "select count(*) from pg_stat_activity where application_name = 'held_poll' and wait_event = 'PgSleep'"
             var holding = false
             let deadline = ContinuousClock.now + .seconds(20)
             while !holding && ContinuousClock.now < deadline {
-                holding = try QueueFixtures.count(database, """
-                    select count(*) from pg_stat_activity where application_name = 'held_poll' and wait_event = 'PgSleep'
-                    """) == 1
+                holding = try QueueFixtures.count(database, pollHolds) == 1
                 if !holding { try await Task.sleep(for: .milliseconds(2)) }
             }
             try #require(holding, "the poll never held the ticket")
@@ -197,7 +197,8 @@ struct QueueFanOutTests {
             #expect(deaf.isEmpty, "\(deaf.count) of \(count) streams did not hear ACTIVE, the first at place \(deaf.first ?? 0)")
             let after = server.notifier.reads
             #expect(after.watermarks - before.watermarks == 1, "watermark reads: \(after.watermarks - before.watermarks)")
-            #expect(after.tickets - before.tickets == count, "ticket reads: \(after.tickets - before.tickets) for \(count) streams")
+            let reads = after.tickets - before.tickets
+            #expect(reads == count, "ticket reads: \(reads) for \(count) streams")
         }
     }
 
