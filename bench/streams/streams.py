@@ -123,6 +123,10 @@ async def bench(args, n):
     tokens = psql(dsn, f"""
         with u as (insert into app.users (name) select 'stream-' || g from generate_series(1, {n}) g returning user_id)
         select (api.queue_join(user_id => u.user_id, concert_id => {concert})).body->>'token' from u order by u.user_id""").split()
+    # What the scheduler's admission run does every second (SCHEDULER=off
+    # here): close the line and count its arrivals, so that a WAITING
+    # ticket's position comes from the counters, not from the index.
+    psql(dsn, f"select app.queue_line_close(interval '1 second'); select api.queue_blocks_rebuild({concert})")
     streams = [Stream(t) for t in tokens]
     opened = asyncio.Semaphore(0)
     rss_before = rss_mib(args.pid)
