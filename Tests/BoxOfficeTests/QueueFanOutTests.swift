@@ -90,6 +90,118 @@ struct QueueFanOutTests {
         }
     }
 
+    /// Runs `body` on a thread of its own (a blocking database call that
+    /// must not hold up the cooperative pool the notifier runs on).
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    /// A fan's poll of `token` recording "still here" (31 s after the join,
+    /// so it writes), whose transaction stays open until another session
+    /// running `until` is seen asleep (in pg_sleep: admission between tries
+    /// of a lock), then commits; it fails after 20 s if that never happens.
+    /// One script, so the commit follows the sighting within a millisecond
+    /// whatever the load on the client.
+    static func heldPoll(token: String, until query: String) -> String {
+        precondition(UUID(uuidString: token) != nil && !query.contains("'"))
+        return """
+            begin;
+            select app.queue_status('\(token)'::uuid, now() + interval '31 seconds');
+            do $$
+            declare
+              v_until timestamptz := clock_timestamp() + interval '20 seconds';
+            begin
+              loop
+                perform pg_stat_clear_snapshot();
+                exit when exists (select from pg_stat_activity a
+                                  where a.datname = current_database() and a.pid <> pg_backend_pid()
+                                    and a.wait_event = 'PgSleep' and a.query like '%\(query)%');
+                if clock_timestamp() > v_until then
+                  raise exception 'nobody running \(query) waited for the ticket this poll holds';
+                end if;
+                perform pg_sleep(0.001);
+              end loop;
+            end
+            $$;
+            commit;
+            """
+    }
+
+    /// With thousands of pages open, the streams' own refreshes write "still
+    /// here" on WAITING tickets hundreds of times a second, and a large
+    /// admission may meet one of those writes in flight; it used to stop
+    /// below that ticket (in a release run of bench/streams, 4 700 meant to
+    /// go in at once became 52). Here the poll is held open on purpose, in
+    /// the middle of a line of 300 open streams, while one admission of 300
+    /// runs: the admission must wait for it (seen sleeping while the poll
+    /// still holds the row), admit all 300, and each stream hear it, for one
+    /// watermark read and one ticket read per stream.
+    @Test("an admission of 300 meeting a fan's poll in flight: it waits, admits all, and all 300 streams hear ACTIVE")
+    func bigAdmissionPastAPoll() async throws {
+        let count = 300
+        try await TestServer.with(notifierSettings: Self.quiet(front: 8)) { server in
+            let database = server.database
+            let concert = try Fixtures.concert(database, dates: 1)
+            let line = try await Self.line(server, concertId: concert.concertId, count: count)
+            defer { for entry in line { entry.stream.close() } }
+            let polled = line[count / 2].token
+            let before = server.notifier.reads
+
+            // A poll of the ticket in the middle, 31 s after the join, so it
+            // records "still here" (a write), on a connection of its own. Its
+            // transaction stays open until the server sees the admission
+            // asleep between tries of the ticket's lock (proof that admission
+            // met the lock and waited), then commits at once; when admission
+            // never waits, the poll fails after 20 s instead.
+            let poll = try Connection.open(conninfo: database.adminConninfo + " application_name=held_poll")
+            defer { poll.close() }
+            let polling = Task {
+                try await Self.onThread {
+                    try poll.run(script: Self.heldPoll(token: polled, until: "api.queue_admit()"))
+                }
+            }
+            // Admission starts once the poll holds the row (it is in its loop).
+            let pollHolds =
+                "select count(*) from pg_stat_activity where application_name = 'held_poll' and wait_event = 'PgSleep'"
+            var holding = false
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !holding && ContinuousClock.now < deadline {
+                holding = try QueueFixtures.count(database, pollHolds) == 1
+                if !holding { try await Task.sleep(for: .milliseconds(2)) }
+            }
+            try #require(holding, "the poll never held the ticket")
+            let admitted = try await Self.onThread { try Fixtures.admit(database, cap: count) }
+            let waited: Bool
+            do {
+                _ = try await polling.value
+                waited = true
+            } catch {
+                waited = false
+            }
+            #expect(waited, "admission did not wait for the ticket a poll held: it admitted \(admitted)")
+            #expect(admitted == count, "admitted \(admitted) of \(count)")
+            // The poll's write is in the admitted row: it committed first, then admission took the ticket.
+            #expect(
+                try QueueFixtures.ticket(database, polled, "status || ' ' || (last_seen_at > joined_at + interval '30 seconds')")
+                    == "ACTIVE true")
+
+            var deaf: [Int] = []
+            let heardBy = ContinuousClock.now + .seconds(30)
+            for (index, entry) in line.enumerated() {
+                let left = max(heardBy - ContinuousClock.now, .milliseconds(100))
+                let event = try await entry.stream.next("ticket", within: left) { $0["status"] as? String == "ACTIVE" }
+                if event == nil { deaf.append(index + 1) }
+            }
+            #expect(deaf.isEmpty, "\(deaf.count) of \(count) streams did not hear ACTIVE, the first at place \(deaf.first ?? 0)")
+            let after = server.notifier.reads
+            #expect(after.watermarks - before.watermarks == 1, "watermark reads: \(after.watermarks - before.watermarks)")
+            let reads = after.tickets - before.tickets
+            #expect(reads == count, "ticket reads: \(reads) for \(count) streams")
+        }
+    }
+
     @Test("each stream is refreshed on its own clock (the heartbeat), and ends with an error event once its ticket is gone")
     func refreshAndEnd() async throws {
         var settings = QueueNotifier.Settings()

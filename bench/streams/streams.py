@@ -4,12 +4,14 @@ open on one instance (bench/streams/RESULTS.md).
 
 Run by bench/streams/run.sh, which starts a throwaway cluster and a
 `boxoffice serve` with SCHEDULER=off (this script runs the admissions, so
-it knows when each one committed). Needs track_functions = 'pl' on the
-database so that pg_stat_user_functions times the functions the streams call.
+it knows when each one committed, and how many it admitted). Needs the
+pg_stat_statements extension in the database (the cluster preloads it): the
+database time of the fan-out is the execution time of the server's own
+statements for it, the ticket read and the watermark read.
 
 For each N: N users join one concert (in SQL, quickly), N streams are
 opened over raw HTTP/1.1 and read their first event; then
-  - idle:    30 s with nothing happening: the streams' refresh cost;
+  - idle:    nothing happening: the streams' refresh cost;
   - rounds:  R admissions of B tickets each: database time and server CPU
              per admission, and how late the B admitted streams hear it;
   - all:     one admission of everyone left: how late the last stream hears.
@@ -26,7 +28,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 
 def psql(dsn, sql):
-    return subprocess.run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", sql],
+    return subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", sql],
                           check=True, capture_output=True, text=True).stdout.strip()
 
 
@@ -42,18 +44,34 @@ def rss_mib(pid):
     return 0.0
 
 
-FLUSH = 11  # s: an idle backend reports its function statistics within 10 s (PGSTAT_IDLE_INTERVAL)
+# The fan-out's two statements, as QueueNotifier sends them (prepared, so
+# pg_stat_statements keeps them under this text).
+TICKET_SQL = "select api.queue_status(token => $1::uuid)::text, api.queue_events_place(token => $1::uuid)::text"
+WATERMARK_SQL = "select api.queue_events_watermark(concert_id => $1::bigint)::text"
 
 
-def function_stats(dsn):
-    """(queue_status calls, watermark reads, total ms) of the functions event streams call."""
-    row = psql(dsn, """select coalesce(sum(calls) filter (where funcname = 'queue_status'), 0) || ' '
-                             || coalesce(sum(calls) filter (where funcname = 'queue_events_watermark'), 0) || ' '
-                             || coalesce(sum(total_time), 0)
-                        from pg_stat_user_functions
-                        where schemaname = 'api' and funcname in ('queue_status', 'queue_events_watermark', 'queue_events_place')""")
-    calls, marks, total = row.split()
-    return int(calls), int(marks), float(total)
+def statement_stats(dsn):
+    """{'ticket': (calls, ms), 'watermark': (calls, ms), 'admit': (calls, ms)}:
+    pg_stat_statements' totals of the fan-out's statements run by the
+    server's role (execution time; each runs prepared, planned once per
+    connection), and of the bench's own api.queue_admit()."""
+    found = {"ticket": (0, 0.0), "watermark": (0, 0.0), "admit": (0, 0.0)}
+    rows = psql(dsn, f"""select case s.query when $q${TICKET_SQL}$q$ then 'ticket'
+                                             when $q${WATERMARK_SQL}$q$ then 'watermark' else 'admit' end,
+                                sum(s.calls), sum(s.total_exec_time)
+                         from pg_stat_statements s
+                         where s.dbid = (select oid from pg_database where datname = current_database())
+                           and ((s.userid = 'boxoffice_api'::regrole and s.query in ($q${TICKET_SQL}$q$, $q${WATERMARK_SQL}$q$))
+                                or s.query = 'select api.queue_admit()')
+                         group by 1""")
+    for line in rows.splitlines():
+        kind, calls, ms = line.split("|")
+        found[kind] = (int(calls), float(ms))
+    return found
+
+
+def stats_delta(a, b):
+    return {k: (b[k][0] - a[k][0], b[k][1] - a[k][1]) for k in a}
 
 
 def reads(port):
@@ -105,6 +123,10 @@ async def bench(args, n):
     tokens = psql(dsn, f"""
         with u as (insert into app.users (name) select 'stream-' || g from generate_series(1, {n}) g returning user_id)
         select (api.queue_join(user_id => u.user_id, concert_id => {concert})).body->>'token' from u order by u.user_id""").split()
+    # What the scheduler's admission run does every second (SCHEDULER=off
+    # here): close the line and count its arrivals, so that a WAITING
+    # ticket's position comes from the counters, not from the index.
+    psql(dsn, f"select app.queue_line_close(interval '1 second'); select api.queue_blocks_rebuild({concert})")
     streams = [Stream(t) for t in tokens]
     opened = asyncio.Semaphore(0)
     rss_before = rss_mib(args.pid)
@@ -121,67 +143,66 @@ async def bench(args, n):
     rss_open = rss_mib(args.pid)
 
     # idle
-    await asyncio.sleep(FLUSH)
-    c0, _, t0 = function_stats(dsn)
+    await asyncio.sleep(2)
+    s0 = statement_stats(dsn)
     cpu0 = cpu_seconds(args.pid)
     w0 = time.monotonic()
     await asyncio.sleep(args.idle)
     idle_wall = time.monotonic() - w0
-    c1, _, t1 = function_stats(dsn)
+    d = stats_delta(s0, statement_stats(dsn))
     idle_cpu = (cpu_seconds(args.pid) - cpu0) / idle_wall
-    idle_calls, idle_db = (c1 - c0) / idle_wall, (t1 - t0) / idle_wall
+    idle = {"cpu_per_s": idle_cpu, "reads_per_s": d["ticket"][0] / idle_wall, "db_ms_per_s": d["ticket"][1] / idle_wall,
+            "ms_per_read": d["ticket"][1] / max(d["ticket"][0], 1)}
 
-    # rounds of B
+    # rounds of B, then everyone left at once
     admitted = 0
     rounds = []
     for _ in range(args.rounds):
-        batch = streams[admitted:admitted + args.batch]
-        c0, m0, t0 = function_stats(dsn)
-        r0 = reads(args.port)
-        cpu0 = cpu_seconds(args.pid)
-        sent = time.monotonic()
-        psql(dsn, f"select api.setting_set('queue_active_cap', '{admitted + args.batch}'); select api.queue_admit()")
-        committed = time.monotonic()
-        while any(s.active_at is None for s in batch) and time.monotonic() - sent < 60:
-            await asyncio.sleep(0.005)
-        cpu_heard = cpu_seconds(args.pid) - cpu0
-        heard_window = time.monotonic() - sent
-        r1 = reads(args.port)
-        await asyncio.sleep(FLUSH)
-        c1, m1, t1 = function_stats(dsn)
-        window = time.monotonic() - sent
-        cpu = cpu_heard - idle_cpu * heard_window
-        lat = sorted((s.active_at - committed) * 1000 for s in batch if s.active_at)
-        rounds.append({"scan_reads": r1["scan"] - r0["scan"], "refresh_reads": r1["refresh"] - r0["refresh"],
-                       "calls": c1 - c0 - idle_calls * window, "watermarks": m1 - m0,
-                       "db_ms": t1 - t0 - idle_db * window, "cpu_ms": cpu * 1000,
-                       "p50": lat[len(lat) // 2], "p99": lat[int(len(lat) * 0.99) - 1], "last": lat[-1], "heard": len(lat),
-                       "admit_ms": (committed - sent) * 1000})
+        rounds.append(await admission(args, dsn, streams[admitted:admitted + args.batch], admitted + args.batch, idle_cpu, 60))
         admitted += args.batch
-
-    # everyone left at once
-    rest = streams[admitted:]
-    c0, m0, t0 = function_stats(dsn)
-    r0 = reads(args.port)
-    cpu0 = cpu_seconds(args.pid)
-    psql(dsn, f"select api.setting_set('queue_active_cap', '{n}'); select api.queue_admit()")
-    committed = time.monotonic()
-    while any(s.active_at is None for s in rest) and time.monotonic() - committed < 120:
-        await asyncio.sleep(0.005)
-    cpu = cpu_seconds(args.pid) - cpu0
-    r1 = reads(args.port)
-    await asyncio.sleep(FLUSH)
-    c1, m1, t1 = function_stats(dsn)
-    lat = sorted((s.active_at - committed) * 1000 for s in rest if s.active_at)
-    everyone = {"n": len(rest), "heard": len(lat), "p50": lat[len(lat) // 2], "p99": lat[int(len(lat) * 0.99) - 1],
-                "last": lat[-1], "calls": c1 - c0, "watermarks": m1 - m0, "db_ms": t1 - t0, "cpu_ms": cpu * 1000,
-                "scan_reads": r1["scan"] - r0["scan"]}
+    everyone = await admission(args, dsn, streams[admitted:], n, idle_cpu, 120)
+    rss_end = rss_mib(args.pid)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return {"n": n, "open_s": open_seconds, "rss_before_mib": rss_before, "rss_open_mib": rss_open,
-            "idle": {"cpu_per_s": idle_cpu, "calls_per_s": idle_calls, "db_ms_per_s": idle_db},
-            "rounds": rounds, "everyone": everyone}
+    return {"n": n, "open_s": open_seconds, "rss_before_mib": rss_before, "rss_open_mib": rss_open, "rss_end_mib": rss_end,
+            "idle": idle, "rounds": rounds, "everyone": everyone}
+
+
+async def admission(args, dsn, batch, cap, idle_cpu, timeout):
+    """One api.queue_admit() with the cap raised to `cap`, from psql; what the
+    fan-out did until every stream of `batch` heard ACTIVE (or `timeout` s),
+    and how late each heard, from the moment psql returned (committed)."""
+    s0 = statement_stats(dsn)
+    r0 = reads(args.port)
+    cpu0 = cpu_seconds(args.pid)
+    sent = time.monotonic()
+    out = psql(dsn, f"select api.setting_set('queue_active_cap', '{cap}'); select api.queue_admit()")
+    committed = time.monotonic()
+    admitted = int(out.splitlines()[-1])
+    while any(s.active_at is None for s in batch) and time.monotonic() - committed < timeout:
+        await asyncio.sleep(0.005)
+    heard = time.monotonic()
+    cpu = cpu_seconds(args.pid) - cpu0 - idle_cpu * (heard - sent)
+    # the scan's last reads (the next in line) may still be running
+    r1 = reads(args.port)
+    while True:
+        await asyncio.sleep(0.2)
+        r2 = reads(args.port)
+        if r2["scan"] == r1["scan"] and r2["watermark"] == r1["watermark"]:
+            break
+        r1 = r2
+    d = stats_delta(s0, statement_stats(dsn))
+    scan, refresh = r1["scan"] - r0["scan"], r1["refresh"] - r0["refresh"] + r1["open"] - r0["open"]
+    # The ticket statement's time over the window, shared out by reads: the
+    # scan's part (the refreshes that fell into the window are the rest).
+    ticket_ms = d["ticket"][1] * scan / max(scan + refresh, 1)
+    lat = sorted((s.active_at - committed) * 1000 for s in batch if s.active_at)
+    pick = lambda q: lat[max(int(len(lat) * q) - 1, 0)] if lat else float("nan")
+    return {"n": len(batch), "admitted": admitted, "heard": len(lat), "admit_ms": (committed - sent) * 1000,
+            "admit_db_ms": d["admit"][1], "scan_reads": scan, "refresh_reads": refresh,
+            "watermarks": d["watermark"][0], "db_ms": ticket_ms + d["watermark"][1], "cpu_ms": cpu * 1000,
+            "p50": pick(0.5), "p99": pick(0.99), "last": lat[-1] if lat else float("nan")}
 
 
 def main():
@@ -199,17 +220,22 @@ def main():
     for r in results:
         rs = r["rounds"]
         med = lambda key: statistics.median(x[key] for x in rs)
-        e = r["everyone"]
-        print(f"\n{r['n']} streams (opened in {r['open_s']:.1f} s); server RSS {r['rss_before_mib']:.0f} -> {r['rss_open_mib']:.0f} MiB")
-        print(f"  idle: {r['idle']['calls_per_s']:.0f} ticket reads/s, {r['idle']['db_ms_per_s']:.1f} ms database/s, "
-              f"{r['idle']['cpu_per_s'] * 100:.1f} % of a core")
-        print(f"  admission of {args.batch} (median of {len(rs)}): {med('scan_reads'):.0f} ticket reads by the scan "
+        e, i = r["everyone"], r["idle"]
+        print(f"\n{r['n']} streams (opened in {r['open_s']:.1f} s); server RSS {r['rss_before_mib']:.0f} -> "
+              f"{r['rss_open_mib']:.0f} MiB open, {r['rss_end_mib']:.0f} MiB at the end")
+        print(f"  idle: {i['reads_per_s']:.0f} ticket reads/s, {i['db_ms_per_s']:.1f} ms database/s "
+              f"({i['ms_per_read']:.2f} ms a read), {i['cpu_per_s'] * 100:.1f} % of a core")
+        print(f"  admission of {args.batch} (median of {len(rs)}; admitted {[x['admitted'] for x in rs]}, "
+              f"heard {[x['heard'] for x in rs]}): {med('scan_reads'):.0f} ticket reads by the scan "
               f"({med('refresh_reads'):.0f} refreshes meanwhile), {med('watermarks'):.0f} watermark reads, "
-              f"{med('db_ms'):.1f} ms database, "
-              f"{med('cpu_ms'):.0f} ms server CPU; heard after p50 {med('p50'):.0f} ms, p99 {med('p99'):.0f} ms, last {med('last'):.0f} ms")
-        print(f"  everyone left at once ({e['n']}): heard {e['heard']}, p50 {e['p50']:.0f} ms, p99 {e['p99']:.0f} ms, "
-              f"last {e['last']:.0f} ms; {e['scan_reads']} ticket reads by the scan, {e['calls']} queue_status calls in all, {e['db_ms']:.0f} ms database, "
-              f"{e['cpu_ms']:.0f} ms server CPU")
+              f"{med('db_ms'):.1f} ms database, {med('cpu_ms'):.0f} ms server CPU; "
+              f"heard after p50 {med('p50'):.0f} ms, p99 {med('p99'):.0f} ms, last {med('last'):.0f} ms; "
+              f"the admission itself {med('admit_db_ms'):.0f} ms database")
+        print(f"  everyone left at once ({e['n']}): admitted {e['admitted']}, heard {e['heard']}, "
+              f"p50 {e['p50']:.0f} ms, p99 {e['p99']:.0f} ms, last {e['last']:.0f} ms; "
+              f"{e['scan_reads']} ticket reads by the scan ({e['refresh_reads']} refreshes meanwhile), "
+              f"{e['watermarks']} watermark reads, {e['db_ms']:.0f} ms database, {e['cpu_ms']:.0f} ms server CPU; "
+              f"the admission itself {e['admit_db_ms']:.0f} ms database")
 
 
 if __name__ == "__main__":

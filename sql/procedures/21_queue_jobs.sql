@@ -136,6 +136,8 @@ declare
   v_tokens uuid[];
   v_last bigint;
   v_stop bigint;
+  v_patience timestamptz;
+  v_got boolean;
   v_claimed bigint;
   v_claimed_active bigint;
   v_from bigint;
@@ -183,16 +185,17 @@ begin
           order by t.queue_no
           limit v_need - v_admitted
           for update skip locked) c;
-    exit when v_last is null;
-    -- A WAITING ticket that SKIP LOCKED passed over: admit only below it.
-    -- Its transaction may roll back (it stays WAITING and first in line:
-    -- the watermark stays below it, the next run takes it first) or commit
-    -- (it left: the next run goes on past it). Either way nobody behind it
-    -- gets in before it is decided, so admission stays in arrival order.
+    -- A WAITING ticket that SKIP LOCKED passed over (or, when nothing was
+    -- claimed, the first one left): admit only below it. Its transaction
+    -- may roll back (it stays WAITING and first in line) or commit (it
+    -- left); either way nobody behind it gets in before it is decided, so
+    -- admission stays in arrival order.
     select min(t.queue_no) into v_stop
     from app.queue_tickets t
-    where t.concert_id = v_queue.concert_id and t.queue_no > v_from and t.queue_no < v_last
+    where t.concert_id = v_queue.concert_id and t.queue_no > v_from
+      and t.queue_no < coalesce(v_last, queue_admit_next.closed_below)
       and t.status = 'WAITING' and t.token <> all (v_tokens);
+    exit when v_last is null and v_stop is null;
     -- Idle ones are expired, the others admitted. The expired ones are not
     -- counted in app.queue_blocks: the watermark passes them in this
     -- transaction, and no position reads the counters at or behind it.
@@ -208,8 +211,29 @@ begin
     from changed ch;
     v_admitted := v_admitted + v_claimed_active;
     v_expired := v_expired + v_claimed - v_claimed_active;
-    exit when v_stop is not null;
-    v_from := v_last;
+    if v_stop is null then
+      v_from := v_last;
+    else
+      -- The lock is most often a poll recording "still here", held for a
+      -- millisecond; with thousands of fans' pages open their polls write
+      -- WAITING tickets hundreds of times a second, and a large admission
+      -- stopped at the first one would admit a few dozen of thousands. So
+      -- wait for it (trying its lock every millisecond, up to 200 ms in all
+      -- per concert and run, never blocking), then go on from it as it is
+      -- now; past that, stop below it: the watermark stays below it and the
+      -- next run takes it first.
+      v_patience := coalesce(v_patience, clock_timestamp() + interval '200 milliseconds');
+      v_got := false;
+      while not v_got and clock_timestamp() < v_patience loop
+        perform pg_catalog.pg_sleep(0.001);
+        perform from app.queue_tickets t
+        where t.concert_id = v_queue.concert_id and t.queue_no = v_stop
+        for update skip locked;
+        v_got := found;
+      end loop;
+      exit when not v_got;
+      v_from := v_stop - 1;
+    end if;
   end loop;
 
   -- The watermark goes up to just below the first WAITING ticket above it in
@@ -260,8 +284,9 @@ $$;
 comment on function app.queue_admit_next(bigint, bigint, timestamptz) is
 'Admits one concert in the caller''s transaction: the first after after_concert_id (null: from the start) with
 WAITING tickets below closed_below that no other admitter holds (FOR NO KEY UPDATE SKIP LOCKED). Tickets are
-claimed oldest first with SKIP LOCKED and admitted only below the first one that was skipped, until the concert
-has queue_active_cap ACTIVE tokens; idle ones met on the way are expired instead. Admitted at at, for
+claimed oldest first with SKIP LOCKED; a skipped one (a poll, leave or sweep holding it) is waited for, up to
+200 ms per call, and past that only the tickets below it are admitted, until the concert has queue_active_cap
+ACTIVE tokens; idle ones met on the way are expired instead. Admitted at at, for
 active_token_seconds. NOTIFY boxoffice_queue, payload the concert_id, when anyone was admitted.
 Result: concert_id (null when no concert is left) and the number admitted there.';
 

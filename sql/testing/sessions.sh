@@ -1,0 +1,15 @@
+# Sourced by the concurrency checks (sql/tests/*/*.sh) that run outside
+# pgTAP with several real sessions: recreates the scratch database $db with
+# scripts/dev-sql (never point one at a real database), and gives q (psql on
+# it, unaligned, quiet) and check (one TAP line), a temporary folder $tmp,
+# and $failed for the exit status. The caller sets db and is at the root of
+# the repository.
+scripts/dev-sql "$db" >/dev/null
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+n=0 failed=0
+check() {  # check WHAT HAVE WANT
+  n=$((n + 1))
+  if [[ "$2" == "$3" ]]; then echo "ok $n - $1"; else echo "not ok $n - $1"; echo "#   have: $2"; echo "#   want: $3"; failed=1; fi
+}
