@@ -4,6 +4,7 @@
 
 drop function if exists api.queue_admit(timestamptz);
 drop function if exists api.tokens_expire(timestamptz);
+drop function if exists app.queue_admit_next(bigint, bigint, timestamptz);
 
 -- Moves the closed part of the line up: every number the sequence has
 -- handed out, once every join that may hold one has ended.
@@ -34,6 +35,7 @@ declare
   v_upto bigint;
   v_joins text[];
   v_until timestamptz := clock_timestamp() + queue_line_close.max_wait;
+  v_read timestamptz;
 begin
   select l.closed_below into v_closed from app.queue_line l for update skip locked;
   if not found then
@@ -41,9 +43,15 @@ begin
     select l.closed_below into strict v_closed from app.queue_line l;
     return v_closed;
   end if;
+  -- Every number drawn before v_read is at most the last_value read next:
+  -- once the line is closed past it, it is closed as of v_read (closed_at,
+  -- which a scheduled opening waits for).
+  v_read := clock_timestamp();
   select s.last_value, s.is_called into v_last, v_called from app.queue_tickets_queue_no_seq s;
   v_upto := case when v_called then v_last + 1 else v_last end;
   if v_upto <= v_closed then
+    -- nothing drawn since: the line was closed past every number already
+    update app.queue_line l set closed_at = v_read;
     return v_closed;
   end if;
   -- The joins in flight now, by virtual transaction id (never reused); this
@@ -64,14 +72,15 @@ begin
     end if;
     perform pg_catalog.pg_sleep(0.002);
   end loop;
-  update app.queue_line l set closed_below = v_upto, closed_at = clock_timestamp();
+  update app.queue_line l set closed_below = v_upto, closed_at = v_read;
   return v_upto;
 end
 $$;
 
 comment on function app.queue_line_close(interval) is
 'Moves app.queue_line.closed_below up to just past the last number the sequence handed out, once every join that
-may hold one of those numbers has ended (waiting at most max_wait for them; otherwise it stays). Returns the
+may hold one of those numbers has ended (waiting at most max_wait for them; otherwise it stays), and closed_at to
+the moment it read the sequence (every number drawn before it is below closed_below). Returns the
 closed_below to admit by. When another session is closing the line, returns the last committed value at once.';
 
 -- Admits the next concert after after_concert_id (in concert_id order) that
@@ -80,6 +89,7 @@ closed_below to admit by. When another session is closing the line, returns the 
 create or replace function app.queue_admit_next(
   after_concert_id bigint,
   closed_below bigint,
+  closed_at timestamptz,
   at timestamptz,
   out concert_id bigint,
   out admitted integer)
@@ -99,7 +109,11 @@ declare
   -- the run short after a crowd walked away; the rest wait for the next run
   -- or api.tokens_expire. Order is unaffected: the run stops, never skips.
   v_idle_max constant bigint := 10000::bigint;
+  v_per_minute bigint := app.setting('new_users_per_minute', 0);
+  v_burst double precision;
+  v_tokens_now double precision;
   v_queue app.queues;
+  v_concert app.concerts;
   v_counted bigint;
   v_need bigint;
   v_admitted bigint := 0::bigint;
@@ -117,9 +131,18 @@ begin
   -- different concerts, and one concert is admitted by one at a time, so the
   -- ACTIVE count below is exact and nobody is admitted twice. Joins do not
   -- lock the row, so they never wait for this.
+  --
+  -- A concert whose admission is paused is passed over, and so is one with
+  -- a scheduled opening still to come, or one whose line is not yet closed
+  -- as of its opening (every join before the opening must be in its
+  -- pre-queue: see app.sale_open).
   select q.* into v_queue
   from app.queues q
+  join app.concerts c on c.concert_id = q.concert_id
   where q.concert_id > coalesce(queue_admit_next.after_concert_id, 0)
+    and not c.sale_paused
+    and (c.sale_opens_at is null or c.sale_opened_at is not null
+         or (c.sale_opens_at <= queue_admit_next.at and c.sale_opens_at <= queue_admit_next.closed_at))
     and exists (select from app.queue_tickets t
                 where t.concert_id = q.concert_id and t.queue_no > q.admitted_upto
                   and t.queue_no < queue_admit_next.closed_below and t.status = 'WAITING')
@@ -132,6 +155,15 @@ begin
     return;
   end if;
   concert_id := v_queue.concert_id;
+  select c.* into strict v_concert from app.concerts c where c.concert_id = v_queue.concert_id;
+
+  if v_concert.sale_opens_at is not null and v_concert.sale_opened_at is null then
+    -- The opening: the pre-queue in random order, ahead of the later arrivals.
+    perform app.sale_open(v_queue.concert_id, v_queue.admitted_upto, queue_admit_next.closed_below,
+                          v_concert.sale_opens_at, queue_admit_next.at);
+    -- the event streams read their tickets again: positions appeared
+    perform pg_notify('boxoffice_queue', v_queue.concert_id::text);
+  end if;
 
   v_counted := app.queue_arrivals_count(v_queue.concert_id, v_queue.admitted_upto, v_queue.counted_below,
                                         queue_admit_next.closed_below);
@@ -139,6 +171,20 @@ begin
   select v_cap - count(*) into v_need
   from app.queue_tickets t
   where t.concert_id = v_queue.concert_id and t.status = 'ACTIVE' and t.expires_at > queue_admit_next.at;
+
+  -- new_users_per_minute: a token bucket per concert, refilled at that rate
+  -- and holding at most one admission interval's worth (at least one), so
+  -- the admissions of a minute are spread over its runs. The row keeps the
+  -- bucket as of tokens_at; a run that admits nobody need not write it (the
+  -- next run refills from the same state).
+  if v_per_minute > 0 then
+    v_burst := greatest(1.0, v_per_minute * app.setting('admit_interval_seconds', 1) / 60.0);
+    v_tokens_now := case when v_queue.tokens_at is null then v_burst
+                         else least(v_burst, v_queue.admit_tokens + v_per_minute / 60.0
+                                    * greatest(extract(epoch from queue_admit_next.at - v_queue.tokens_at)::double precision, 0))
+                    end;
+    v_need := least(v_need, floor(v_tokens_now + 1e-9)::bigint);
+  end if;
 
   v_from := v_queue.admitted_upto;
   while v_admitted < v_need and v_expired < v_idle_max loop
@@ -209,6 +255,8 @@ begin
     update app.queues q
     set admitted_upto = greatest(q.admitted_upto, v_upto),
         counted_below = v_counted,
+        admit_tokens = case when v_per_minute > 0 then v_tokens_now - v_admitted else q.admit_tokens end,
+        tokens_at = case when v_per_minute > 0 then queue_admit_next.at else q.tokens_at end,
         admit_rate = case when v_dt > 0
                           then q.admit_rate + (1 - exp(-v_dt / 60)) * (v_admitted / v_dt - q.admit_rate)
                           else q.admit_rate + v_admitted / 60.0
@@ -228,11 +276,15 @@ begin
 end
 $$;
 
-comment on function app.queue_admit_next(bigint, bigint, timestamptz) is
+comment on function app.queue_admit_next(bigint, bigint, timestamptz, timestamptz) is
 'Admits one concert in the caller''s transaction: the first after after_concert_id (null: from the start) with
-WAITING tickets below closed_below that no other admitter holds (FOR NO KEY UPDATE SKIP LOCKED). Tickets are
+WAITING tickets below closed_below that no other admitter holds (FOR NO KEY UPDATE SKIP LOCKED), whose admission
+is not paused and whose scheduled opening (if any) has passed at at and is covered by the closed line
+(closed_at, in the clock of at: every number drawn before it is below closed_below). A concert not opened yet is
+opened first (app.sale_open). Tickets are
 claimed oldest first with SKIP LOCKED and admitted only below the first one that was skipped, until the concert
-has queue_active_cap ACTIVE tokens; idle ones met on the way are expired instead. Admitted at at, for
+has queue_active_cap ACTIVE tokens, and no faster than new_users_per_minute when that is set (a token bucket of
+one admission interval); idle ones met on the way are expired instead. Admitted at at, for
 active_token_seconds. NOTIFY boxoffice_queue, payload the concert_id, when anyone was admitted.
 Result: concert_id (null when no concert is left) and the number admitted there.';
 
@@ -247,14 +299,16 @@ set search_path = ''
 as $$
 declare
   v_closed bigint;
+  v_closed_at timestamptz;
 begin
   if queue_admit_next.after_concert_id is null then
-    v_closed := app.queue_line_close(interval '200 milliseconds');
-  else
-    select l.closed_below into strict v_closed from app.queue_line l;
+    perform app.queue_line_close(interval '200 milliseconds');
   end if;
+  -- the line as this transaction sees it: its own close, or the last one
+  -- committed (closed_below and closed_at go together)
+  select l.closed_below, l.closed_at into strict v_closed, v_closed_at from app.queue_line l;
   select n.concert_id, n.admitted into concert_id, admitted
-  from app.queue_admit_next(queue_admit_next.after_concert_id, v_closed, now()) n;
+  from app.queue_admit_next(queue_admit_next.after_concert_id, v_closed, v_closed_at, now()) n;
 end
 $$;
 
@@ -314,6 +368,8 @@ set search_path = ''
 as $$
 declare
   v_closed bigint := app.queue_line_close(interval '200 milliseconds');
+  -- as of when the line is closed, in the clock of at
+  v_closed_at timestamptz := (select l.closed_at from app.queue_line l) + (queue_admit.at - now());
   v_after bigint;
   v_concert_id bigint;
   v_admitted integer;
@@ -321,7 +377,7 @@ declare
 begin
   loop
     select n.concert_id, n.admitted into v_concert_id, v_admitted
-    from app.queue_admit_next(v_after, v_closed, queue_admit.at) n;
+    from app.queue_admit_next(v_after, v_closed, v_closed_at, queue_admit.at) n;
     exit when v_concert_id is null;
     v_total := v_total + v_admitted;
     v_after := v_concert_id;

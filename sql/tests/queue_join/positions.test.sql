@@ -33,7 +33,7 @@ select ok((select bool_and(j.body->>'status' = 'WAITING'
            from fx_joins j join fx_users u using (n)),
   'each Ticket is WAITING, for its user and concert, with no expiresAt and a wait above 0');
 select is((select array_agg(k order by k) from fx_joins, jsonb_object_keys(body) k where n = 1),
-  array['concertId', 'estimatedWaitSeconds', 'expiresAt', 'position', 'status', 'token', 'userId'],
+  array['concertId', 'estimatedWaitSeconds', 'expiresAt', 'position', 'saleOpensAt', 'status', 'token', 'userId'],
   'the Ticket has exactly the keys of API.md');
 select is((select admitted_upto from app.queues where concert_id = :concert_id), 0::bigint,
   'the queue row was made, and joins leave it alone (its watermark is where it started)');
