@@ -14,7 +14,8 @@
 --    constraint becomes DEFERRABLE INITIALLY IMMEDIATE (checked at the end of
 --    each statement; nothing uses it as an ON CONFLICT arbiter).
 -- 3. NEW_USERS_PER_MINUTE: a token bucket per concert, in the concert's
---    app.queues row, which only its admission writes.
+--    app.queues row, which only its admission writes; and the count of
+--    admissions for /metrics, in the same row.
 
 alter table app.concerts
   add column sale_opens_at  timestamptz,
@@ -31,8 +32,10 @@ alter table app.queue_tickets
 
 alter table app.queues
   -- admissions the rate still allows, as of tokens_at (at most one run's worth)
-  add column admit_tokens double precision not null default 0,
-  add column tokens_at    timestamptz;
+  add column admit_tokens   double precision not null default 0,
+  add column tokens_at      timestamptz,
+  -- every admission ever, for /metrics (boxoffice_queue_admitted_total)
+  add column admitted_total bigint not null default 0;
 
 -- app.queue_line.closed_at now says as of when the line is closed: every
 -- number drawn before closed_at lies below closed_below (app.queue_line_close

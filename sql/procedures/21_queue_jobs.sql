@@ -255,6 +255,7 @@ begin
     update app.queues q
     set admitted_upto = greatest(q.admitted_upto, v_upto),
         counted_below = v_counted,
+        admitted_total = q.admitted_total + v_admitted,
         admit_tokens = case when v_per_minute > 0 then v_tokens_now - v_admitted else q.admit_tokens end,
         tokens_at = case when v_per_minute > 0 then queue_admit_next.at else q.tokens_at end,
         admit_rate = case when v_dt > 0
