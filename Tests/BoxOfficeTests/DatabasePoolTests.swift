@@ -78,8 +78,24 @@ struct DatabasePoolTests {
     func manyWaitersTimeOut() async throws {
         let database = try TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .milliseconds(200)))
-        async let busy = pool.query("select pg_sleep(1.5)")
-        try await Task.sleep(for: .milliseconds(100))
+        // The only connection stays busy until the waiters are done (waiting
+        // for a lock another session holds), however slow a loaded machine
+        // is; a waiter that never gave up would get it only after the
+        // release, at the latest 30 s on, and count as a failure.
+        let holder = try Connection.open(conninfo: database.adminConninfo)
+        defer { holder.close() }
+        _ = try holder.execute("select pg_advisory_lock(4242)")
+        async let busy = pool.query("select pg_advisory_lock(4242)")
+        let blocked = try await JobProbe.waitUntil(seconds: 30) {
+            try holder.execute("""
+                select count(*) from pg_locks where locktype = 'advisory' and objid = 4242 and not granted
+                """).scalar == "1"
+        }
+        try #require(blocked, "the pool's connection never waited for the lock")
+        let release = Task {
+            guard (try? await Task.sleep(for: .seconds(30))) != nil else { return }  // cancelled: the test unlocks
+            _ = try? holder.execute("select pg_advisory_unlock(4242)")
+        }
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {
                 group.addTask {
@@ -95,6 +111,9 @@ struct DatabasePoolTests {
         }
         // Each gave up: none was left waiting until the busy connection came back.
         #expect(outcomes == Array(repeating: true, count: 20))
+        release.cancel()
+        _ = await release.value
+        _ = try holder.execute("select pg_advisory_unlock(4242)")
         _ = try await busy
         #expect(try await pool.query("select 1").scalar == "1")
         await pool.shutdown()

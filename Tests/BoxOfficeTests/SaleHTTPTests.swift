@@ -113,15 +113,14 @@ struct SaleOpeningLiveTests {
         }
         #expect(opened, "the sale opened and 20 were admitted")
 
-        // early = joined half a second or more before the opening (clear of a
-        // join in flight across it): all of them are ahead of every later join
+        // early = drew its number before the opening: all of them are ahead of every later join
         let order = try database.scalar("""
             select count(*) filter (where e.queue_no > l.first_late)
             from app.queue_tickets e
             join app.concerts c on c.concert_id = e.concert_id
             cross join (select min(t.queue_no) as first_late from app.queue_tickets t join app.concerts c2 on c2.concert_id = t.concert_id
                         where t.concert_id = $1::bigint and t.joined_at >= c2.sale_opens_at) l
-            where e.concert_id = $1::bigint and e.joined_at < c.sale_opens_at - interval '500 milliseconds'
+            where e.concert_id = $1::bigint and e.joined_at < c.sale_opens_at
             """, [id])
         #expect(order == "0", "early joins behind a later one: \(order ?? "-")")
         let counts = try #require(try database.scalar("""

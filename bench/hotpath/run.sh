@@ -76,7 +76,10 @@ SQL
 # runs it (it also closes the line and counts the arrivals of the blocks
 # joined since; a position counts the rest on the index).
 admit_cmd=$(q -c "select command from app.jobs where name = 'queue_admit'")
-( end=$((SECONDS + seconds + 1)); while [ $SECONDS -lt $end ]; do q -c "$admit_cmd" >/dev/null 2>&1 || true; sleep 1; done ) &
+# Each run's wall time goes to admit.ms (the run's median and max are reported).
+( end=$((SECONDS + seconds + 1)); while [ $SECONDS -lt $end ]; do
+    t0=$(date +%s%N); q -c "$admit_cmd" >/dev/null 2>&1 || true; echo $(( ($(date +%s%N) - t0) / 1000000 )) >> "$tmp/admit.ms"
+    sleep 1; done ) &
 admitter=$!
 PGUSER=boxoffice_api pgbench -n -M prepared -c "$clients" -j 2 -T "$seconds" -D join_concert="$join_concert" -f "$tmp/join.sql" "$db" > "$tmp/join.out" 2>&1 || true
 wait "$admitter" || true
@@ -87,6 +90,7 @@ audit=$(q -c "select count(*) from api.audit()")
 states=$(q -c "select string_agg(s, ', ') from (select r.status || '/' || t.status || ' ' || count(*) as s from bench.pay_holds h join app.reservations r using (reservation_id) join app.queue_tickets t on t.token = h.token group by r.status, t.status) x")
 echo "== $label ($(cd "$tree" && git log -1 --format=%h)), $clients clients, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "joins into one concert: $(grep -E '^tps' "$tmp/join.out" | head -1)"
+echo "admission runs during the joins (psql round trip included): $(sort -n "$tmp/admit.ms" | awk '{a[NR]=$1} END {printf "%d runs, median %d ms, max %d ms", NR, a[int((NR+1)/2)], a[NR]}')"
 echo "payments: $held holds, $paid paid on the first try; $(grep -E 'failed transactions' "$tmp/pay.out")"
 echo "payments: $(grep -E "^tps" "$tmp/pay.out" | head -1); audit rows: $audit; reservation/token states: $states"
 echo "HOT updates/updates (setup and run): $hot"

@@ -2,8 +2,9 @@
 -- opening with a pre-queue, pause and resume, and a rate of admission.
 --
 -- 1. A concert's sale: when it opens (sale_opens_at, null: no scheduled
---    opening), whether admission is paused, and when the opening was done
---    (sale_opened_at: the admission run that shuffled the pre-queue). Joins
+--    opening), whether admission is paused, the opening's cut in the queue
+--    numbers, and when the opening was done (sale_opened_at: the admission
+--    run that shuffled the pre-queue). Joins
 --    and polls read these columns without a lock; only a DBA's
 --    api.sale_* functions and the concert's admission (once, at the opening)
 --    write the row.
@@ -21,6 +22,10 @@ alter table app.concerts
   add column sale_opens_at  timestamptz,
   add column sale_paused    boolean not null default false,
   add column sale_opened_at timestamptz,
+  -- the opening's cut: past every number drawn before the opening (read by
+  -- the first admission run after it); the opening waits for the line to be
+  -- closed up to it
+  add column sale_cut       bigint,
   -- how many WAITING tickets the opening put in random order
   add column sale_prequeued bigint,
   add constraint concerts_sale_opened_check check (sale_opened_at is null or sale_opens_at is not null),
@@ -36,9 +41,3 @@ alter table app.queues
   add column tokens_at      timestamptz,
   -- every admission ever, for /metrics (boxoffice_queue_admitted_total)
   add column admitted_total bigint not null default 0;
-
--- app.queue_line.closed_at now says as of when the line is closed: every
--- number drawn before closed_at lies below closed_below (app.queue_line_close
--- sets it to the moment it read the sequence).
-comment on column app.queue_line.closed_at is
-'Every number the sequence handed out before this moment is below closed_below (the moment app.queue_line_close read the sequence).';

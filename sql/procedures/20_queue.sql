@@ -11,7 +11,9 @@
 -- line: every number below it was drawn and every join that drew one has
 -- ended. app.queue_line_close moves it up: it reads the sequence, then the
 -- joins in flight (each join holds a shared advisory lock from before it
--- draws its number until it ends), and waits until those have ended.
+-- draws its number until it ends, and one that names its number from just
+-- after it draws it), and closes the line up to the first number a join in
+-- flight holds.
 --
 -- Admission works strictly in queue_no order inside the closed part and
 -- stops at a WAITING ticket it could not lock, so app.queues.admitted_upto
@@ -174,6 +176,25 @@ comment on function app.queue_join_mark() is
 'Takes the shared advisory lock (1114793, 1) that marks a join in flight until its transaction ends; call it
 before drawing a number from app.queue_tickets_queue_no_seq (app.queue_line_close waits for its holders).';
 
+-- The advisory lock a join holds, shared, from just after it draws queue
+-- number no until it ends, so that app.queue_line_close can read which
+-- number each join in flight holds: the 64-bit key (1114794 << 32) + no,
+-- which pg_locks shows as classid 1114794 + (no >> 32), objid no & (2^32 - 1),
+-- objsubid 1 (app.queue_join_number_of reads it back).
+create or replace function app.queue_join_number(no bigint)
+returns void
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select pg_catalog.pg_advisory_xact_lock_shared((1114794::bigint << 32) + queue_join_number.no)
+$$;
+
+comment on function app.queue_join_number(bigint) is
+'Takes the shared advisory lock (1114794 << 32) + no that names the queue number a join in flight drew, until its
+transaction ends; call it right after drawing no (app.queue_line_close reads it in pg_locks).';
+
 create or replace function app.queue_join(
   user_id bigint,
   concert_id bigint,
@@ -190,6 +211,8 @@ declare
   v_ticket app.queue_tickets;
   v_departed boolean;
   v_queue_no bigint;
+  v_no bigint;
+  v_drawn_at timestamptz;
 begin
   if queue_join.user_id is null or queue_join.concert_id is null then
     raise exception using errcode = 'CR001', message = 'bad request',
@@ -248,11 +271,18 @@ begin
   -- first's ticket. Should that ticket have ended meanwhile (a leave or a
   -- sweep committed in between), there is no live ticket to answer with, so
   -- the join tries again with a new number.
+  --
+  -- joined_at is the moment the number was drawn, in the caller's clock (at,
+  -- moved on by the time this transaction has run): a scheduled opening puts
+  -- in its pre-queue exactly the tickets whose number was drawn before it
+  -- (26_queue_sale.sql), however long the join took to get there.
   perform app.queue_join_mark();
   loop
+    v_no := nextval('app.queue_tickets_queue_no_seq');
+    v_drawn_at := queue_join.at + (clock_timestamp() - now());
+    perform app.queue_join_number(v_no);
     insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
-    values (queue_join.concert_id, nextval('app.queue_tickets_queue_no_seq'), queue_join.user_id, 'WAITING',
-            queue_join.at, queue_join.at)
+    values (queue_join.concert_id, v_no, queue_join.user_id, 'WAITING', v_drawn_at, queue_join.at)
     on conflict (user_id, concert_id) where status in ('WAITING', 'ACTIVE') do nothing
     returning * into v_ticket;
     exit when found;

@@ -3,24 +3,31 @@
 -- sequence, the closed part of the line, the watermark and the lock order.
 
 drop function if exists api.queue_admit(timestamptz);
+drop function if exists app.sale_open(bigint, bigint, bigint, timestamptz, timestamptz);
 drop function if exists api.tokens_expire(timestamptz);
-drop function if exists app.queue_admit_next(bigint, bigint, timestamptz);
 
--- Moves the closed part of the line up: every number the sequence has
--- handed out, once every join that may hold one has ended.
+-- Moves the closed part of the line up: to just past the last number the
+-- sequence has handed out, or to the first number a join still in flight
+-- holds, whichever is lower.
 --
 -- The argument: a join takes the shared mark (app.queue_join_mark) before it
--- draws its number and holds it until it ends. This reads the sequence's
--- last_value L first; every number up to L was drawn before that read, so
--- its join took the mark before it too, and is therefore either one of the
--- mark's holders read next, or has ended already. Once none of those holders
--- holds the mark any more, every join that drew a number up to L has
--- committed (and is visible to every later snapshot: a lock is released
--- after the commit is visible) or rolled back (a gap for good). Joins that
--- start later draw numbers above L. So below L + 1 the line is final: no
--- ticket can appear there any more. The wait is on the joins in flight only,
--- a few milliseconds; joins never wait for it. (The sequence's CACHE must
--- stay 1, or a session could hold numbers below L without having drawn them.)
+-- draws its number, and a second shared lock naming the number
+-- (app.queue_join_number) right after, and holds both until it ends. This
+-- reads the sequence's last_value L first; every number up to L was drawn
+-- before that read, so its join took the mark before it too, and is
+-- therefore either one of the mark's holders read next, or has ended
+-- already. Each holder either names its number already or is between the
+-- two locks (microseconds; this waits for it, at most max_wait), or drew no
+-- number up to L (it draws one later, above L). So once every holder names
+-- its number or has ended, no number below min(L + 1, the lowest number a
+-- holder names) belongs to a join in flight: each was drawn by a join that
+-- committed (visible to every later snapshot: a lock is released after the
+-- commit is visible) or rolled back (a gap for good), and joins that start
+-- later draw numbers above L. Below that the line is final: no ticket can
+-- appear there any more. A slow join holds back only the numbers from its
+-- own on, never the line before it, and joins never wait for this. (The
+-- sequence's CACHE must stay 1, or a session could hold numbers below L
+-- without having drawn them.)
 create or replace function app.queue_line_close(max_wait interval)
 returns bigint
 language plpgsql
@@ -33,9 +40,11 @@ declare
   v_last bigint;
   v_called boolean;
   v_upto bigint;
+  v_db oid;
   v_joins text[];
+  v_unnamed integer;
+  v_first bigint;
   v_until timestamptz := clock_timestamp() + queue_line_close.max_wait;
-  v_read timestamptz;
 begin
   select l.closed_below into v_closed from app.queue_line l for update skip locked;
   if not found then
@@ -43,45 +52,57 @@ begin
     select l.closed_below into strict v_closed from app.queue_line l;
     return v_closed;
   end if;
-  -- Every number drawn before v_read is at most the last_value read next:
-  -- once the line is closed past it, it is closed as of v_read (closed_at,
-  -- which a scheduled opening waits for).
-  v_read := clock_timestamp();
   select s.last_value, s.is_called into v_last, v_called from app.queue_tickets_queue_no_seq s;
   v_upto := case when v_called then v_last + 1 else v_last end;
   if v_upto <= v_closed then
-    -- nothing drawn since: the line was closed past every number already
-    update app.queue_line l set closed_at = v_read;
     return v_closed;
   end if;
+  -- Advisory locks are per database, but pg_locks shows the whole cluster's:
+  -- only this database's joins count.
+  select d.oid into strict v_db from pg_catalog.pg_database d where d.datname = pg_catalog.current_database();
   -- The joins in flight now, by virtual transaction id (never reused); this
   -- transaction's own joins are visible to it already.
-  -- Advisory locks are per database, but pg_locks shows the whole cluster's:
-  -- only this database's joins are waited for.
   select coalesce(array_agg(l.virtualtransaction), '{}') into v_joins
   from pg_catalog.pg_locks l
-  where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
-    and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database())
+  where l.locktype = 'advisory' and l.database = v_db and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
     and l.pid is distinct from pg_catalog.pg_backend_pid();
-  while exists (select from pg_catalog.pg_locks l
-                where l.locktype = 'advisory' and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
-                  and l.virtualtransaction = any (v_joins)) loop
+  loop
+    -- Of those still in flight: how many name no number yet, and the lowest
+    -- number named (one read of pg_locks).
+    with held as materialized (
+      select l.virtualtransaction as vxid,
+             case when l.classid = 1114793 then null
+                  else ((l.classid::bigint - 1114794) << 32) + l.objid::bigint end as queue_no
+      from pg_catalog.pg_locks l
+      where l.locktype = 'advisory' and l.database = v_db and l.virtualtransaction = any (v_joins)
+        and ((l.classid = 1114793 and l.objid = 1 and l.objsubid = 2)
+             or (l.classid >= 1114794 and l.classid < 1114794 + 65536 and l.objsubid = 1)))
+    select count(distinct h.vxid) filter (where not exists (select from held n
+                                                             where n.vxid = h.vxid and n.queue_no is not null)),
+           min(h.queue_no)
+      into v_unnamed, v_first
+    from held h;
+    exit when v_unnamed = 0;
     if clock_timestamp() >= v_until then
-      -- a join that takes its time: the next run tries again
+      -- a join between its two locks for that long: the next run tries again
       return v_closed;
     end if;
-    perform pg_catalog.pg_sleep(0.002);
+    perform pg_catalog.pg_sleep(0.001);
   end loop;
-  update app.queue_line l set closed_below = v_upto, closed_at = v_read;
+  v_upto := least(v_upto, coalesce(v_first, v_upto));
+  if v_upto <= v_closed then
+    return v_closed;
+  end if;
+  update app.queue_line l set closed_below = v_upto, closed_at = clock_timestamp();
   return v_upto;
 end
 $$;
 
 comment on function app.queue_line_close(interval) is
-'Moves app.queue_line.closed_below up to just past the last number the sequence handed out, once every join that
-may hold one of those numbers has ended (waiting at most max_wait for them; otherwise it stays), and closed_at to
-the moment it read the sequence (every number drawn before it is below closed_below). Returns the
-closed_below to admit by. When another session is closing the line, returns the last committed value at once.';
+'Moves app.queue_line.closed_below up to just past the last number the sequence handed out, or to the first
+number a join still in flight holds, whichever is lower (waiting at most max_wait for joins between drawing a
+number and naming it; otherwise it stays). Returns the closed_below to admit by. When another session is closing
+the line, returns the last committed value at once.';
 
 -- Admits the next concert after after_concert_id (in concert_id order) that
 -- has WAITING tickets in the closed part of its line and that no other
@@ -89,7 +110,6 @@ closed_below to admit by. When another session is closing the line, returns the 
 create or replace function app.queue_admit_next(
   after_concert_id bigint,
   closed_below bigint,
-  closed_at timestamptz,
   at timestamptz,
   out concert_id bigint,
   out admitted integer)
@@ -133,16 +153,13 @@ begin
   -- lock the row, so they never wait for this.
   --
   -- A concert whose admission is paused is passed over, and so is one with
-  -- a scheduled opening still to come, or one whose line is not yet closed
-  -- as of its opening (every join before the opening must be in its
-  -- pre-queue: see app.sale_open).
+  -- a scheduled opening still to come.
   select q.* into v_queue
   from app.queues q
   join app.concerts c on c.concert_id = q.concert_id
   where q.concert_id > coalesce(queue_admit_next.after_concert_id, 0)
     and not c.sale_paused
-    and (c.sale_opens_at is null or c.sale_opened_at is not null
-         or (c.sale_opens_at <= queue_admit_next.at and c.sale_opens_at <= queue_admit_next.closed_at))
+    and (c.sale_opens_at is null or c.sale_opens_at <= queue_admit_next.at)
     and exists (select from app.queue_tickets t
                 where t.concert_id = q.concert_id and t.queue_no > q.admitted_upto
                   and t.queue_no < queue_admit_next.closed_below and t.status = 'WAITING')
@@ -158,9 +175,13 @@ begin
   select c.* into strict v_concert from app.concerts c where c.concert_id = v_queue.concert_id;
 
   if v_concert.sale_opens_at is not null and v_concert.sale_opened_at is null then
-    -- The opening: the pre-queue in random order, ahead of the later arrivals.
-    perform app.sale_open(v_queue.concert_id, v_queue.admitted_upto, queue_admit_next.closed_below,
-                          v_concert.sale_opens_at, queue_admit_next.at);
+    -- The opening (app.sale_open): the pre-queue in random order, ahead of
+    -- the later arrivals, once the line is closed up to the cut; until then
+    -- nobody is admitted.
+    if not app.sale_open(v_concert, v_queue.admitted_upto, queue_admit_next.closed_below, queue_admit_next.at) then
+      admitted := 0;
+      return;
+    end if;
     -- the event streams read their tickets again: positions appeared
     perform pg_notify('boxoffice_queue', v_queue.concert_id::text);
   end if;
@@ -277,12 +298,11 @@ begin
 end
 $$;
 
-comment on function app.queue_admit_next(bigint, bigint, timestamptz, timestamptz) is
+comment on function app.queue_admit_next(bigint, bigint, timestamptz) is
 'Admits one concert in the caller''s transaction: the first after after_concert_id (null: from the start) with
 WAITING tickets below closed_below that no other admitter holds (FOR NO KEY UPDATE SKIP LOCKED), whose admission
-is not paused and whose scheduled opening (if any) has passed at at and is covered by the closed line
-(closed_at, in the clock of at: every number drawn before it is below closed_below). A concert not opened yet is
-opened first (app.sale_open). Tickets are
+is not paused and whose scheduled opening (if any) has passed at at. A concert not opened yet is opened first
+(app.sale_open), once the line is closed up to the opening''s cut; nobody is admitted before. Tickets are
 claimed oldest first with SKIP LOCKED and admitted only below the first one that was skipped, until the concert
 has queue_active_cap ACTIVE tokens, and no faster than new_users_per_minute when that is set (a token bucket of
 one admission interval); idle ones met on the way are expired instead. Admitted at at, for
@@ -300,16 +320,14 @@ set search_path = ''
 as $$
 declare
   v_closed bigint;
-  v_closed_at timestamptz;
 begin
   if queue_admit_next.after_concert_id is null then
-    perform app.queue_line_close(interval '200 milliseconds');
+    v_closed := app.queue_line_close(interval '200 milliseconds');
+  else
+    select l.closed_below into strict v_closed from app.queue_line l;
   end if;
-  -- the line as this transaction sees it: its own close, or the last one
-  -- committed (closed_below and closed_at go together)
-  select l.closed_below, l.closed_at into strict v_closed, v_closed_at from app.queue_line l;
   select n.concert_id, n.admitted into concert_id, admitted
-  from app.queue_admit_next(queue_admit_next.after_concert_id, v_closed, v_closed_at, now()) n;
+  from app.queue_admit_next(queue_admit_next.after_concert_id, v_closed, now()) n;
 end
 $$;
 
@@ -369,8 +387,6 @@ set search_path = ''
 as $$
 declare
   v_closed bigint := app.queue_line_close(interval '200 milliseconds');
-  -- as of when the line is closed, in the clock of at
-  v_closed_at timestamptz := (select l.closed_at from app.queue_line l) + (queue_admit.at - now());
   v_after bigint;
   v_concert_id bigint;
   v_admitted integer;
@@ -378,7 +394,7 @@ declare
 begin
   loop
     select n.concert_id, n.admitted into v_concert_id, v_admitted
-    from app.queue_admit_next(v_after, v_closed, v_closed_at, queue_admit.at) n;
+    from app.queue_admit_next(v_after, v_closed, queue_admit.at) n;
     exit when v_concert_id is null;
     v_total := v_total + v_admitted;
     v_after := v_concert_id;

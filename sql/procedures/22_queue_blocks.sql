@@ -201,14 +201,18 @@ revoke execute on function api.queue_blocks_rebuild(bigint) from public;
 
 -- Arrival counters (app.queue_arrivals): how many tickets of a concert carry
 -- a number of each unit of 32 and block of 1 024 and group of 32 768, whatever their
--- status. Written once per block, by the concert's admission, for blocks
--- wholly in the closed part of the line (below app.queue_line.closed_below):
--- no ticket can appear there any more and tickets are never deleted, so the
--- count stays exact. app.queues.counted_below says how far they go.
+-- status. Written by the concert's admission for units wholly in the closed
+-- part of the line (below app.queue_line.closed_below): no ticket can appear
+-- there any more and tickets are never deleted, so the count stays exact.
+-- app.queues.counted_below (a multiple of 32) says how far they go: every
+-- unit of 32 below it is counted, and every block and group wholly below it.
+-- Counting to the last whole unit of 32, not block of 1 024, keeps the part
+-- a position counts on the index (the tail past counted_below) to the joins
+-- since the last admission run plus fewer than 32 numbers.
 
--- Counts the blocks (and groups) of the concert that closed since
--- counted_below, from the block of the watermark on; returns the new
--- counted_below (a multiple of 1 024). The caller stores it.
+-- Counts the units of 32 of the concert that closed since counted_below
+-- (from the watermark's unit on), and the blocks and groups that became
+-- whole; returns the new counted_below (a multiple of 32). The caller stores it.
 create or replace function app.queue_arrivals_count(
   concert_id bigint, admitted_upto bigint, counted_below bigint, closed_below bigint)
 returns bigint
@@ -219,22 +223,26 @@ set search_path = ''
 as $$
 declare
   v_from bigint := greatest(queue_arrivals_count.counted_below,
-                            (queue_arrivals_count.admitted_upto + 1) / 1024 * 1024);
-  v_to bigint := queue_arrivals_count.closed_below / 1024 * 1024;
+                            (queue_arrivals_count.admitted_upto + 1) / 32 * 32);
+  v_to bigint := queue_arrivals_count.closed_below / 32 * 32;
 begin
   if v_to <= v_from then
     return greatest(queue_arrivals_count.counted_below, v_from);
   end if;
+  -- the new units of 32; the blocks of 1 024 and groups of 32 768 that the
+  -- new part completes, each recounted whole from its start (a block once
+  -- per 1 024 numbers, a group once per 32 768)
   insert into app.queue_arrivals as a (concert_id, block_size, block_no, arrived)
-  select queue_arrivals_count.concert_id, 1024, t.queue_no / 1024, count(*)
-  from app.queue_tickets t
-  where t.concert_id = queue_arrivals_count.concert_id and t.queue_no >= v_from and t.queue_no < v_to
-  group by t.queue_no / 1024
-  union all
   select queue_arrivals_count.concert_id, 32, t.queue_no / 32, count(*)
   from app.queue_tickets t
   where t.concert_id = queue_arrivals_count.concert_id and t.queue_no >= v_from and t.queue_no < v_to
   group by t.queue_no / 32
+  union all
+  select queue_arrivals_count.concert_id, 1024, t.queue_no / 1024, count(*)
+  from app.queue_tickets t
+  where t.concert_id = queue_arrivals_count.concert_id
+    and t.queue_no >= v_from / 1024 * 1024 and t.queue_no < v_to / 1024 * 1024
+  group by t.queue_no / 1024
   union all
   select queue_arrivals_count.concert_id, 32768, t.queue_no / 32768, count(*)
   from app.queue_tickets t
@@ -247,9 +255,9 @@ end
 $$;
 
 comment on function app.queue_arrivals_count(bigint, bigint, bigint, bigint) is
-'Writes the app.queue_arrivals rows of concert_id for the units of 32 and 1 024 (and groups of 32 768) wholly below
-closed_below and not counted yet (from the larger of counted_below and the watermark''s block); returns the new
-counted_below for app.queues.';
+'Writes the app.queue_arrivals rows of concert_id for the units of 32 wholly below closed_below and not counted
+yet (from the larger of counted_below and the watermark''s unit), and for the blocks of 1 024 and groups of
+32 768 that they complete; returns the new counted_below (a multiple of 32) for app.queues.';
 
 -- How many tickets of the concert with after_no < queue_no < before_no this
 -- statement sees, whatever their status: counters for the units of 32 768,

@@ -9,18 +9,25 @@
 -- number from the shared sequence, so every ticket that joined before the
 -- opening already holds a number lower than any join that draws one later.
 --
--- The opening is done by the concert's admission (app.queue_admit_next, which
--- holds the concert's app.queues row), at its first run at or after
--- sale_opens_at whose closed part of the line is closed as of a moment at or
--- after sale_opens_at (app.queue_line.closed_at): every number drawn before
--- the opening is then below closed_below, and every join that drew one has
--- ended. So the set of WAITING tickets below closed_below is final, and it
--- holds every ticket that joined before the opening (its join drew its number
--- after its transaction started, joined_at). app.sale_open locks them and
--- permutes their numbers in one UPDATE: the tickets that joined before the
--- opening take the lowest of those numbers in a uniformly random order, those
--- that joined after it (and already drew a number below closed_below) the
--- rest, in their arrival order. Later joins hold higher numbers still.
+-- The opening is done by the concert's admission (app.queue_admit_next,
+-- which holds the concert's app.queues row), in two steps:
+--
+-- 1. The first run at or after sale_opens_at reads the sequence: every
+--    number drawn before that read (and so every number drawn before the
+--    opening) is below last_value + 1, the cut (app.concerts.sale_cut).
+-- 2. Once the closed part of the line reaches the cut (closed_below >= cut:
+--    every join that drew a number below it has ended; usually the same run
+--    or the next), the set of WAITING tickets below the cut is final, and it
+--    holds every ticket whose join drew its number before the opening.
+--    app.sale_open locks them and permutes their numbers in one UPDATE: the
+--    tickets that joined before the opening (joined_at, the moment the join
+--    drew its number) take the lowest of those numbers in a uniformly random
+--    order, those that joined after it (and drew a number below the cut)
+--    the rest, in their arrival order. Later joins hold higher numbers.
+--
+-- A join in flight across the opening holds its number below the cut until
+-- it ends, and the line is not closed past it: the opening waits for it, and
+-- a steady stream of later joins (numbers above the cut) never holds it up.
 --
 -- Why the counters stay exact: the opening only permutes the numbers of
 -- WAITING tickets among themselves, so every block of numbers holds as many
@@ -30,33 +37,49 @@
 -- opening commits. Every path that counts a departure takes the number from
 -- its own UPDATE's RETURNING, which sees the number the opening gave.
 --
--- A join whose transaction started before the opening but drew its number
--- after the line was closed as of the opening (a join stalled across it) is
--- not in the pre-queue: it queues right behind it, by arrival.
+-- A number drawn before the opening is below the cut (the cut is read after
+-- the opening), and its ticket's joined_at is before the opening: so the
+-- pre-queue is exactly the tickets whose number was drawn before the
+-- opening, however long their joins took to draw it or to commit.
 
 create or replace function app.sale_open(
-  concert_id bigint,
+  concert app.concerts,
   admitted_upto bigint,
   closed_below bigint,
-  opens_at timestamptz,
   at timestamptz)
-returns bigint
+returns boolean
 language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
 declare
+  v_cut bigint := (sale_open.concert).sale_cut;
+  v_last bigint;
+  v_called boolean;
   v_prequeued bigint;
 begin
-  -- Lock the WAITING tickets first (a poll, a leave or a sweep may hold one
-  -- for a moment; a ticket that left meanwhile drops out). No ticket can
-  -- appear below closed_below any more, and a locked WAITING ticket stays
-  -- WAITING, so the next statement sees exactly the locked set.
+  if v_cut is null then
+    -- Step 1: this transaction started at or after the opening, so every
+    -- number drawn before the opening was drawn before this read.
+    select s.last_value, s.is_called into v_last, v_called from app.queue_tickets_queue_no_seq s;
+    v_cut := case when v_called then v_last + 1 else v_last end;
+    update app.concerts c set sale_cut = v_cut where c.concert_id = (sale_open.concert).concert_id;
+  end if;
+  if sale_open.closed_below < v_cut then
+    -- a join that drew a number below the cut may still be in flight
+    return false;
+  end if;
+
+  -- Step 2. Lock the WAITING tickets below the cut first (a poll, a leave or
+  -- a sweep may hold one for a moment; a ticket that left meanwhile drops
+  -- out). No ticket can appear below the cut any more (it is in the closed
+  -- part), and a locked WAITING ticket stays WAITING, so the next statement
+  -- sees exactly the locked set.
   perform
   from app.queue_tickets t
-  where t.concert_id = sale_open.concert_id and t.queue_no > sale_open.admitted_upto
-    and t.queue_no < sale_open.closed_below and t.status = 'WAITING'
+  where t.concert_id = (sale_open.concert).concert_id and t.queue_no > sale_open.admitted_upto
+    and t.queue_no < v_cut and t.status = 'WAITING'
   for update;
 
   -- The numbers, in order, go to the tickets in their new order: those that
@@ -64,10 +87,10 @@ begin
   -- unique key on (concert_id, queue_no) is checked at the end of the
   -- statement (deferrable), so the numbers may change hands in one UPDATE.
   with waiting as (
-    select t.token, t.queue_no, t.joined_at < sale_open.opens_at as early
+    select t.token, t.queue_no, t.joined_at < (sale_open.concert).sale_opens_at as early
     from app.queue_tickets t
-    where t.concert_id = sale_open.concert_id and t.queue_no > sale_open.admitted_upto
-      and t.queue_no < sale_open.closed_below and t.status = 'WAITING'),
+    where t.concert_id = (sale_open.concert).concert_id and t.queue_no > sale_open.admitted_upto
+      and t.queue_no < v_cut and t.status = 'WAITING'),
   places as (
     select w.token, w.early,
            row_number() over (order by w.early desc, case when w.early then random() end, w.queue_no) as place
@@ -87,17 +110,19 @@ begin
 
   update app.concerts c
   set sale_opened_at = sale_open.at, sale_prequeued = v_prequeued
-  where c.concert_id = sale_open.concert_id;
-  return v_prequeued;
+  where c.concert_id = (sale_open.concert).concert_id;
+  return true;
 end
 $$;
 
-comment on function app.sale_open(bigint, bigint, bigint, timestamptz, timestamptz) is
-'The opening of a scheduled sale, by the concert''s admission (which holds its app.queues row), once the line is
-closed as of opens_at: the WAITING tickets between admitted_upto and closed_below that joined before opens_at take
-the lowest of their numbers in a uniformly random order, the ones that joined after it the rest in arrival order
-(one UPDATE permuting the numbers, so the arrival and departure counters stay exact). Marks the concert opened at at.
-Result: how many tickets were in the pre-queue.';
+comment on function app.sale_open(app.concerts, bigint, bigint, timestamptz) is
+'The opening of a scheduled sale, by the concert''s admission (which holds its app.queues row) at a run at or after
+sale_opens_at. The first such run sets the concert''s cut (sale_cut, past every number drawn so far). Once
+closed_below reaches the cut, the WAITING tickets between admitted_upto and the cut that joined before the opening
+take the lowest of their numbers in a uniformly random order, the ones that joined after it the rest in arrival
+order (one UPDATE permuting the numbers, so the arrival and departure counters stay exact), and the concert is
+marked opened at at (sale_prequeued: how many were in the pre-queue).
+Result: true when the sale is open now, false while the line is not closed up to the cut.';
 
 -- A sale's state, as the DBA's functions and `boxoffice sale status` show it.
 create or replace function app.sale_json(concert app.concerts, at timestamptz)
@@ -181,7 +206,8 @@ begin
       detail = format('the sale of concert %s opened at %s; its line cannot be put in a pre-queue again',
                       v_concert.concert_id, app.iso(v_concert.sale_opened_at));
   end if;
-  update app.concerts c set sale_opens_at = sale_schedule.opens_at
+  -- a cut read for the old time belongs to it
+  update app.concerts c set sale_opens_at = sale_schedule.opens_at, sale_cut = null
   where c.concert_id = v_concert.concert_id
   returning * into v_concert;
   return app.sale_json(v_concert, sale_schedule.at);

@@ -29,7 +29,7 @@ status() { q -c "select string_agg(status, ' ' order by user_id) from app.queue_
 locked() { q -c "select count(*) = 0 from (select from app.queue_tickets where token = '$1' for update skip locked) x"; }
 free_slots() { q -c "update app.queue_tickets set status = 'LEFT', ended_at = now()
                      where token in (select token from app.queue_tickets where status = 'ACTIVE' order by queue_no limit $1)"; }
-echo "1..20"
+echo "1..23"
 
 # One concert, 300 users in line (cap 100 by default).
 q <<'SQL'
@@ -158,4 +158,23 @@ quick=$(echo "$(date +%s.%N) - $start < 1" | bc)
 check "a join mark was held in another database meanwhile" "$elsewhere" 1
 check "the line here closed past it at once: 405 admitted by the first run" "$(status 405) $quick" "ACTIVE 1"
 wait
+
+# 8. A slow join holds back only the line from its own number on: 410
+# joined and committed; 411's join draws its number and stays in flight for
+# 3 s; 412 joins after it and commits. The first run admits 410 at once,
+# closes the line at 411's number and leaves 412 waiting behind it.
+q -c "update app.queue_tickets set status = 'LEFT', ended_at = now() where status in ('WAITING', 'ACTIVE')"
+q -c "select status from api.queue_join(410, 1)" > /dev/null
+q -c 'begin' -c 'select status from api.queue_join(411, 1)' -c 'select pg_sleep(3)' -c 'commit' > /dev/null &
+sleep 0.5
+named=$(q -c "select count(*) from pg_locks where locktype = 'advisory' and classid = 1114794 and objsubid = 1 and granted")
+q -c "select status from api.queue_join(412, 1)" > /dev/null
+start=$(date +%s.%N)
+q -c 'select api.queue_admit()' > /dev/null
+quick=$(echo "$(date +%s.%N) - $start < 1" | bc)
+check "411's join was in flight, naming its number, while 412 joined and the run ran" "$named" 1
+check "the run admitted 410, ahead of the join in flight, at once; 412 waits behind it" "$(status 410,412) $quick" "ACTIVE WAITING 1"
+wait
+q -c 'select api.queue_admit()' > /dev/null
+check "once 411 committed, the next run admits 411 and 412 in order" "$(status 411,412)" "ACTIVE ACTIVE"
 exit $failed

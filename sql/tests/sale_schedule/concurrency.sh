@@ -48,8 +48,9 @@ sleep_until() { sleep "$(echo "x = $opens + $1 - $(date +%s.%N); if (x < 0) 0 el
 
 # 1. A join in flight across the opening: user 301 joins 2 s before the
 # opening and commits about 1.5 s after it. The admission run in between
-# must not open the sale (the line is not closed as of the opening); the
-# next run after the commit opens it with 301 in the pre-queue.
+# sets the opening's cut past 301's number but must not open the sale (the
+# line is not closed up to the cut while 301 is in flight); the next run
+# after the commit opens it with 301 in the pre-queue.
 sleep_until -2
 q -c 'begin' -c 'select status from api.queue_join(301, 1)' -c 'select pg_sleep(3.5)' -c 'commit' > /dev/null &
 join_pid=$!
@@ -61,7 +62,8 @@ p302=$(q -c "select coalesce(body->>'position', 'null') from api.queue_join(302,
 q -c 'call api.queue_admit_run()' > /dev/null
 check "301's join was in flight (holding the join mark) after the opening time" "$inflight" 1
 check "a join after the opening time, before the opening is done, has no position yet" "$p302" null
-check "the run meanwhile does not open the sale: the line is not closed as of the opening" "$(opened)" f
+check "the run meanwhile sets the cut but does not open the sale: the line is not closed up to the cut" \
+  "$(opened) $(q -c "select sale_cut is not null from app.concerts where concert_id = 1")" "f t"
 check "and admits nobody" "$(q -c "select count(*) from app.queue_tickets where status = 'ACTIVE'")" 0
 wait "$join_pid"
 

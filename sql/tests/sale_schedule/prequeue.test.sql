@@ -3,7 +3,7 @@
 -- pre-queue goes first (in random order) and those who joined after the
 -- opening follow by arrival; positions are exact from the first poll after.
 begin;
-select plan(22);
+select plan(23);
 
 select tests.audit_baseline();
 select tests.clear_queues();
@@ -70,6 +70,12 @@ select (app.queue_join(tests.user('after'), :concert_id, :'opens_at'::timestampt
 select is(:'ticket'::jsonb -> 'position', '4'::jsonb, 'a join after the opening is 4th, behind everyone');
 select is(:'ticket'::jsonb ->> 'saleOpensAt', app.iso(:'opens_at'), 'its Ticket still says when the sale opened');
 
+select ok((select c.sale_cut > (select max(t.queue_no) from app.queue_tickets t join fx_early e using (token))
+                  and c.sale_cut > (select max(t.queue_no) from app.queue_tickets t join fx_late l using (token))
+                  and c.sale_cut <= (select t.queue_no from app.queue_tickets t join app.users u using (user_id)
+                                     where t.concert_id = :concert_id and u.name = 'after')
+           from app.concerts c where c.concert_id = :concert_id),
+  'the opening''s cut lies past every ticket drawn before the opening run, and before the join after it');
 select app.sale_status(:concert_id, :'opens_at'::timestamptz + interval '3 seconds') -> 'sales' -> 0 as sale \gset
 select is((:'sale'::jsonb ->> 'state', :'sale'::jsonb ->> 'prequeued', :'sale'::jsonb ->> 'openedAt'),
   ('OPEN'::text, '4'::text, app.iso(:'opens_at'::timestamptz + interval '1 second')),
