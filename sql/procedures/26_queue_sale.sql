@@ -57,6 +57,8 @@ declare
   v_cut bigint := (sale_open.concert).sale_cut;
   v_last bigint;
   v_called boolean;
+  v_tokens uuid[];
+  v_numbers bigint[];
   v_prequeued bigint;
 begin
   if v_cut is null then
@@ -86,27 +88,20 @@ begin
   -- joined before the opening at random, then the others by arrival. The
   -- unique key on (concert_id, queue_no) is checked at the end of the
   -- statement (deferrable), so the numbers may change hands in one UPDATE.
-  with waiting as (
-    select t.token, t.queue_no, t.joined_at < (sale_open.concert).sale_opens_at as early
-    from app.queue_tickets t
-    where t.concert_id = (sale_open.concert).concert_id and t.queue_no > sale_open.admitted_upto
-      and t.queue_no < v_cut and t.status = 'WAITING'),
-  places as (
-    select w.token, w.early,
-           row_number() over (order by w.early desc, case when w.early then random() end, w.queue_no) as place
-    from waiting w),
-  numbers as (
-    select w.queue_no, row_number() over (order by w.queue_no) as place
-    from waiting w),
-  moved as (
-    update app.queue_tickets t
-    set queue_no = n.queue_no
-    from places p
-    join numbers n on n.place = p.place
-    where t.token = p.token and t.queue_no <> n.queue_no
-    returning t.token)
-  select count(*) filter (where p.early) into v_prequeued
-  from places p;
+  -- Two arrays and one UPDATE by primary key: a plan that holds whatever
+  -- the statistics say of tickets that joined a moment ago.
+  select coalesce(array_agg(w.token order by w.early desc, case when w.early then random() end, w.queue_no), '{}'),
+         coalesce(array_agg(w.queue_no order by w.queue_no), '{}'),
+         count(*) filter (where w.early)
+    into v_tokens, v_numbers, v_prequeued
+  from (select t.token, t.queue_no, t.joined_at < (sale_open.concert).sale_opens_at as early
+        from app.queue_tickets t
+        where t.concert_id = (sale_open.concert).concert_id and t.queue_no > sale_open.admitted_upto
+          and t.queue_no < v_cut and t.status = 'WAITING') w;
+  update app.queue_tickets t
+  set queue_no = p.queue_no
+  from unnest(v_tokens, v_numbers) p(token, queue_no)
+  where t.token = p.token and t.queue_no <> p.queue_no;
 
   update app.concerts c
   set sale_opened_at = sale_open.at, sale_prequeued = v_prequeued
