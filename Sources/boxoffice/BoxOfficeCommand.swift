@@ -10,7 +10,7 @@ struct BoxOfficeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boxoffice",
         abstract: "Box Office: concert reservations that survive an on-sale.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Users.self, Webhooks.self, Audit.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, Seed.self, DB.self, Jobs.self, Users.self, Sale.self, Webhooks.self, Audit.self, Bench.self])
 }
 
 /// Configuration and logging, shared by every command.
@@ -257,6 +257,79 @@ struct Users: ParsableCommand {
             ).scalar
             guard let key else { throw ValidationError("no user \(userId) exists") }
             print(key)
+        }
+    }
+}
+
+struct Sale: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "On-sales: schedule a concert's opening (with a pre-queue), pause and resume its admission, show its state.",
+        discussion: """
+            Before a scheduled opening, fans who join wait in a pre-queue without a position; at the first admission \
+            run after it they are put in a random order, ahead of everyone who joins later (docs/onsale.md). \
+            A paused concert admits nobody and keeps its order and positions. Each command prints the sale's state.
+            """,
+        subcommands: [Schedule.self, Pause.self, Resume.self, Status.self])
+
+    /// The columns every subcommand prints, one row per sale of `{"sales": [...]}` or of one sale.
+    static func print(_ connection: Connection, sql: String, _ parameters: [String?]) throws {
+        let rows = try connection.execute("""
+            with r as (\(sql)),
+            s as (select case when r.j ? 'sales' then e else r.j end as s
+                  from r left join lateral jsonb_array_elements(r.j -> 'sales') e on r.j ? 'sales')
+            select s->>'concertId', s->>'title', s->>'state', coalesce(s->>'saleOpensAt', ''), coalesce(s->>'openedAt', ''),
+              coalesce(s->>'prequeued', ''), s->>'waiting', s->>'active', s->>'admitRate', s->>'newUsersPerMinute'
+            from s where s.s is not null
+            """, parameters)
+        Table.print(["concert", "title", "state", "opens at", "opened at", "pre-queued", "waiting", "active",
+                     "admitted/s", "new users/min"], rows.rows)
+    }
+
+    struct Schedule: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Schedule (or move) the opening of a concert's sale; refused once it has opened.")
+        @Argument(help: "The concert's id.") var concertId: Int64
+        @Argument(help: "When it opens: an ISO 8601 time (2026-12-24T10:00:00Z), now, or +DURATION from now (+10m, +2h, +30s).")
+        var time: String
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            try Sale.print(connection, sql: """
+                select api.sale_schedule(concert_id => $1::bigint,
+                  opens_at => case when left($2, 1) = '+' then now() + substr($2, 2)::interval else $2::timestamptz end) as j
+                """, [String(concertId), time])
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pause admission to a concert: nobody is admitted; order and positions are kept.")
+        @Argument(help: "The concert's id.") var concertId: Int64
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            try Sale.print(connection, sql: "select api.sale_pause(concert_id => $1::bigint) as j", [String(concertId)])
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume admission to a paused concert.")
+        @Argument(help: "The concert's id.") var concertId: Int64
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            try Sale.print(connection, sql: "select api.sale_resume(concert_id => $1::bigint) as j", [String(concertId)])
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The state of one concert's sale, or of every concert with a scheduled opening, a pause or a line.")
+        @Argument(help: "The concert's id (default: all of those).") var concertId: Int64?
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            try Sale.print(connection, sql: "select api.sale_status(concert_id => $1::bigint) as j", [concertId.map(String.init)])
         }
     }
 }

@@ -401,7 +401,8 @@ struct SeatHTTPTests {
             #expect(concerts.count == 2)
             var counts: [Int64: Int64] = [:]
             for concert in concerts {
-                #expect(Set(concert.keys) == ["concertId", "title", "venue", "dates"])
+                #expect(Set(concert.keys) == ["concertId", "title", "venue", "dates", "saleOpensAt"])
+                #expect(concert["saleOpensAt"] is NSNull, "no opening scheduled")
                 #expect(concert["title"] as? String == "Test Night")
                 #expect(concert["venue"] as? String == "Test Hall")
                 if let id = (concert["concertId"] as? NSNumber)?.int64Value { counts[id] = (concert["dates"] as? NSNumber)?.int64Value }

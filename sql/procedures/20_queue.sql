@@ -38,7 +38,7 @@ drop function if exists api.queue_join(bigint, bigint);
 drop function if exists api.queue_status(uuid, timestamptz);
 drop function if exists api.queue_leave(uuid, timestamptz);
 
--- The Ticket JSON of API.md §2.
+-- The Ticket JSON.
 create or replace function app.ticket_json(ticket app.queue_tickets)
 returns jsonb
 language plpgsql
@@ -50,29 +50,52 @@ declare
   v_position bigint := 0::bigint;
   v_rate double precision;
   v_wait bigint := 0::bigint;
+  v_opens_at timestamptz;
+  v_paused boolean;
+  v_per_minute bigint;
 begin
   if (ticket_json.ticket).status = 'WAITING' then
-    -- One statement, so the watermark and the counters come from one
-    -- snapshot (the counting functions are stable: they read this
-    -- statement's). greatest(1, ...) covers a ticket admitted after the
-    -- caller read it (its next poll shows it ACTIVE).
-    select greatest(1, 1
-             + app.queue_arrived(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no, q.counted_below)
-             - app.queue_departed(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no)),
+    v_per_minute := app.setting('new_users_per_minute', 0);
+    -- One statement, so the watermark, the counters, the concert's sale and
+    -- the ticket's number come from one snapshot (the counting functions are
+    -- stable: they read this statement's). The number is read again when the
+    -- concert has a scheduled opening: the opening may have moved it since
+    -- the caller read the ticket. Before the opening (a pre-queue) there is
+    -- no position. greatest(1, ...) covers a ticket admitted after the caller
+    -- read it (its next poll shows it ACTIVE).
+    select c.sale_opens_at, c.sale_paused,
+           case when c.sale_opens_at is null
+                then greatest(1, 1
+                       + app.queue_arrived(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no, q.counted_below)
+                       - app.queue_departed(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no))
+                when c.sale_opened_at is not null
+                then greatest(1, 1
+                       + app.queue_arrived(q.concert_id, q.admitted_upto, n.queue_no, q.counted_below)
+                       - app.queue_departed(q.concert_id, q.admitted_upto, n.queue_no))
+           end,
            -- The observed rate, but never below the rate the policy
            -- guarantees while people wait: every ACTIVE token frees its slot
            -- within active_token_seconds, so at least queue_active_cap are
            -- admitted per active_token_seconds. That floor is also the
            -- estimate before any admission was observed, and it keeps the
            -- estimate from exploding while a full cap makes the observed
-           -- minute average decay towards zero.
-           greatest(q.admit_rate,
-                    greatest(app.setting('queue_active_cap', 100), 1)::double precision
-                    / greatest(app.setting('active_token_seconds', 600), 1))
-      into v_position, v_rate
+           -- minute average decay towards zero. new_users_per_minute, when
+           -- set, caps it.
+           least(greatest(q.admit_rate,
+                          greatest(app.setting('queue_active_cap', 100), 1)::double precision
+                          / greatest(app.setting('active_token_seconds', 600), 1)),
+                 case when v_per_minute > 0 then v_per_minute / 60.0 end)
+      into v_opens_at, v_paused, v_position, v_rate
     from app.queues q
+    join app.concerts c on c.concert_id = q.concert_id
+    left join lateral (select t.queue_no
+                       from app.queue_tickets t
+                       where c.sale_opens_at is not null and t.token = (ticket_json.ticket).token) n on true
     where q.concert_id = (ticket_json.ticket).concert_id;
-    v_wait := ceil(v_position / v_rate)::bigint;
+    -- no estimate in a pre-queue or while admission is paused
+    v_wait := case when v_position is not null and not v_paused then ceil(v_position / v_rate)::bigint end;
+  else
+    select c.sale_opens_at into v_opens_at from app.concerts c where c.concert_id = (ticket_json.ticket).concert_id;
   end if;
   return jsonb_build_object(
     'token', (ticket_json.ticket).token,
@@ -81,18 +104,21 @@ begin
     'status', (ticket_json.ticket).status,
     'position', v_position,
     'estimatedWaitSeconds', v_wait,
-    'expiresAt', case when (ticket_json.ticket).status = 'ACTIVE' then app.iso((ticket_json.ticket).expires_at) end);
+    'expiresAt', case when (ticket_json.ticket).status = 'ACTIVE' then app.iso((ticket_json.ticket).expires_at) end,
+    'saleOpensAt', app.iso(v_opens_at));
 end
 $$;
 
 comment on function app.ticket_json(app.queue_tickets) is
-'The Ticket JSON of a live ticket: {"token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt"}.
-position is 1-based among the WAITING tickets of the concert visible to this statement (0 when ACTIVE): the
+'The Ticket JSON of a live ticket: {"token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt",
+"saleOpensAt"}. position is 1-based among the WAITING tickets of the concert visible to this statement (0 when ACTIVE): the
 tickets between the admitted_upto watermark and this one (app.queue_arrived) minus the departures among them
 (app.queue_departed), each from a few counters, so it costs the same at a million waiting tickets as at ten.
 A number skipped by the sequence or a join not yet committed is not counted. estimatedWaitSeconds is position
 over the admission rate observed (a one-minute exponential average), floored at the rate the policy guarantees
-(queue_active_cap per active_token_seconds); 0 when ACTIVE.';
+(queue_active_cap per active_token_seconds) and capped at new_users_per_minute when that is set; 0 when ACTIVE.
+saleOpensAt is the concert''s scheduled opening (null when it has none). Before the opening is done (the
+pre-queue) position and estimatedWaitSeconds are null; while admission is paused estimatedWaitSeconds is null.';
 
 -- "Still here": a poll of a WAITING ticket records last_seen_at, but only
 -- when the stored value is older than a third of waiting_idle_seconds (at
@@ -184,7 +210,9 @@ as $$
 declare
   v_ticket app.queue_tickets;
   v_departed boolean;
+  v_queue_no bigint;
   v_no bigint;
+  v_drawn_at timestamptz;
 begin
   if queue_join.user_id is null or queue_join.concert_id is null then
     raise exception using errcode = 'CR001', message = 'bad request',
@@ -221,12 +249,14 @@ begin
       -- one is a departure), then a new ticket. The status is read again
       -- under the row lock; a concurrent join of the same user ended it
       -- first, then this one meets that one's new ticket below.
+      -- The departure is counted at the number the row has now (a scheduled
+      -- opening may have moved it since it was read).
       update app.queue_tickets t
       set status = 'EXPIRED', ended_at = queue_join.at
       where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE')
-      returning t.activated_at is null into v_departed;
+      returning t.activated_at is null, t.queue_no into v_departed, v_queue_no;
       if v_departed then
-        perform app.queue_blocks_add(array[v_ticket.concert_id], array[v_ticket.queue_no]);
+        perform app.queue_blocks_add(array[v_ticket.concert_id], array[v_queue_no]);
       end if;
     else
       status := 200;
@@ -241,12 +271,18 @@ begin
   -- first's ticket. Should that ticket have ended meanwhile (a leave or a
   -- sweep committed in between), there is no live ticket to answer with, so
   -- the join tries again with a new number.
+  --
+  -- joined_at is the moment the number was drawn, in the caller's clock (at,
+  -- moved on by the time this transaction has run): a scheduled opening puts
+  -- in its pre-queue exactly the tickets whose number was drawn before it
+  -- (26_queue_sale.sql), however long the join took to get there.
   perform app.queue_join_mark();
   loop
     v_no := nextval('app.queue_tickets_queue_no_seq');
+    v_drawn_at := queue_join.at + (clock_timestamp() - now());
     perform app.queue_join_number(v_no);
     insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
-    values (queue_join.concert_id, v_no, queue_join.user_id, 'WAITING', queue_join.at, queue_join.at)
+    values (queue_join.concert_id, v_no, queue_join.user_id, 'WAITING', v_drawn_at, queue_join.at)
     on conflict (user_id, concert_id) where status in ('WAITING', 'ACTIVE') do nothing
     returning * into v_ticket;
     exit when found;
@@ -293,7 +329,8 @@ Parameters: user_id (optional with a key, which it must match); concert_id; api_
 Result: (status, body): 201 and a new WAITING Ticket at the back of the line, or 200 and the user''s live ticket for
 that concert. A ticket that is past its time but not yet swept is marked EXPIRED first and a new one made.
 Joins take their place from a sequence and never wait for one another nor for admission.
-Ticket: {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"}.
+Ticket: {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt",
+"saleOpensAt"}; before a scheduled opening (the pre-queue) position and estimatedWaitSeconds are null.
 Errors: CR305 no key while keys are required, CR306 wrong key, CR304 user_id not the key''s user,
 CR001 missing parameter, CR101 unknown user, CR102 unknown concert.';
 
@@ -333,8 +370,9 @@ comment on function api.queue_status(uuid) is
 'The ticket of a live token (GET /api/queue/tokens/me); each call is a poll that keeps a WAITING ticket''s place
 (last_seen_at is written at most every least(waiting_idle_seconds / 3, 30) s; an ACTIVE ticket is only read).
 Parameters: token.
-Result: Ticket {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt"};
-position never goes up while the user keeps polling, but for a join ahead that was still committing.
+Result: Ticket {"token", "userId", "concertId", "status": "WAITING"|"ACTIVE", "position", "estimatedWaitSeconds", "expiresAt",
+"saleOpensAt"}; position and estimatedWaitSeconds are null in the pre-queue of a scheduled opening, and
+estimatedWaitSeconds while admission is paused; position never goes up while the user keeps polling, but for a join ahead that was still committing.
 Errors: CR301 unknown token, CR302 expired, left or used up.';
 
 revoke execute on function api.queue_status(uuid) from public;
@@ -350,23 +388,26 @@ as $$
 declare
   v_ticket app.queue_tickets;
   v_departed boolean;
+  v_queue_no bigint;
 begin
   v_ticket := app.ticket_gate(queue_leave.token, null, false, queue_leave.at);
   -- A freed ACTIVE slot goes to the next in line at the next admission run
   -- (every ADMIT_INTERVAL_SECONDS); no NOTIFY here, the admission sends one.
   -- The status is read again under the row lock: admitted meanwhile, the
   -- ticket gives up an ACTIVE slot, which is no departure from the line.
-  -- While this holds a WAITING ticket, admission stops below it.
+  -- While this holds a WAITING ticket, admission stops below it. The
+  -- departure is counted at the number the row has now: a scheduled opening
+  -- may have moved it since the gate read it.
   update app.queue_tickets t
   set status = 'LEFT', ended_at = queue_leave.at
   where t.token = v_ticket.token and t.status in ('WAITING', 'ACTIVE')
-  returning t.activated_at is null into v_departed;
+  returning t.activated_at is null, t.queue_no into v_departed, v_queue_no;
   if not found then
     raise exception using errcode = 'CR302', message = 'token expired',
       detail = 'the queue token is no longer live; join the queue again';
   end if;
   if v_departed then
-    perform app.queue_blocks_add(array[v_ticket.concert_id], array[v_ticket.queue_no]);
+    perform app.queue_blocks_add(array[v_ticket.concert_id], array[v_queue_no]);
   end if;
 end
 $$;

@@ -3,6 +3,7 @@
 -- sequence, the closed part of the line, the watermark and the lock order.
 
 drop function if exists api.queue_admit(timestamptz);
+drop function if exists app.sale_open(bigint, bigint, bigint, timestamptz, timestamptz);
 drop function if exists api.tokens_expire(timestamptz);
 
 -- Moves the closed part of the line up: to just past the last number the
@@ -128,7 +129,11 @@ declare
   -- the run short after a crowd walked away; the rest wait for the next run
   -- or api.tokens_expire. Order is unaffected: the run stops, never skips.
   v_idle_max constant bigint := 10000::bigint;
+  v_per_minute bigint := app.setting('new_users_per_minute', 0);
+  v_burst double precision;
+  v_tokens_now double precision;
   v_queue app.queues;
+  v_concert app.concerts;
   v_counted bigint;
   v_need bigint;
   v_admitted bigint := 0::bigint;
@@ -148,9 +153,15 @@ begin
   -- different concerts, and one concert is admitted by one at a time, so the
   -- ACTIVE count below is exact and nobody is admitted twice. Joins do not
   -- lock the row, so they never wait for this.
+  --
+  -- A concert whose admission is paused is passed over, and so is one with
+  -- a scheduled opening still to come.
   select q.* into v_queue
   from app.queues q
+  join app.concerts c on c.concert_id = q.concert_id
   where q.concert_id > coalesce(queue_admit_next.after_concert_id, 0)
+    and not c.sale_paused
+    and (c.sale_opens_at is null or c.sale_opens_at <= queue_admit_next.at)
     and exists (select from app.queue_tickets t
                 where t.concert_id = q.concert_id and t.queue_no > q.admitted_upto
                   and t.queue_no < queue_admit_next.closed_below and t.status = 'WAITING')
@@ -163,6 +174,19 @@ begin
     return;
   end if;
   concert_id := v_queue.concert_id;
+  select c.* into strict v_concert from app.concerts c where c.concert_id = v_queue.concert_id;
+
+  if v_concert.sale_opens_at is not null and v_concert.sale_opened_at is null then
+    -- The opening (app.sale_open): the pre-queue in random order, ahead of
+    -- the later arrivals, once the line is closed up to the cut; until then
+    -- nobody is admitted.
+    if not app.sale_open(v_concert, v_queue.admitted_upto, queue_admit_next.closed_below, queue_admit_next.at) then
+      admitted := 0;
+      return;
+    end if;
+    -- the event streams read their tickets again: positions appeared
+    perform pg_notify('boxoffice_queue', v_queue.concert_id::text);
+  end if;
 
   v_counted := app.queue_arrivals_count(v_queue.concert_id, v_queue.admitted_upto, v_queue.counted_below,
                                         queue_admit_next.closed_below);
@@ -170,6 +194,20 @@ begin
   select v_cap - count(*) into v_need
   from app.queue_tickets t
   where t.concert_id = v_queue.concert_id and t.status = 'ACTIVE' and t.expires_at > queue_admit_next.at;
+
+  -- new_users_per_minute: a token bucket per concert, refilled at that rate
+  -- and holding at most one admission interval's worth (at least one), so
+  -- the admissions of a minute are spread over its runs. The row keeps the
+  -- bucket as of tokens_at; a run that admits nobody need not write it (the
+  -- next run refills from the same state).
+  if v_per_minute > 0 then
+    v_burst := greatest(1.0, v_per_minute * app.setting('admit_interval_seconds', 1) / 60.0);
+    v_tokens_now := case when v_queue.tokens_at is null then v_burst
+                         else least(v_burst, v_queue.admit_tokens + v_per_minute / 60.0
+                                    * greatest(extract(epoch from queue_admit_next.at - v_queue.tokens_at)::double precision, 0))
+                    end;
+    v_need := least(v_need, floor(v_tokens_now + 1e-9)::bigint);
+  end if;
 
   v_from := v_queue.admitted_upto;
   while v_admitted < v_need and v_expired < v_idle_max loop
@@ -262,6 +300,9 @@ begin
     update app.queues q
     set admitted_upto = greatest(q.admitted_upto, v_upto),
         counted_below = v_counted,
+        admitted_total = q.admitted_total + v_admitted,
+        admit_tokens = case when v_per_minute > 0 then v_tokens_now - v_admitted else q.admit_tokens end,
+        tokens_at = case when v_per_minute > 0 then queue_admit_next.at else q.tokens_at end,
         admit_rate = case when v_dt > 0
                           then q.admit_rate + (1 - exp(-v_dt / 60)) * (v_admitted / v_dt - q.admit_rate)
                           else q.admit_rate + v_admitted / 60.0
@@ -283,10 +324,13 @@ $$;
 
 comment on function app.queue_admit_next(bigint, bigint, timestamptz) is
 'Admits one concert in the caller''s transaction: the first after after_concert_id (null: from the start) with
-WAITING tickets below closed_below that no other admitter holds (FOR NO KEY UPDATE SKIP LOCKED). Tickets are
+WAITING tickets below closed_below that no other admitter holds (FOR NO KEY UPDATE SKIP LOCKED), whose admission
+is not paused and whose scheduled opening (if any) has passed at at. A concert not opened yet is opened first
+(app.sale_open), once the line is closed up to the opening''s cut; nobody is admitted before. Tickets are
 claimed oldest first with SKIP LOCKED; a skipped one (a poll, leave or sweep holding it) is waited for, up to
 200 ms per call, and past that only the tickets below it are admitted, until the concert has queue_active_cap
-ACTIVE tokens; idle ones met on the way are expired instead. Admitted at at, for
+ACTIVE tokens, and no faster than new_users_per_minute when that is set (a token bucket of one admission
+interval); idle ones met on the way are expired instead. Admitted at at, for
 active_token_seconds. NOTIFY boxoffice_queue, payload the concert_id, when anyone was admitted.
 Result: concert_id (null when no concert is left) and the number admitted there.';
 

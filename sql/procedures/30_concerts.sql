@@ -92,7 +92,8 @@ as $$
            'dates', (select count(*)
                      from app.concert_dates d
                      where d.concert_id = c.concert_id
-                       and d.starts_at > coalesce(concert_list.as_of, now())))
+                       and d.starts_at > coalesce(concert_list.as_of, now())),
+           'saleOpensAt', app.iso(c.sale_opens_at))
          order by c.concert_id), '[]'::jsonb))
   from app.concerts c
 $$;
@@ -101,7 +102,8 @@ comment on function app.concert_list(timestamptz) is
 'The rule of api.concert_list with its clock as_of (null: now()), for tests and DBAs; not executable by boxoffice_api.
 Lists every concert (GET /api/concerts); needs no token.
 Parameters: as_of, the clock (default now()).
-Result: {"concerts": [{"concertId", "title", "venue", "dates"}]} by concertId; dates = how many of its dates start after as_of.
+Result: {"concerts": [{"concertId", "title", "venue", "dates", "saleOpensAt"}]} by concertId; dates = how many of its dates start
+after as_of; saleOpensAt = the scheduled opening of its sale, null when it has none.
 Errors: none.';
 
 revoke execute on function app.concert_list(timestamptz) from public;
@@ -120,7 +122,9 @@ $$;
 comment on function api.concert_list() is
 'Lists every concert (GET /api/concerts); needs no token.
 Parameters: none.
-Result: {"concerts": [{"concertId", "title", "venue", "dates"}]} by concertId; dates = how many of its dates are still to come.
+Result: {"concerts": [{"concertId", "title", "venue", "dates", "saleOpensAt"}]} by concertId; dates = how many of its dates are
+still to come; saleOpensAt = the scheduled opening of its sale (before it, joining puts a fan in the pre-queue), null
+when it has none.
 Errors: none.';
 
 revoke execute on function api.concert_list() from public;

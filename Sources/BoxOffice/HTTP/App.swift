@@ -22,7 +22,7 @@ public enum App {
             [(.get, "/health"), (.get, "/ready"), (.get, "/metrics")] + page.files.keys.sorted().map { (.get, $0) }
         // Metrics outside the error middleware, so that they count the status
         // the client got (a 404 as a 404), not the error thrown inside.
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestMetrics())
         router.add(middleware: ErrorMiddleware(routes: Routes.table.map { ($0.method, $0.path) } + operational + APIDocs.routes))
 
         for route in Routes.table {
@@ -71,10 +71,13 @@ public enum App {
         }
         APIDocs.add(to: router, root: APIDocs.root(sqlDirectory: migrator.directory))
         router.get("/metrics") { _, _ in
-            Response(
+            // the registry's series, then the per-concert ones (one database read)
+            var buffer = ByteBuffer(bytes: Metrics.registry.emitToBuffer())
+            buffer.writeString(await OnsaleMetrics.text(database: database))
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: Metrics.registry.emitToBuffer())))
+                body: .init(byteBuffer: buffer))
         }
         return router
     }

@@ -18,6 +18,7 @@ public enum ErrorCodes {
         "CR204": (.conflict, "IDEMPOTENCY_KEY_REUSED"),
         "CR205": (.gone, "HOLD_EXPIRED"),
         "CR206": (.conflict, "HOLD_LIMIT"),
+        "CR207": (.conflict, "SALE_ALREADY_OPEN"),
         "CR300": (.unauthorized, "TOKEN_MISSING"),
         "CR301": (.unauthorized, "TOKEN_INVALID"),
         "CR302": (.gone, "TOKEN_EXPIRED"),

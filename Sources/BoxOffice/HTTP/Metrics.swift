@@ -19,6 +19,7 @@ enum Metrics {
     /// Payments that needed at least one retry, and those that ran out of attempts (503).
     static let paymentsRetried = Counter(label: "boxoffice_payments_retried_total")
     static let paymentsFailedRetries = Counter(label: "boxoffice_payments_retries_exhausted_total")
-    static let jobRuns = Counter(label: "boxoffice_job_runs_total")
-    static let jobFailures = Counter(label: "boxoffice_job_failures_total")
+    /// Runs of a job by the scheduler, and those that failed (or could not run), per job.
+    static func jobRuns(_ job: String) -> CoreMetrics.Counter { CoreMetrics.Counter(label: "boxoffice_job_runs_total", dimensions: [("job", job)]) }
+    static func jobFailures(_ job: String) -> CoreMetrics.Counter { CoreMetrics.Counter(label: "boxoffice_job_failures_total", dimensions: [("job", job)]) }
 }

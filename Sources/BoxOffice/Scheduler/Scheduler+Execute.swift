@@ -17,18 +17,18 @@ extension Scheduler {
                         inFlight.command(jobID: job.id, backendPID: running ? connection.backendPID : nil)
                     })
             }
-            Metrics.jobRuns.increment()
+            Metrics.jobRuns(job.name).increment()
             if outcome.succeeded {
                 logger.debug("job succeeded", metadata: metadata.merging(["message": "\(outcome.message ?? "")"]) { $1 })
             } else {
-                Metrics.jobFailures.increment()
+                Metrics.jobFailures(job.name).increment()
                 logger.error("job failed", metadata: metadata.merging(["error": "\(outcome.message ?? "")"]) { $1 })
             }
         } catch let error as PoolUnavailableError {
             // No session to run it on (none free in time, or the database is
             // unreachable): the run did not start. Record it through the
             // leader's session, which may still work.
-            Metrics.jobFailures.increment()
+            Metrics.jobFailures(job.name).increment()
             let message = "not run, no database connection: \(error)"
             switch await leader.recordFailedRun(jobID: job.id, instance: instance, message: message) {
             case .success:
@@ -39,7 +39,7 @@ extension Scheduler {
                     metadata: metadata.merging(["error": "\(message)", "recording": "\(recording)"]) { $1 })
             }
         } catch {
-            Metrics.jobFailures.increment()
+            Metrics.jobFailures(job.name).increment()
             logger.error("job run not recorded", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }
     }

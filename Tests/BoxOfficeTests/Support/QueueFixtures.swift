@@ -89,7 +89,7 @@ enum QueueFixtures {
         }
     }
 
-    static let ticketKeys: Set<String> = ["token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt"]
+    static let ticketKeys: Set<String> = ["token", "userId", "concertId", "status", "position", "estimatedWaitSeconds", "expiresAt", "saleOpensAt"]
 
     /// Checks a Ticket against the API (docs/api.md): every key, and position,
     /// estimatedWaitSeconds and expiresAt as its status requires.
@@ -100,6 +100,11 @@ enum QueueFixtures {
         let position = (ticket["position"] as? NSNumber)?.int64Value
         let wait = (ticket["estimatedWaitSeconds"] as? NSNumber)?.int64Value
         switch ticket["status"] as? String {
+        case "WAITING" where ticket["position"] is NSNull:
+            // the pre-queue of a scheduled opening: no position, no estimate
+            #expect(ticket["saleOpensAt"] is String, "only a pre-queued ticket has no position: \(ticket)", sourceLocation: sourceLocation)
+            #expect(ticket["estimatedWaitSeconds"] is NSNull, "a pre-queued ticket has no estimate: \(ticket)", sourceLocation: sourceLocation)
+            #expect(ticket["expiresAt"] is NSNull, "expiresAt is null while WAITING: \(ticket)", sourceLocation: sourceLocation)
         case "WAITING":
             #expect((position ?? 0) >= 1, "a WAITING position is 1-based: \(ticket)", sourceLocation: sourceLocation)
             #expect((wait ?? 0) > 0, "a WAITING ticket has a wait estimate: \(ticket)", sourceLocation: sourceLocation)

@@ -1,7 +1,7 @@
 -- api.queue_join: twenty users joining in turn get 201 and positions 1..20,
 -- in queue_no order; the concert's queue row is made on the first join.
 begin;
-select plan(9);
+select plan(10);
 
 select tests.concert() as concert_id \gset
 create temp table fx_users on commit drop as select * from tests.users(20, 'queue_join positions');
@@ -33,14 +33,18 @@ select ok((select bool_and(j.body->>'status' = 'WAITING'
            from fx_joins j join fx_users u using (n)),
   'each Ticket is WAITING, for its user and concert, with no expiresAt and a wait above 0');
 select is((select array_agg(k order by k) from fx_joins, jsonb_object_keys(body) k where n = 1),
-  array['concertId', 'estimatedWaitSeconds', 'expiresAt', 'position', 'status', 'token', 'userId'],
+  array['concertId', 'estimatedWaitSeconds', 'expiresAt', 'position', 'saleOpensAt', 'status', 'token', 'userId'],
   'the Ticket has exactly the keys the API documents');
 select is((select admitted_upto from app.queues where concert_id = :concert_id), 0::bigint,
   'the queue row was made, and joins leave it alone (its watermark is where it started)');
-select ok((select bool_and(t.status = 'WAITING' and t.joined_at = now() and t.last_seen_at = now()
+select ok((select bool_and(t.status = 'WAITING' and t.joined_at between now() and clock_timestamp() and t.last_seen_at = now()
                            and t.activated_at is null and t.expires_at is null and t.ended_at is null)
            from app.queue_tickets t where t.concert_id = :concert_id),
-  'tickets are stored WAITING with joined_at = last_seen_at = now');
+  'tickets are stored WAITING, last seen now, joined when their number was drawn (now, moved on by the time the transaction ran)');
+select ok((select bool_and(a.joined_at <= b.joined_at)
+           from app.queue_tickets a join app.queue_tickets b on b.concert_id = a.concert_id and b.queue_no > a.queue_no
+           where a.concert_id = :concert_id),
+  'a later number was never drawn earlier');
 
 set local role boxoffice_api;
 select is((select (body->>'position')::integer from api.queue_join((select user_id from fx_users where n = 7), :concert_id)),

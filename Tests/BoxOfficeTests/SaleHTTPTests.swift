@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+
+@testable import BoxOffice
+
+/// A scheduled opening over HTTP, across two instances on one database.
+extension MultiInstanceTests {
+    @Test("a scheduled opening across two instances: the pre-queue has no positions, then goes first; later joins follow; positions exact on both")
+    func scheduledOpening() async throws {
+        try await withTwoInstances { database, clients in
+            let concert = try Fixtures.concert(database)
+            let id = String(concert.concertId)
+            #expect(try database.scalar("select api.sale_schedule($1::bigint, now() + interval '1 hour') ->> 'state'", [id]) == "SCHEDULED")
+            let listed = try await clients[1].get("/api/concerts")
+            let entry = (listed.json["concerts"] as? [[String: Any]])?.first { ($0["concertId"] as? NSNumber)?.int64Value == concert.concertId }
+            #expect(entry?["saleOpensAt"] is String, "GET /api/concerts shows saleOpensAt: \(listed.json)")
+
+            // 40 fans join at once through both instances before the opening
+            let users = try Fixtures.users(database, count: 41)
+            let joins = try await PaymentFixtures.atOnce(40) { index in
+                try await clients[index % 2].post("/api/queue/tokens", ["userId": users[index], "concertId": concert.concertId])
+            }
+            #expect(joins.allSatisfy { $0.status == 201 }, "\(joins.map(\.status))")
+            #expect(joins.allSatisfy { $0.json["position"] is NSNull && $0.json["estimatedWaitSeconds"] is NSNull })
+            #expect(joins.allSatisfy { $0.string("saleOpensAt") == entry?["saleOpensAt"] as? String })
+            joins.forEach { QueueFixtures.expectTicketShape($0.json) }
+            #expect(try Fixtures.admit(database, cap: 10) == 0, "the admission run before the opening admits nobody")
+            #expect(try database.scalar("select count(*) from app.queue_tickets where concert_id = $1::bigint and status = 'ACTIVE'", [id]) == "0",
+                "nobody is admitted before the opening")
+
+            // the opening time passes; the next admission run opens the sale
+            _ = try database.scalar("select api.sale_schedule($1::bigint, now() - interval '1 second') is not null", [id])
+            #expect(try QueueFixtures.admit(database, cap: 10) == 10)
+            let late = try await clients[0].post("/api/queue/tokens", ["userId": users[40], "concertId": concert.concertId])
+            #expect(late.status == 201 && late.int("position") == 31, "the first join after the opening is behind the 30 still waiting: \(late.json)")
+
+            // every waiting fan's position, polled on either instance, is its place
+            let order = try #require(try database.scalar("""
+                select string_agg(token::text, ',' order by queue_no) from app.queue_tickets
+                where concert_id = $1::bigint and status = 'WAITING'
+                """, [id])).split(separator: ",").map(String.init)
+            #expect(order.count == 31)
+            for (index, token) in order.enumerated() {
+                let ticket = try await clients[index % 2].get("/api/queue/tokens/me", token: token)
+                #expect(ticket.int("position") == Int64(index + 1), "\(ticket.json)")
+                QueueFixtures.expectTicketShape(ticket.json)
+            }
+            #expect(order.last == late.string("token"))
+            #expect(try Fixtures.audit(database) == [])
+        }
+    }
+}
+
+/// The opening passing while fans join and poll through two instances whose
+/// schedulers run admission: nothing fails, the pre-queue goes first, and the
+/// line stays exact.
+@Suite("A scheduled opening with two schedulers", .serialized)
+struct SaleOpeningLiveTests {
+    @Test("joins and polls through two instances while the opening passes: no error, the early ones first, positions exact, audit clean")
+    func openingUnderLoad() async throws {
+        let database = try TestDatabase.create()
+        let settings = ["QUEUE_ACTIVE_CAP": "20", "ADMIT_INTERVAL_SECONDS": "1"]
+        let first = try await ServeProcess(database: database, instance: "one", environment: settings)
+        defer { first.stop() }
+        let second = try await ServeProcess(database: database, instance: "two", environment: settings)
+        defer { second.stop() }
+        let clients = [first.client, second.client]
+        let concert = try Fixtures.concert(database)
+        let id = String(concert.concertId)
+        let users = try Fixtures.users(database, count: 120)
+        _ = try database.scalar("select api.sale_schedule($1::bigint, clock_timestamp() + interval '2 seconds') is not null", [id])
+
+        // 120 joins over about 4 s, alternating instances, while every
+        // ticket already made is polled through the other instance
+        let tokens = TokenBox()
+        let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+            group.addTask {
+                var seen: [Int] = []
+                for (index, userId) in users.enumerated() {
+                    let answer = try await clients[index % 2].post("/api/queue/tokens", ["userId": userId, "concertId": concert.concertId])
+                    seen.append(answer.status)
+                    if let token = answer.string("token") { tokens.add(token) }
+                    try await Task.sleep(for: .milliseconds(30))
+                }
+                tokens.finish()
+                return seen
+            }
+            group.addTask {
+                var seen: [Int] = []
+                var round = 0
+                while !tokens.finished {
+                    round += 1
+                    for token in tokens.all.suffix(10) {
+                        seen.append(try await clients[round % 2].get("/api/queue/tokens/me", token: token).status)
+                    }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return seen
+            }
+            return try await group.reduce(into: [Int]()) { $0 += $1 }
+        }
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 201 }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+
+        // the schedulers open the sale and admit the cap
+        var opened = false
+        for _ in 0..<100 where !opened {
+            try await Task.sleep(for: .milliseconds(200))
+            opened = try database.scalar("""
+                select c.sale_opened_at is not null
+                  and (select count(*) from app.queue_tickets t where t.concert_id = c.concert_id and t.status = 'ACTIVE') = 20
+                from app.concerts c where c.concert_id = $1::bigint
+                """, [id]) == "t"
+        }
+        #expect(opened, "the sale opened and 20 were admitted")
+
+        // early = drew its number before the opening: all of them are ahead of every later join
+        let order = try database.scalar("""
+            select count(*) filter (where e.queue_no > l.first_late)
+            from app.queue_tickets e
+            join app.concerts c on c.concert_id = e.concert_id
+            cross join (select min(t.queue_no) as first_late from app.queue_tickets t join app.concerts c2 on c2.concert_id = t.concert_id
+                        where t.concert_id = $1::bigint and t.joined_at >= c2.sale_opens_at) l
+            where e.concert_id = $1::bigint and e.joined_at < c.sale_opens_at
+            """, [id])
+        #expect(order == "0", "early joins behind a later one: \(order ?? "-")")
+        let counts = try #require(try database.scalar("""
+            select c.sale_prequeued || ' ' || count(*) filter (where t.joined_at < c.sale_opens_at)
+                   || ' ' || count(*) filter (where t.joined_at >= c.sale_opens_at)
+            from app.concerts c join app.queue_tickets t on t.concert_id = c.concert_id
+            where c.concert_id = $1::bigint group by c.sale_prequeued
+            """, [id])).split(separator: " ").compactMap { Int($0) }
+        #expect(counts.count == 3 && counts[0] == counts[1] && counts[1] > 0 && counts[2] > 0,
+            "pre-queued, joined before, joined after the opening: \(counts)")
+        #expect(try database.scalar("""
+            select count(*) from app.queue_tickets a
+            join app.queue_tickets w on w.concert_id = a.concert_id and w.status = 'WAITING' and w.queue_no < a.queue_no
+            where a.concert_id = $1::bigint and a.activated_at is not null
+            """, [id]) == "0", "nobody admitted while an earlier ticket waits")
+
+        // every waiting ticket's position, through either instance, is its place
+        let waiting = try #require(try database.scalar("""
+            select string_agg(token::text, ',' order by queue_no) from app.queue_tickets
+            where concert_id = $1::bigint and status = 'WAITING'
+            """, [id])).split(separator: ",").map(String.init)
+        try await Task.sleep(for: .seconds(1))  // no admission in between: the cap is full and nobody leaves
+        for (index, token) in waiting.enumerated() {
+            let ticket = try await clients[index % 2].get("/api/queue/tokens/me", token: token)
+            #expect(ticket.int("position") == Int64(index + 1), "\(ticket.json)")
+        }
+        #expect(try Fixtures.audit(database) == [])
+        #expect(await first.stopped() == 0)
+        #expect(await second.stopped() == 0)
+    }
+}
+
+/// The tokens the joining task has made, for the polling task.
+final class TokenBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tokens: [String] = []
+    private var done = false
+    func add(_ token: String) { lock.withLock { tokens.append(token) } }
+    func finish() { lock.withLock { done = true } }
+    var all: [String] { lock.withLock { tokens } }
+    var finished: Bool { lock.withLock { done } }
+}
