@@ -27,7 +27,7 @@ public enum Server {
             .init(
                 conninfo: target.serveConninfo, poolSize: config.poolSize,
                 acquireTimeout: .milliseconds(Int64(config.poolWaitMilliseconds)), timeouts: config.timeouts,
-                preparedStatements: config.preparedStatements),
+                preparedStatements: config.preparedStatements, driver: config.databaseDriver),
             logger: logger)
         // LISTEN and the scheduler need sessions that outlive a transaction:
         // DATABASE_SESSION_URL, a direct connection even when the HTTP pool
