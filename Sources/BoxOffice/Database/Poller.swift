@@ -75,8 +75,19 @@ final class Poller: @unchecked Sendable {
 
     /// Ends the thread; statements still in flight end as if their connection broke.
     func stop() {
-        lock.withLock { stopped = true }
-        wake()
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        if first { wake() }
+    }
+
+    // The pipe closes only when nothing can wake the thread any more: a
+    // descriptor closed earlier could be reused by a socket, which a late
+    // wake would then write into.
+    deinit {
+        _ = close(wakeRead)
+        _ = close(wakeWrite)
     }
 
     private func loop() {
@@ -96,8 +107,9 @@ final class Poller: @unchecked Sendable {
             }
             guard poll(&fds, nfds_t(fds.count), -1) > 0 else { continue }  // EINTR
             if fds[0].revents != 0 {
+                // One read empties it, short of 64 wakes in a row.
                 var buffer = [UInt8](repeating: 0, count: 64)
-                while read(wakeRead, &buffer, buffer.count) > 0 {}
+                while read(wakeRead, &buffer, buffer.count) == buffer.count {}
             }
             // Backwards, so that removing a finished job keeps the indices
             // of the ones still to look at.
@@ -113,8 +125,6 @@ final class Poller: @unchecked Sendable {
             job.continuation.resume(returning: nil)
         }
         jobs.removeAll()
-        _ = close(wakeRead)
-        _ = close(wakeWrite)
     }
 
     private enum Progress {
