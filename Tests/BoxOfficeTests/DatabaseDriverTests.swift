@@ -153,3 +153,25 @@ struct DatabaseDriverTests {
         await pool.shutdown()
     }
 }
+
+@Suite("The non-blocking driver's polling thread")
+struct PollerTests {
+    @Test("a pool shut down and then released writes nothing into descriptors opened after its poller closed its own")
+    func noWriteAfterStop() async throws {
+        let database = try TestDatabase.create()
+        var pool: Database? = Database(
+            .init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30), driver: .nonblocking))
+        #expect(try await pool?.query("select 1").scalar == "1")
+        await pool?.shutdown()
+        try await Task.sleep(for: .milliseconds(200))  // the polling thread has ended
+        // The lowest free descriptors: where the poller's wake-up pipe was.
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { for fd in fds { close(fd) } }
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+        pool = nil  // stops the poller a second time
+        try await Task.sleep(for: .milliseconds(100))
+        var byte: UInt8 = 0
+        #expect(read(fds[0], &byte, 1) == -1 && errno == EAGAIN, "no stray wake-up byte")
+    }
+}

@@ -55,7 +55,7 @@ public final class Database: Sendable {
 
         public init(
             conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), timeouts: Timeouts? = nil,
-            preparedStatements: Bool = true, driver: Driver = .threads
+            preparedStatements: Bool = true, driver: Driver = .nonblocking
         ) {
             self.conninfo = conninfo
             self.poolSize = poolSize
