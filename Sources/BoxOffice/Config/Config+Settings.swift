@@ -22,7 +22,7 @@ extension Config {
             meaning: "off: the HTTP pool sends unprepared statements and keeps no session state (PgBouncer in transaction mode); auto: off when DATABASE_SESSION_URL differs from DATABASE_URL"),
         Setting(
             name: "DB_DRIVER", defaultValue: "nonblocking",
-            meaning: "how the HTTP pool drives libpq: threads (blocking calls, a thread per connection) or nonblocking (asynchronous calls, one polling thread)"),
+            meaning: "how the server's pools drive libpq: threads (blocking calls, a thread per connection) or nonblocking (asynchronous calls, one polling thread per pool)"),
         Setting(
             name: "MIGRATE_DATABASE_URL", defaultValue: "DATABASE_SESSION_URL",
             meaning: "connection of migrate, seed, jobs, audit and serve's migrate-on-start (the schema owner)"),

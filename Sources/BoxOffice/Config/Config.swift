@@ -15,7 +15,7 @@ public struct Config: Sendable {
     public var sessionDatabaseURL: String?
     /// Whether the HTTP pool prepares its statements (DB_PREPARED_STATEMENTS).
     public var preparedStatements: Bool
-    /// How the HTTP pool drives libpq (DB_DRIVER).
+    /// How the server's pools drive libpq (DB_DRIVER).
     public var databaseDriver: Database.Driver
     public var httpHost: String
     public var httpPort: Int

@@ -11,14 +11,16 @@ public enum IsolationLevel: String, Sendable {
     case serializable = "serializable"
 }
 
-/// A pool of libpq connections. With the `threads` driver every call runs
-/// blocking libpq on a thread of an NIOThreadPool with one thread per
-/// connection, never on an event loop. With the `nonblocking` driver a
-/// single statement (`query`) is sent with libpq's asynchronous calls from
-/// the calling task and finished by one polling thread for the whole pool
-/// (`Poller`), so a request no longer hops to a thread of its own and back;
-/// `withConnection` and the transactions still run their (blocking) body on
-/// a pool thread. Connections open on first use; one whose session broke (its backend was
+/// A pool of libpq connections, never blocking an event loop. With the
+/// `threads` driver every call runs blocking libpq on a thread of an
+/// NIOThreadPool with one thread per connection. With the `nonblocking`
+/// driver a single statement (`query`) is sent with libpq's asynchronous
+/// calls from the calling task and finished by one polling thread for the
+/// whole pool (`Poller`), so a request no longer hops to a thread of its own
+/// and back; `withConnection` and the transactions still run their
+/// (blocking) body on a pool thread.
+///
+/// Connections open on first use; one whose session broke (its backend was
 /// terminated, the server restarted) is reopened before its next use, so only
 /// the request that was using it fails. A caller waits at most
 /// `acquireTimeout` for a free connection, then gets `PoolUnavailableError`.

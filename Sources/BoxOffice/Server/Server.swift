@@ -58,7 +58,7 @@ public enum Server {
             let jobs = Database(
                 .init(
                     conninfo: target.sessionConninfo, poolSize: runs,
-                    acquireTimeout: .seconds(5), timeouts: config.timeouts),
+                    acquireTimeout: .seconds(5), timeouts: config.timeouts, driver: config.databaseDriver),
                 logger: logger)
             jobDatabase = jobs
             services.append(
@@ -70,7 +70,9 @@ public enum Server {
             // their own, so a receiver that hangs holds up nothing else.
             if let webhook = config.webhook {
                 let pool = Database(
-                    .init(conninfo: target.serveConninfo, poolSize: 2, acquireTimeout: .seconds(5)),
+                    .init(
+                        conninfo: target.serveConninfo, poolSize: 2, acquireTimeout: .seconds(5),
+                        driver: config.databaseDriver),
                     logger: logger)
                 webhookDatabase = pool
                 services.append(
