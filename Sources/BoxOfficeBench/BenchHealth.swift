@@ -7,6 +7,9 @@ enum BenchHealth {
         let result = await context.phase { _, session in
             while true { _ = try await session.call("GET /health", .GET, "/health") }
         }
-        return [BenchPhaseReport(name: "health", users: context.connections.count, seconds: result.seconds, recorder: result.recorder)]
+        return [
+            BenchPhaseReport(
+                name: "health", users: context.connections.count, seconds: result.seconds, recorder: result.recorder)
+        ]
     }
 }

@@ -20,7 +20,9 @@ struct DatabaseDriverTests {
                 acquireTimeout: .seconds(30), timeouts: timeouts, preparedStatements: prepared, driver: driver))
     }
 
-    @Test("a cancelled task cancels its statement on the server (57014), and the same session serves next", arguments: Database.Driver.allCases)
+    @Test(
+        "a cancelled task cancels its statement on the server (57014), and the same session serves next",
+        arguments: Database.Driver.allCases)
     func cancelledTask(driver: Database.Driver) async throws {
         let database = try TestDatabase.create()
         let pool = Self.pool(database, driver)
@@ -61,7 +63,9 @@ struct DatabaseDriverTests {
         await pool.shutdown()
     }
 
-    @Test("a backend terminated mid-statement fails that call only; the next one gets a new session", arguments: Database.Driver.allCases)
+    @Test(
+        "a backend terminated mid-statement fails that call only; the next one gets a new session",
+        arguments: Database.Driver.allCases)
     func terminatedMidStatement(driver: Database.Driver) async throws {
         let database = try TestDatabase.create()
         let pool = Self.pool(database, driver)
@@ -141,7 +145,9 @@ struct DatabaseDriverTests {
             for i in 0..<40 {
                 group.addTask { () async throws -> Void in
                     if i % 2 == 0 {
-                        _ = try await pool.withRetryingTransaction { try $0.execute("insert into t values ($1::int)", [String(i)]) }
+                        _ = try await pool.withRetryingTransaction {
+                            try $0.execute("insert into t values ($1::int)", [String(i)])
+                        }
                     } else {
                         _ = try await pool.query("insert into t values ($1::int)", [String(i)])
                     }

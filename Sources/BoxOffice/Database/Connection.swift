@@ -115,7 +115,8 @@ public final class Connection: @unchecked Sendable {
             try execute(statement.sql, statement.params)
         }
         if nonblocking, PQsetnonblocking(fresh, 1) != 0 {
-            throw PostgresError(sqlstate: nil, message: Connection.errorText(fresh) ?? "PQsetnonblocking failed", connectionLost: true)
+            throw PostgresError(
+                sqlstate: nil, message: Connection.errorText(fresh) ?? "PQsetnonblocking failed", connectionLost: true)
         }
     }
 
