@@ -16,6 +16,8 @@ public enum BenchScenario: String, CaseIterable, Sendable {
     case payments
     /// One route at a time: user create, charge, concert list, dates, seats.
     case calls
+    /// `GET /health` alone: the HTTP floor, no database.
+    case health
 }
 
 public struct BenchOptions: Sendable {
@@ -83,6 +85,7 @@ public enum BenchRunner {
             case .holds: phases = try await BenchHolds.run(context)
             case .payments: phases = try await BenchPayments.run(context)
             case .calls: phases = try await BenchCalls.run(context)
+            case .health: phases = try await BenchHealth.run(context)
             }
         } catch {
             for connection in connections { await connection.close() }

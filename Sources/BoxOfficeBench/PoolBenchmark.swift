@@ -111,7 +111,7 @@ public enum PoolBenchmark {
         let sql = options.sql
         switch way {
         case .threadPerConnection:
-            let pool = Database(.init(conninfo: conninfo, poolSize: options.connections))
+            let pool = Database(.init(conninfo: conninfo, poolSize: options.connections, driver: .threads))
             do {
                 let result = try await body { _ = try await pool.query(sql).scalar }
                 await pool.shutdown()

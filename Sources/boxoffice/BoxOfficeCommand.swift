@@ -385,7 +385,7 @@ struct Audit: ParsableCommand {
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load-test a running server on loopback (flow, queue, onsale, holds, payments, calls), or the libpq pool (pool).",
+        abstract: "Load-test a running server on loopback (flow, queue, onsale, holds, payments, calls, health), or the libpq pool (pool).",
         discussion: """
             Each phase is bounded by --duration and --max-requests. scripts/bench runs them all; \
             BENCHMARKS.md has the results. `bench pool` needs no server: it measures round trips/s of the \
@@ -393,7 +393,7 @@ struct Bench: AsyncParsableCommand {
             (bench/pool/run.sh, bench/pool/RESULTS.md).
             """)
 
-    @Argument(help: "flow, queue, onsale, holds, payments, calls or pool.") var scenario: String
+    @Argument(help: "flow, queue, onsale, holds, payments, calls, health or pool.") var scenario: String
     @Option(help: "The server, on loopback only.") var url = "http://127.0.0.1:8080"
     @Option(help: "Concurrent virtual users, one keep-alive connection each.") var users = 10
     @Option(help: "Seconds per measured phase (pool: per round).") var duration = 10.0

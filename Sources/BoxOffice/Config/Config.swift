@@ -15,6 +15,8 @@ public struct Config: Sendable {
     public var sessionDatabaseURL: String?
     /// Whether the HTTP pool prepares its statements (DB_PREPARED_STATEMENTS).
     public var preparedStatements: Bool
+    /// How the server's pools drive libpq (DB_DRIVER).
+    public var databaseDriver: Database.Driver
     public var httpHost: String
     public var httpPort: Int
     public var poolSize: Int
@@ -79,6 +81,14 @@ public struct Config: Sendable {
         case "on", "true", "1": preparedStatements = true
         case "off", "false", "0": preparedStatements = false
         case let other: throw Invalid(description: "DB_PREPARED_STATEMENTS=\(other): expected on, off or auto")
+        }
+        let driver = (environment["DB_DRIVER"] ?? "").lowercased()
+        if driver.isEmpty {
+            databaseDriver = .nonblocking
+        } else if let chosen = Database.Driver(rawValue: driver) {
+            databaseDriver = chosen
+        } else {
+            throw Invalid(description: "DB_DRIVER=\(driver): expected threads or nonblocking")
         }
         if sessionDatabaseURL != nil && databaseURL == nil {
             throw Invalid(description: "DATABASE_SESSION_URL is set but DATABASE_URL is not: the embedded cluster needs neither")

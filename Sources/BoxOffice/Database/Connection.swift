@@ -1,8 +1,10 @@
 import CLibPQ
 import Foundation
 
-/// One libpq connection. Its calls block, so it is only ever used by one task
-/// at a time, on a thread of the pool's thread pool, never on an event loop.
+/// One libpq connection, only ever used by one task at a time. Its
+/// `execute` and `run` block, so they run on a thread of the pool's thread
+/// pool, never on an event loop; its `query` sends the statement without
+/// blocking and waits for the answer on a `Poller` (the non-blocking driver).
 public final class Connection: @unchecked Sendable {
     private var conn: OpaquePointer?
     private var prepared: [String: String] = [:]
@@ -27,6 +29,9 @@ public final class Connection: @unchecked Sendable {
     /// prepared may be missing there, or another client's "s1" may exist
     /// already: through one, statements must not be prepared.
     public let preparesStatements: Bool
+    /// Whether the session is in libpq's non-blocking mode, as `query`
+    /// needs. The blocking calls work the same in either mode.
+    let nonblocking: Bool
 
     /// libpq settings every connection gets unless its conninfo names them
     /// (or, for connect_timeout, PGCONNECT_TIMEOUT is set): a database that
@@ -55,14 +60,22 @@ public final class Connection: @unchecked Sendable {
 
     /// A connection that opens on first use (`connect()` or `reconnectIfBroken()`).
     /// `conninfo` is a URL or key=value string; `options` add to it.
-    public init(
+    public convenience init(
         conninfo: String, setup: [(sql: String, params: [String?])] = [], options: [String: String] = [:],
         preparesStatements: Bool = true
+    ) {
+        self.init(conninfo: conninfo, setup: setup, options: options, preparesStatements: preparesStatements, nonblocking: false)
+    }
+
+    init(
+        conninfo: String, setup: [(sql: String, params: [String?])], options: [String: String],
+        preparesStatements: Bool, nonblocking: Bool
     ) {
         self.conninfo = conninfo
         self.setup = setup
         self.options = options
         self.preparesStatements = preparesStatements
+        self.nonblocking = nonblocking
     }
 
     /// Opens a connection now.
@@ -104,6 +117,10 @@ public final class Connection: @unchecked Sendable {
         PQsetNoticeProcessor(fresh, { _, _ in }, nil)
         for statement in setup {
             try execute(statement.sql, statement.params)
+        }
+        if nonblocking, PQsetnonblocking(fresh, 1) != 0 {
+            throw PostgresError(
+                sqlstate: nil, message: Connection.errorText(fresh) ?? "PQsetnonblocking failed", connectionLost: true)
         }
     }
 
@@ -192,6 +209,12 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// True when the session is open and outside any transaction, with no
+    /// statement running.
+    var isIdle: Bool {
+        conn.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? true
+    }
+
     /// True while libpq considers the connection usable. `checkInput` first
     /// reads whatever the server sent without blocking, so a backend that was
     /// terminated while this connection sat idle is noticed before it is used.
@@ -232,29 +255,58 @@ public final class Connection: @unchecked Sendable {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
         if cancelRequested { throw PostgresError(sqlstate: "57014", message: "canceling statement due to user request") }
         guard preparesStatements else {
-            let result = withCStrings(params) { values in
-                PQexecParams(conn, sql, Int32(params.count), nil, values, nil, nil, 0)
-            }
-            defer { PQclear(result) }
-            try check(result)
-            return Connection.read(result)
+            return try take(withCStrings(params) { PQexecParams(conn, sql, Int32(params.count), nil, $0, nil, nil, 0) })
         }
         let name: String
         if let existing = prepared[sql] {
             name = existing
         } else {
             name = "s\(prepared.count + 1)"
-            let result = PQprepare(conn, name, sql, 0, nil)
-            defer { PQclear(result) }
-            try check(result)
+            try take(PQprepare(conn, name, sql, 0, nil))
             prepared[sql] = name
         }
-        let result = withCStrings(params) { values in
-            PQexecPrepared(conn, name, Int32(params.count), values, nil, nil, 0)
+        return try take(withCStrings(params) { PQexecPrepared(conn, name, Int32(params.count), $0, nil, nil, 0) })
+    }
+
+    /// `execute` without blocking a thread: the statement is sent with
+    /// libpq's asynchronous calls and its answer read by `poller` when the
+    /// socket is ready. Same statements, same modes (prepared once per
+    /// session, or unnamed), same results and errors as `execute`.
+    @discardableResult
+    func query(_ sql: String, _ params: [String?], on poller: Poller) async throws -> QueryResult {
+        guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        let count = Int32(params.count)
+        guard preparesStatements else {
+            return try take(await roundTrip(conn, poller) { conn in
+                withCStrings(params) { PQsendQueryParams(conn, sql, count, nil, $0, nil, nil, 0) }
+            })
         }
-        defer { PQclear(result) }
-        try check(result)
-        return Connection.read(result)
+        let name: String
+        if let existing = prepared[sql] {
+            name = existing
+        } else {
+            name = "s\(prepared.count + 1)"
+            try take(await roundTrip(conn, poller) { PQsendPrepare($0, name, sql, 0, nil) })
+            prepared[sql] = name
+        }
+        return try take(await roundTrip(conn, poller) { conn in
+            withCStrings(params) { PQsendQueryPrepared(conn, name, count, $0, nil, nil, 0) }
+        })
+    }
+
+    /// Sends with `send` (a `PQsend...` call), flushes what the socket takes
+    /// now, and waits on `poller` for the statement's result.
+    private func roundTrip(
+        _ conn: OpaquePointer, _ poller: Poller, _ send: (OpaquePointer) -> Int32
+    ) async throws(PostgresError) -> OpaquePointer? {
+        precondition(nonblocking, "query needs a connection in non-blocking mode")
+        var flush: Int32 = -1
+        if send(conn) == 1 { flush = PQflush(conn) }
+        if flush >= 0, let result = await poller.results(of: conn, flushing: flush == 1) {
+            return result
+        }
+        prepared.removeAll()
+        throw PostgresError(sqlstate: nil, message: Connection.errorText(conn) ?? "connection lost", connectionLost: true)
     }
 
     /// Runs SQL text as is, with the simple query protocol: several statements
@@ -264,10 +316,7 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func run(script sql: String) throws(PostgresError) -> QueryResult {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
-        let result = PQexec(conn, sql)
-        defer { PQclear(result) }
-        try check(result)
-        return Connection.read(result)
+        return try take(PQexec(conn, sql))
     }
 
     /// Waits up to `timeout` seconds for NOTIFY messages on a LISTENing
@@ -294,6 +343,14 @@ public final class Connection: @unchecked Sendable {
             PQfreemem(note)
         }
         return notes
+    }
+
+    /// Checks a statement's result (`check`), reads it, and frees it.
+    @discardableResult
+    private func take(_ result: OpaquePointer?) throws(PostgresError) -> QueryResult {
+        defer { PQclear(result) }
+        try check(result)
+        return Connection.read(result)
     }
 
     private func check(_ result: OpaquePointer?) throws(PostgresError) {

@@ -11,8 +11,15 @@ public enum IsolationLevel: String, Sendable {
     case serializable = "serializable"
 }
 
-/// A pool of libpq connections. libpq blocks, so every call runs on a thread
-/// of an NIOThreadPool with one thread per connection, never on an event loop.
+/// A pool of libpq connections, never blocking an event loop. With the
+/// `threads` driver every call runs blocking libpq on a thread of an
+/// NIOThreadPool with one thread per connection. With the `nonblocking`
+/// driver a single statement (`query`) is sent with libpq's asynchronous
+/// calls from the calling task and finished by one polling thread for the
+/// whole pool (`Poller`), so a request no longer hops to a thread of its own
+/// and back; `withConnection` and the transactions still run their
+/// (blocking) body on a pool thread.
+///
 /// Connections open on first use; one whose session broke (its backend was
 /// terminated, the server restarted) is reopened before its next use, so only
 /// the request that was using it fails. A caller waits at most
@@ -27,6 +34,12 @@ public enum IsolationLevel: String, Sendable {
 /// whose ROLLBACK failed is closed (the next user opens a fresh session),
 /// never handed out again.
 public final class Database: Sendable {
+    /// How the pool drives libpq (DB_DRIVER): see `Database`.
+    public enum Driver: String, Sendable, CaseIterable {
+        case threads
+        case nonblocking
+    }
+
     public struct Configuration: Sendable {
         public var conninfo: String
         public var poolSize: Int
@@ -41,16 +54,18 @@ public final class Database: Sendable {
         /// application_name travels in the startup packet, which PgBouncer
         /// passes on.
         public var preparedStatements: Bool
+        public var driver: Driver
 
         public init(
             conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), timeouts: Timeouts? = nil,
-            preparedStatements: Bool = true
+            preparedStatements: Bool = true, driver: Driver = .nonblocking
         ) {
             self.conninfo = conninfo
             self.poolSize = poolSize
             self.acquireTimeout = acquireTimeout
             self.timeouts = timeouts
             self.preparedStatements = preparedStatements
+            self.driver = driver
         }
     }
 
@@ -104,6 +119,8 @@ public final class Database: Sendable {
 
     public let configuration: Configuration
     private let threadPool: NIOThreadPool
+    /// The `nonblocking` driver's polling thread; nil with `threads`.
+    private let poller: Poller?
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
 
@@ -114,11 +131,13 @@ public final class Database: Sendable {
         let setup = sessionTimeouts.map { name, value in
             (sql: "select set_config($1, $2, false)", params: [Optional(name), Optional(value)])
         }
+        let nonblocking = configuration.driver == .nonblocking
         let connections = (0..<configuration.poolSize).map { _ in
             Connection(
                 conninfo: configuration.conninfo, setup: setup, options: ["application_name": "boxoffice"],
-                preparesStatements: configuration.preparedStatements)
+                preparesStatements: configuration.preparedStatements, nonblocking: nonblocking)
         }
+        poller = nonblocking ? Poller(name: "boxoffice.db.poller") : nil
         state = NIOLockedValueBox(State(idle: connections))
         threadPool = NIOThreadPool(numberOfThreads: configuration.poolSize)
         threadPool.start()
@@ -139,7 +158,12 @@ public final class Database: Sendable {
             return state.idle
         }
         for connection in idle { connection.close() }
+        poller?.stop()
         try? await threadPool.shutdownGracefully()
+    }
+
+    deinit {
+        poller?.stop()
     }
 
     /// Runs `body` with a connection of its own, on a pool thread. When the
@@ -210,7 +234,45 @@ public final class Database: Sendable {
     /// One statement on any free connection.
     @discardableResult
     public func query(_ sql: String, _ params: [String?] = []) async throws -> QueryResult {
-        try await withConnection { try $0.execute(sql, params) }
+        guard let poller else { return try await withConnection { try $0.execute(sql, params) } }
+        let connection = try await acquire()
+        defer { release(connection) }
+        // The health check reads without blocking; only a reconnect blocks.
+        if !connection.isHealthy(checkInput: true) {
+            do {
+                try await threadPool.runIfActive { try connection.connect() }
+            } catch {
+                throw PoolUnavailableError(reason: "\(error)")
+            }
+        }
+        let result: Result<QueryResult, any Error> = await withTaskCancellationHandler {
+            connection.cancellable(true)
+            defer { connection.cancellable(false) }
+            do {
+                return .success(try await connection.query(sql, params, on: poller))
+            } catch {
+                return .failure(error)
+            }
+        } onCancel: {
+            // PQcancel opens a connection of its own and waits for it: off
+            // the caller's thread, which may be an event loop.
+            DispatchQueue.global().async { connection.cancel() }
+        }
+        await leaveIdle(connection)
+        return try result.get()
+    }
+
+    /// `endTransactionOrClose` for the non-blocking driver: nothing to do,
+    /// without leaving the task, when the session is outside any
+    /// transaction (the usual case: a single statement); otherwise the
+    /// blocking ROLLBACK (or close) on a pool thread.
+    private func leaveIdle(_ connection: Connection) async {
+        if connection.isIdle { return }
+        do {
+            try await threadPool.runIfActive { connection.endTransactionOrClose() }
+        } catch {
+            connection.close()  // the pool is shutting down
+        }
     }
 
     /// Runs `body` inside BEGIN ISOLATION LEVEL ... / COMMIT, rolling back

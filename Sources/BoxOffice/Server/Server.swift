@@ -27,7 +27,7 @@ public enum Server {
             .init(
                 conninfo: target.serveConninfo, poolSize: config.poolSize,
                 acquireTimeout: .milliseconds(Int64(config.poolWaitMilliseconds)), timeouts: config.timeouts,
-                preparedStatements: config.preparedStatements),
+                preparedStatements: config.preparedStatements, driver: config.databaseDriver),
             logger: logger)
         // LISTEN and the scheduler need sessions that outlive a transaction:
         // DATABASE_SESSION_URL, a direct connection even when the HTTP pool
@@ -59,7 +59,7 @@ public enum Server {
             let jobs = Database(
                 .init(
                     conninfo: target.sessionConninfo, poolSize: runs,
-                    acquireTimeout: .seconds(5), timeouts: config.timeouts),
+                    acquireTimeout: .seconds(5), timeouts: config.timeouts, driver: config.databaseDriver),
                 logger: logger)
             jobDatabase = jobs
             services.append(
@@ -71,7 +71,9 @@ public enum Server {
             // their own, so a receiver that hangs holds up nothing else.
             if let webhook = config.webhook {
                 let pool = Database(
-                    .init(conninfo: target.serveConninfo, poolSize: 2, acquireTimeout: .seconds(5)),
+                    .init(
+                        conninfo: target.serveConninfo, poolSize: 2, acquireTimeout: .seconds(5),
+                        driver: config.databaseDriver),
                     logger: logger)
                 webhookDatabase = pool
                 services.append(

@@ -22,6 +22,13 @@ struct TestServer: Sendable {
     let notifier: QueueNotifier
     var client: HTTPTestClient { HTTPTestClient(port: port) }
 
+    /// The pool's driver: DB_DRIVER of the test's environment (so the HTTP
+    /// suites run with either), else serve's default.
+    static var driver: Database.Driver {
+        ProcessInfo.processInfo.environment["DB_DRIVER"].flatMap(Database.Driver.init(rawValue:))
+            ?? (try! Config(environment: [:]).databaseDriver)
+    }
+
     static func with<T: Sendable>(
         settings: [String: String] = [:],
         poolSize: Int = 8,
@@ -37,7 +44,10 @@ struct TestServer: Sendable {
         admin.close()
         // A generous wait: the whole suite runs in parallel on two cores, and
         // only the test of the wait itself wants it short.
-        let pool = Database(.init(conninfo: database.apiConninfo, poolSize: poolSize, acquireTimeout: poolWait, timeouts: timeouts))
+        let pool = Database(
+            .init(
+                conninfo: database.apiConninfo, poolSize: poolSize, acquireTimeout: poolWait, timeouts: timeouts,
+                driver: driver))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let migrator = Migrator(directory: TestPaths.sql)
