@@ -275,6 +275,7 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     func query(_ sql: String, _ params: [String?], on poller: Poller) async throws -> QueryResult {
         guard let conn else { throw PostgresError(sqlstate: nil, message: "connection is closed", connectionLost: true) }
+        if cancelRequested { throw PostgresError(sqlstate: "57014", message: "canceling statement due to user request") }
         let count = Int32(params.count)
         guard preparesStatements else {
             return try take(await roundTrip(conn, poller) { conn in
@@ -288,6 +289,8 @@ public final class Connection: @unchecked Sendable {
             name = "s\(prepared.count + 1)"
             try take(await roundTrip(conn, poller) { PQsendPrepare($0, name, sql, 0, nil) })
             prepared[sql] = name
+            // a cancel that came during the PREPARE is not seen by the next statement
+            if cancelRequested { throw PostgresError(sqlstate: "57014", message: "canceling statement due to user request") }
         }
         return try take(await roundTrip(conn, poller) { conn in
             withCStrings(params) { PQsendQueryPrepared(conn, name, count, $0, nil, nil, 0) }

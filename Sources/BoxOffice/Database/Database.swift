@@ -58,7 +58,7 @@ public final class Database: Sendable {
 
         public init(
             conninfo: String, poolSize: Int = 8, acquireTimeout: TimeAmount = .seconds(5), timeouts: Timeouts? = nil,
-            preparedStatements: Bool = true, driver: Driver = .nonblocking
+            preparedStatements: Bool = true, driver: Driver = .threads
         ) {
             self.conninfo = conninfo
             self.poolSize = poolSize
@@ -231,7 +231,9 @@ public final class Database: Sendable {
         }
     }
 
-    /// One statement on any free connection.
+    /// One statement on any free connection. With the non-blocking driver it
+    /// is sent from the caller's task and its answer read by the pool's
+    /// poller; cancellation works as in `withConnection`.
     @discardableResult
     public func query(_ sql: String, _ params: [String?] = []) async throws -> QueryResult {
         guard let poller else { return try await withConnection { try $0.execute(sql, params) } }
@@ -240,23 +242,35 @@ public final class Database: Sendable {
         // The health check reads without blocking; only a reconnect blocks.
         if !connection.isHealthy(checkInput: true) {
             do {
-                try await threadPool.runIfActive { try connection.connect() }
+                try await onPoolThread { try connection.connect() }
             } catch {
                 throw PoolUnavailableError(reason: "\(error)")
             }
         }
+        let call = NIOLockedValueBox(CallState.starting)
         let result: Result<QueryResult, any Error> = await withTaskCancellationHandler {
-            connection.cancellable(true)
-            defer { connection.cancellable(false) }
+            let use = connection.beginCancellableUse()
+            defer { connection.endCancellableUse() }
+            let cancelled = call.withLockedValue { state -> Bool in
+                if case .cancelled = state { return true }
+                state = .running(use)
+                return false
+            }
+            if cancelled { return .failure(CancellationError()) }
             do {
                 return .success(try await connection.query(sql, params, on: poller))
             } catch {
                 return .failure(error)
             }
         } onCancel: {
+            let use = call.withLockedValue { state -> UInt64? in
+                defer { state = .cancelled }
+                if case .running(let use) = state { return use }
+                return nil
+            }
             // PQcancel opens a connection of its own and waits for it: off
             // the caller's thread, which may be an event loop.
-            DispatchQueue.global().async { connection.cancel() }
+            if let use { DispatchQueue.global().async { connection.cancel(use: use) } }
         }
         await leaveIdle(connection)
         return try result.get()
@@ -269,7 +283,7 @@ public final class Database: Sendable {
     private func leaveIdle(_ connection: Connection) async {
         if connection.isIdle { return }
         do {
-            try await threadPool.runIfActive { connection.endTransactionOrClose() }
+            try await onPoolThread { connection.endTransactionOrClose() }
         } catch {
             connection.close()  // the pool is shutting down
         }
