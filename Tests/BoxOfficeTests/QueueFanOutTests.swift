@@ -202,6 +202,55 @@ struct QueueFanOutTests {
         }
     }
 
+    @Test("at a scheduled opening every pre-queued stream hears its shuffled place at once, one read each, not at its refresh")
+    func openingReachesEveryStream() async throws {
+        let count = 30
+        try await TestServer.with(notifierSettings: Self.quiet(front: 2)) { server in
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let id = String(concert.concertId)
+            _ = try server.database.scalar("select api.sale_schedule($1::bigint, now() + interval '1 hour') is not null", [id])
+            let line = try await Self.line(server, concertId: concert.concertId, count: count)
+            defer { for entry in line { entry.stream.close() } }
+            let before = server.notifier.reads
+
+            // The opening: the runs after it shuffle the pre-queue (once the
+            // line is closed up to the opening's cut) and admit 2.
+            _ = try server.database.scalar("select api.sale_schedule($1::bigint, now()) is not null", [id])
+            var opened = false
+            for _ in 0..<5 where !opened {
+                _ = try QueueFixtures.admit(server.database, cap: 2)
+                opened = try server.database.scalar(
+                    "select sale_opened_at is not null from app.concerts where concert_id = $1::bigint", [id]) == "t"
+            }
+            try #require(opened, "the sale did not open")
+
+            var positions: [Int] = []
+            var admitted = 0
+            for (index, entry) in line.enumerated() {
+                let event = try await entry.stream.next("ticket", within: .seconds(10)) {
+                    $0["status"] as? String == "ACTIVE" || $0["position"] is NSNumber
+                }
+                guard let event else {
+                    Issue.record("stream \(index + 1) heard nothing of the opening")
+                    continue
+                }
+                if event.json["status"] as? String == "ACTIVE" {
+                    admitted += 1
+                } else {
+                    positions.append((event.json["position"] as? NSNumber)?.intValue ?? -1)
+                }
+            }
+            #expect(admitted == 2)
+            #expect(positions.sorted() == Array(1...(count - 2)), "every place once: \(positions.sorted())")
+            // one read per stream for the opening, plus the admission's scan
+            // (the admitted and the `front` next, by the places they kept),
+            // once the reads still in flight are done
+            try await Task.sleep(for: .seconds(1))
+            let reads = server.notifier.reads.tickets - before.tickets
+            #expect(reads >= count && reads <= count + 2 + 2, "ticket reads: \(reads) for \(count) streams")
+        }
+    }
+
     @Test("each stream is refreshed on its own clock (the heartbeat), and ends with an error event once its ticket is gone")
     func refreshAndEnd() async throws {
         var settings = QueueNotifier.Settings()

@@ -184,8 +184,9 @@ begin
       admitted := 0;
       return;
     end if;
-    -- the event streams read their tickets again: positions appeared
-    perform pg_notify('boxoffice_queue', v_queue.concert_id::text);
+    -- The event streams of the concert read their tickets again, all of
+    -- them: positions appeared, and the places they keep were shuffled.
+    perform pg_notify('boxoffice_queue', v_queue.concert_id::text || ' opened');
   end if;
 
   v_counted := app.queue_arrivals_count(v_queue.concert_id, v_queue.admitted_upto, v_queue.counted_below,
@@ -331,7 +332,8 @@ claimed oldest first with SKIP LOCKED; a skipped one (a poll, leave or sweep hol
 200 ms per call, and past that only the tickets below it are admitted, until the concert has queue_active_cap
 ACTIVE tokens, and no faster than new_users_per_minute when that is set (a token bucket of one admission
 interval); idle ones met on the way are expired instead. Admitted at at, for
-active_token_seconds. NOTIFY boxoffice_queue, payload the concert_id, when anyone was admitted.
+active_token_seconds. NOTIFY boxoffice_queue, payload the concert_id, when anyone was admitted, and payload
+'<concert_id> opened' at the opening.
 Result: concert_id (null when no concert is left) and the number admitted there.';
 
 create or replace function api.queue_admit_next(

@@ -17,6 +17,9 @@ import ServiceLifecycle
 ///   streams next in line, whose position moved and who are next to go in.
 ///   Streams further back are not read: their position moves by the same
 ///   admission, and they hear it at their next refresh.
+/// - When a scheduled sale opens (`NOTIFY boxoffice_queue, '<concertId>
+///   opened'`), every stream of that concert is read at once: the opening
+///   shuffled the pre-queue's places and gave everyone a position.
 /// - Every stream's ticket is read again every `refresh` (15 s): the
 ///   heartbeat the contract asks for, the "still here" poll that keeps a
 ///   WAITING place, and the fallback for an admission this instance missed.
@@ -78,6 +81,8 @@ public final class QueueNotifier: Service, Sendable {
         var place: Int64?
         var due: ContinuousClock.Instant
         var busy = false
+        /// Read again as soon as the read in flight ends (a sale opened while it ran).
+        var readAgain = false
         let continuation: AsyncStream<Update>.Continuation
     }
 
@@ -187,11 +192,42 @@ public final class QueueNotifier: Service, Sendable {
                     return (try connection.waitForNotifications(timeout: 0.5), reconnected)
                 }
                 // After a (re)connect, NOTIFYs of the time away are lost: look at every concert.
-                let concerts = reconnected ? concertsWithStreams() : Set(notes.compactMap { Int64($0.payload) })
+                let payloads = notes.map { Payload($0.payload) }
+                let concerts = reconnected ? concertsWithStreams() : Set(payloads.compactMap(\.concertId))
                 if !concerts.isEmpty { schedule(concerts) }
+                let opened = Set(payloads.filter(\.opened).compactMap(\.concertId))
+                if !opened.isEmpty { refreshNow(opened) }
             } catch {
                 logger.warning("queue listener lost its connection", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// A NOTIFY's payload: `<concertId>` after an admission, `<concertId>
+    /// opened` when a scheduled sale opened.
+    struct Payload: Equatable {
+        var concertId: Int64?
+        var opened: Bool
+
+        init(_ text: String) {
+            let words = text.split(separator: " ")
+            concertId = words.first.flatMap { Int64($0) }
+            opened = words.count == 2 && words[1] == "opened"
+        }
+    }
+
+    /// A sale opened: every stream of those concerts is read at once (its
+    /// place was shuffled and its position appeared), one read each, once
+    /// per sale, instead of at its next refresh.
+    private func refreshNow(_ concerts: Set<Int64>) {
+        state.withLockedValue { state in
+            for (id, subscriber) in state.subscribers where concerts.contains(subscriber.concertId) {
+                if subscriber.busy {
+                    state.subscribers[id]?.readAgain = true
+                } else {
+                    state.subscribers[id]?.due = .now
+                }
             }
         }
     }
@@ -302,7 +338,8 @@ public final class QueueNotifier: Service, Sendable {
         let continuation: AsyncStream<Update>.Continuation? = state.withLockedValue { state in
             guard var subscriber = state.subscribers[id] else { return nil }
             subscriber.busy = false
-            subscriber.due = .now + settings.refresh
+            subscriber.due = subscriber.readAgain ? .now : .now + settings.refresh
+            subscriber.readAgain = false
             if case .ticket = update { subscriber.place = place }
             state.subscribers[id] = subscriber
             return subscriber.continuation
