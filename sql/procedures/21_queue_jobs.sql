@@ -333,7 +333,7 @@ claimed oldest first with SKIP LOCKED; a skipped one (a poll, leave or sweep hol
 ACTIVE tokens, and no faster than new_users_per_minute when that is set (a token bucket of one admission
 interval); idle ones met on the way are expired instead. Admitted at at, for
 active_token_seconds. NOTIFY boxoffice_queue, payload the concert_id, when anyone was admitted, and payload
-'<concert_id> opened' at the opening.
+''<concert_id> opened'' at the opening.
 Result: concert_id (null when no concert is left) and the number admitted there.';
 
 create or replace function api.queue_admit_next(
