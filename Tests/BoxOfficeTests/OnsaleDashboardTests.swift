@@ -124,6 +124,9 @@ struct OnsaleDashboardTests {
         let errorLines = text.split(separator: "\n").filter { $0.hasPrefix("hb_request_errors{") }
         #expect(errorLines.contains { $0.contains(#"error_type="404""#) }, "\(errorLines)")
         #expect(!errorLines.contains { $0.contains(#"error_type="2"#) }, "successes counted as errors: \(errorLines)")
+        // the payment's retries are counted under its concert
+        let retryLines = text.split(separator: "\n").filter { $0.hasPrefix("boxoffice_payment_retries_total{") }
+        #expect(retryLines.contains { $0.contains("concert=\"\(id)\"") }, "\(retryLines)")
         #expect(try Fixtures.audit(database) == [])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 
 /// One request on its way to one `api` function: reads and checks the shape
 /// of what the client sent (400 and the token header's 401s), binds it as
@@ -125,21 +126,37 @@ struct Call: Sendable {
     /// (then 503 UNAVAILABLE when every attempt failed).
     func respondSerializable(_ status: HTTPResponse.Status, _ sql: String, _ params: [String?]) async throws -> Response {
         let result: QueryResult
+        let retries = NIOLockedValueBox(0)
         do {
             // 40 attempts with the back-off capped at 100 ms: a payment of a
             // fan at the front gives up only after seconds of conflicts, which
             // do not happen while the database is up (BENCHMARKS.md).
             result = try await database.withRetryingTransaction(attempts: 40, onRetry: { _, attempt in
-                Metrics.serializationRetries.increment()
+                retries.withLockedValue { $0 += 1 }
                 if attempt == 1 { Metrics.paymentsRetried.increment() }
             }) { connection in
                 try connection.execute(sql, params)
             }
-        } catch let error as PostgresError where error.isRetryable {
-            Metrics.paymentsFailedRetries.increment()
+        } catch {
+            Self.countRetries(retries.withLockedValue { $0 }, concert: "unknown")
+            if let error = error as? PostgresError, error.isRetryable { Metrics.paymentsFailedRetries.increment() }
             throw error
         }
-        return Self.json(status, result.scalar ?? "null")
+        let body = result.scalar ?? "null"
+        Self.countRetries(retries.withLockedValue { $0 }, concert: Self.concertId(of: body) ?? "unknown")
+        return Self.json(status, body)
+    }
+
+    private static func countRetries(_ count: Int, concert: String) {
+        if count > 0 { Metrics.paymentRetries(concert: concert).increment(by: Int64(count)) }
+    }
+
+    /// The `concertId` of an answer's JSON object (a Payment), as text.
+    static func concertId(of body: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+              let id = object["concertId"] as? NSNumber
+        else { return nil }
+        return id.stringValue
     }
 
     /// Calls a function that returns nothing; answers 204.

@@ -14,8 +14,12 @@ enum Metrics {
 
     static func bootstrap() { _ = registry }
 
-    /// Retried attempts of SERIALIZABLE payments (one payment may retry more than once).
-    static let serializationRetries = Counter(label: "boxoffice_payment_retries_total")
+    /// Retried attempts of SERIALIZABLE payments (one payment may retry more
+    /// than once), per concert: counted when the payment ends, under the
+    /// concert of its answer, or `unknown` when it ended in an error.
+    static func paymentRetries(concert: String) -> CoreMetrics.Counter {
+        CoreMetrics.Counter(label: "boxoffice_payment_retries_total", dimensions: [("concert", concert)])
+    }
     /// Payments that needed at least one retry, and those that ran out of attempts (503).
     static let paymentsRetried = Counter(label: "boxoffice_payments_retried_total")
     static let paymentsFailedRetries = Counter(label: "boxoffice_payments_retries_exhausted_total")
