@@ -10,15 +10,7 @@
 set -euo pipefail
 db=${1:-q_conc}
 cd "$(dirname "$0")/../../.."
-scripts/dev-sql "$db" >/dev/null
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-n=0 failed=0
-check() {  # check WHAT HAVE WANT
-  n=$((n + 1))
-  if [[ "$2" == "$3" ]]; then echo "ok $n - $1"; else echo "not ok $n - $1"; echo "#   have: $2"; echo "#   want: $3"; failed=1; fi
-}
+source sql/testing/sessions.sh
 # the place in line of user u's live ticket (1 = first), WAITING or not
 place() { q -c "select count(*) from app.queue_tickets t, app.queue_tickets m
                 where m.user_id = $1 and m.status in ('WAITING', 'ACTIVE') and t.concert_id = m.concert_id

@@ -9,15 +9,7 @@
 set -euo pipefail
 db=${1:-s_conc}
 cd "$(dirname "$0")/../../.."
-scripts/dev-sql "$db" >/dev/null
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-n=0 failed=0
-check() {  # check WHAT HAVE WANT
-  n=$((n + 1))
-  if [[ "$2" == "$3" ]]; then echo "ok $n - $1"; else echo "not ok $n - $1"; echo "#   have: $2"; echo "#   want: $3"; failed=1; fi
-}
+source sql/testing/sessions.sh
 token() { q -c "select token from app.queue_tickets where user_id = $1 and status in ('WAITING', 'ACTIVE')"; }
 locked() { q -c "select count(*) = 0 from (select from app.queue_tickets where token = '$1' for update skip locked) x"; }
 # the place of user u's ticket among the concert's tickets, by number (1 = first)

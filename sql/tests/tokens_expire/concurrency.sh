@@ -12,15 +12,7 @@
 set -euo pipefail
 db=${1:-q_blocks}
 cd "$(dirname "$0")/../../.."
-scripts/dev-sql "$db" >/dev/null
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-n=0 failed=0
-check() {  # check WHAT HAVE WANT
-  n=$((n + 1))
-  if [[ "$2" == "$3" ]]; then echo "ok $n - $1"; else echo "not ok $n - $1"; echo "#   have: $2"; echo "#   want: $3"; failed=1; fi
-}
+source sql/testing/sessions.sh
 echo "1..6"
 
 # One concert, a line of 30 000 (blocks 0 .. 29). A quarter of it stops
