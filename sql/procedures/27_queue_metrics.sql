@@ -33,12 +33,19 @@ as $$
       join app.concerts c on c.concert_id = q.concert_id
       -- past every number handed out: the whole line
       cross join (select sq.last_value + 1 as end_no from app.queue_tickets_queue_no_seq sq) l
+      -- Holds and sales from the indexes that hold only those seats
+      -- (seats_hold_expires_at_idx, seats_concert_id_sold_idx), never from
+      -- every seat of every concert: a scrape in an on-sale reads the seats
+      -- held or sold, not the million on sale (1.1 s a scrape over 200
+      -- concerts of 5 000 seats when it read them all).
       cross join lateral (
-        select count(*) filter (where st.status = 'HELD' and st.hold_expires_at > onsale_metrics.at) as holds,
-               count(*) filter (where st.status = 'SOLD') as sold
-        from app.concert_dates d
-        join app.seats st on st.date_id = d.date_id
-        where d.concert_id = q.concert_id) s
+        select (select count(*)
+                from app.seats st
+                where st.status = 'HELD' and st.hold_expires_at > onsale_metrics.at
+                  and st.concert_id = q.concert_id) as holds,
+               (select count(*)
+                from app.seats st
+                where st.status = 'SOLD' and st.concert_id = q.concert_id) as sold) s
       -- concerts still to come
       where exists (select from app.concert_dates d where d.concert_id = q.concert_id and d.starts_at > onsale_metrics.at)),
       '[]'::jsonb),

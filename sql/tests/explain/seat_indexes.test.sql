@@ -4,7 +4,7 @@
 -- The api functions run app.seat_free_list and app.date_availability_list, SQL functions the planner inlines, so
 -- EXPLAIN of a call of them is the plan of the statement the api function runs; the holds_expire query is copied.
 begin;
-select plan(14);
+select plan(17);
 
 -- The plan helpers (tests.plan, tests.generic_plan, tests.uses_index) are in sql/testing/fixtures/80_explain.sql.
 
@@ -52,6 +52,18 @@ select tests.plan($$
   for update skip locked$$) as p \gset
 select tests.uses_index(:'p', 'seats_hold_expires_at_idx', 'lapsed holds: seats_hold_expires_at_idx');
 select ok(not pg_temp.seq_scans_seats(:'p'), 'lapsed holds: no Seq Scan on seats');
+
+-- The /metrics scrape (app.onsale_metrics), every concert with a line: it counts held and sold seats on the indexes
+-- that hold only those (seats_hold_expires_at_idx, seats_concert_id_sold_idx), never every seat of every concert.
+insert into app.queues (concert_id) select c.concert_id from app.concerts c on conflict do nothing;
+select seq_scans as seq_before, rows_fetched as fetched_before from tests.table_reads('seats') \gset
+select app.onsale_metrics(now()) as metrics \gset
+select seq_scans as seq_after, rows_fetched as fetched_after from tests.table_reads('seats') \gset
+select is((:seq_after - :seq_before)::bigint, 0::bigint, 'metrics: no Seq Scan on seats');
+select cmp_ok((:fetched_after - :fetched_before)::bigint, '<', 50000::bigint,
+  'metrics: reads the held and sold seats (about 21 000 with the holds once per concert), not the 100 000 seats');
+select is((select sum((c ->> 'sold')::bigint) from jsonb_array_elements(:'metrics'::jsonb -> 'concerts') c)::bigint,
+  (select count(*) from app.seats s where s.status = 'SOLD'), 'metrics: every sold seat counted');
 
 -- The api functions answer at this scale.
 insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at, activated_at, expires_at)
