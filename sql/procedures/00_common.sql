@@ -84,6 +84,13 @@ begin
     raise exception using errcode = 'CR300', message = 'token missing',
       detail = 'send the queue token as Authorization: Bearer <token>';
   end if;
+  -- An ACTIVE ticket through queue_tickets_active_token_idx, which no
+  -- payment writes into (see sql/indexes/queue_tickets_active_token_idx.sql);
+  -- any other through the primary key.
+  select * into v_ticket from app.queue_tickets t where t.token = ticket_find.token and t.status = 'ACTIVE';
+  if found then
+    return v_ticket;
+  end if;
   select * into v_ticket from app.queue_tickets t where t.token = ticket_find.token;
   if not found then
     raise exception using errcode = 'CR301', message = 'token invalid',
@@ -94,7 +101,9 @@ end
 $$;
 
 comment on function app.ticket_find(uuid) is
-'The ticket of token, whatever its status. Raises CR300 when token is null, CR301 when there is no such ticket.';
+'The ticket of token, whatever its status (an ACTIVE one found on queue_tickets_active_token_idx, so that
+SERIALIZABLE payments read no page another payment writes). Raises CR300 when token is null, CR301 when there is
+no such ticket.';
 
 -- Whether a ticket is live at as_of: ACTIVE and not past expires_at, or
 -- WAITING and polled within waiting_idle_seconds. A ticket past its time is
@@ -264,10 +273,18 @@ volatile
 security invoker
 set search_path = ''
 as $$
-  update app.idempotency_keys k
-  set status = idempotency_finish.status, response = idempotency_finish.response
+  -- The row is there (app.idempotency_claim inserted it earlier in this
+  -- transaction), so this always takes the DO UPDATE arm; request_hash is
+  -- never written from here. An upsert rather than an UPDATE: ON CONFLICT
+  -- finds the row with a dirty snapshot, which takes no SSI predicate lock,
+  -- where an UPDATE's index scan would lock the leaf page of
+  -- idempotency_keys_pkey that the neighbouring users' claims insert into,
+  -- and concurrent SERIALIZABLE payments would fail with 40001.
+  insert into app.idempotency_keys as k (user_id, key, request_hash, status, response)
+  select idempotency_finish.user_id, idempotency_finish.key, '', idempotency_finish.status, idempotency_finish.response
   where idempotency_finish.key is not null
-    and k.user_id = idempotency_finish.user_id and k.key = idempotency_finish.key
+  on conflict on constraint idempotency_keys_pkey
+  do update set status = excluded.status, response = excluded.response
 $$;
 
 comment on function app.idempotency_finish(bigint, text, integer, jsonb) is

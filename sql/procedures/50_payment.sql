@@ -58,8 +58,12 @@ revoke execute on function app.payment_json(app.payments, app.reservations) from
 -- table's fillfactor leaves room), the balance is a HOT update, and the seat
 -- is found through seats_date_id_seat_no_idx (status <> 'SOLD'), which a SOLD
 -- seat leaves: its new version goes into seats_pkey only, which no payment
--- reads. Polls never write an ACTIVE ticket, so the token's USED update meets
--- no concurrent write.
+-- reads. The token is found on queue_tickets_active_token_idx, which a USED
+-- ticket leaves (its new version goes into queue_tickets_pkey, which no
+-- payment reads), and the stored Idempotency-Key is written by an upsert,
+-- whose dirty-snapshot probe locks nothing (app.idempotency_finish). Polls
+-- never write an ACTIVE ticket, so the token's USED update meets no
+-- concurrent write. sql/tests/payment_create/interleaved.sh shows it.
 -- Business conflicts never raise 40001: that SQLSTATE is left to PostgreSQL,
 -- and the server retries the whole SERIALIZABLE transaction on it.
 create or replace function app.payment_refusal(reservation_id bigint, user_id bigint, at timestamptz, balance_debited boolean)
@@ -157,9 +161,15 @@ begin
   perform app.idempotency_reused_check(v_reused);
 
   -- The seat: sold if this reservation still holds it. status <> 'SOLD'
-  -- puts the scan on seats_date_id_seat_no_idx (see above). The hold's
-  -- expiry is checked on the row returned, not in the WHERE, so that no plan
-  -- reads seats_hold_expires_at_idx as a range (every held seat).
+  -- puts the scan on seats_date_id_seat_no_idx (see above). No status =
+  -- 'HELD' and no hold expiry in the WHERE: either would let a plan read
+  -- seats_hold_expires_at_idx (WHERE status = 'HELD') whole, every held
+  -- seat, and a generic plan made while the statistics knew of no held seat
+  -- (an on-sale's first minute) did exactly that; its SSI locks on every
+  -- held seat were promoted to a lock on the whole table, and nearly every
+  -- other payment failed with 40001. HELD is implied: seats_holder_check
+  -- gives a seat that is not SOLD and has a reservation_id status HELD. The
+  -- expiry is checked on the row returned.
   update app.seats s
   set status = 'SOLD',
       -- a lapsed hold keeps its time, so the row returned tells (and the
@@ -167,7 +177,7 @@ begin
       hold_expires_at = case when s.hold_expires_at > payment_create.at then null else s.hold_expires_at end
   where s.date_id = v_reservation.date_id and s.seat_no = v_reservation.seat_no
     and s.status <> 'SOLD'
-    and s.status = 'HELD' and s.reservation_id = v_reservation.reservation_id and s.user_id = v_user_id
+    and s.reservation_id = v_reservation.reservation_id and s.user_id = v_user_id
   returning s.hold_expires_at is null into v_live;
   if not found or not v_live then
     perform app.payment_refusal(v_reservation.reservation_id, v_user_id, payment_create.at, false);
@@ -206,12 +216,12 @@ begin
   -- The token is used up: the user joins the queue again for another purchase.
   -- Only while it is still ACTIVE: a token paid with twice at once (in READ
   -- COMMITTED, from psql) pays once; the second payment rolls back whole.
-  -- ended_at is null: still ACTIVE (the gate saw it ACTIVE and unexpired;
-  -- queue_tickets_ended_check), said without status, which the partial
-  -- indexes key on: the row is found by queue_tickets_pkey only.
+  -- The row is found on queue_tickets_active_token_idx, where no other
+  -- payment's USED version goes, not on queue_tickets_pkey, where each does
+  -- (sql/indexes/queue_tickets_active_token_idx.sql).
   update app.queue_tickets t
   set status = 'USED', ended_at = payment_create.at
-  where t.token = v_ticket.token and t.ended_at is null;
+  where t.token = v_ticket.token and t.status = 'ACTIVE' and t.ended_at is null;
   if not found then
     raise exception using errcode = 'CR302', message = 'token expired',
       detail = 'the token was used up by another payment';

@@ -2,8 +2,8 @@
 # pgTAP with several real sessions: recreates the scratch database $db with
 # scripts/dev-sql (never point one at a real database), and gives q (psql on
 # it, unaligned, quiet) and check (one TAP line), a temporary folder $tmp,
-# and $failed for the exit status. The caller sets db and is at the root of
-# the repository.
+# $failed for the exit status, and until_true (waits for a background
+# session). The caller sets db and is at the root of the repository.
 scripts/dev-sql "$db" >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -13,3 +13,6 @@ check() {  # check WHAT HAVE WANT
   n=$((n + 1))
   if [[ "$2" == "$3" ]]; then echo "ok $n - $1"; else echo "not ok $n - $1"; echo "#   have: $2"; echo "#   want: $3"; failed=1; fi
 }
+# waits (up to 20 s) until the query answers t, for a session started in the
+# background to reach its lock (or its step) on a loaded machine; answers t or f
+until_true() { for _ in $(seq 200); do [ "$(q -c "$1")" = t ] && { echo t; return; }; sleep 0.1; done; echo f; }

@@ -45,7 +45,7 @@
 -- foreign-key checks or the calls' Seq Scan and rows-read tests; idempotency_keys_pkey cannot go (the claim's
 -- ON CONFLICT names it: the test errors). ledger_payment_id_idx serves no route, and this file passes without it.
 begin;
-select plan(46);
+select plan(47);
 
 -- The plan helpers (tests.plan, tests.generic_plan, tests.analyzed_plan, tests.index_names, tests.rows_read) are
 -- in sql/testing/fixtures/80_explain.sql.
@@ -317,8 +317,14 @@ reset role;
 select pg_temp.snap('pay/') \g /dev/null
 select pg_temp.reads_ok('pay', 8, 50, 'api.payment_create x 8');
 select pg_temp.indexes_scanned('pay',
-  array['queue_tickets_pkey', 'reservations_pkey', 'users_pkey'], 8,
-  'api.payment_create x 8: the token, the reservation, the user (and the foreign-key checks) by primary key');
+  array['queue_tickets_active_token_idx', 'reservations_pkey', 'users_pkey'], 8,
+  'api.payment_create x 8: the ACTIVE token by queue_tickets_active_token_idx, the reservation, the user (and the '
+  || 'foreign-key checks) by primary key');
+-- Not queue_tickets_pkey: in SERIALIZABLE that read locks the leaf page where other payments' USED tickets go
+-- (sql/indexes/queue_tickets_active_token_idx.sql; sql/tests/payment_create/interleaved.sh).
+select is((select a.scans - b.scans from pg_temp.index_snaps a join pg_temp.index_snaps b using (indexname)
+           where a.label = 'pay/' and b.label = 'pay' and indexname = 'queue_tickets_pkey'), 0::bigint,
+  'api.payment_create x 8 does not read queue_tickets_pkey');
 
 -- api.payment_create x 8 with an Idempotency-Key, then the same requests again (the replays).
 select pg_temp.snap('pay key') \g /dev/null
@@ -353,8 +359,9 @@ select is(count(*) filter (where (app.balance_charge(a.token, 10000, as_of => :'
 from pg_temp.actor a where a.i between 17 and 24;
 select pg_temp.snap('charge/') \g /dev/null
 select pg_temp.reads_ok('charge', 8, 50, 'api.balance_charge x 8');
-select pg_temp.indexes_scanned('charge', array['queue_tickets_pkey', 'users_pkey'], 8,
-  'api.balance_charge x 8: the token and the user (and the ledger''s foreign-key check) by primary key');
+select pg_temp.indexes_scanned('charge', array['queue_tickets_active_token_idx', 'users_pkey'], 8,
+  'api.balance_charge x 8: the ACTIVE token by queue_tickets_active_token_idx, the user (and the ledger''s '
+  || 'foreign-key check) by primary key');
 
 -- api.balance_charge x 8 with an Idempotency-Key, then the replays.
 select pg_temp.snap('charge key') \g /dev/null

@@ -19,9 +19,6 @@ token() { q -c "select token from app.queue_tickets where user_id = $1 and statu
 status() { q -c "select string_agg(status, ' ' order by user_id) from app.queue_tickets
                  where user_id in ($1) and (status in ('WAITING', 'ACTIVE') or ended_at is null)"; }
 locked() { q -c "select count(*) = 0 from (select from app.queue_tickets where token = '$1' for update skip locked) x"; }
-# waits (up to 20 s) until the query answers t, for a session started in the
-# background to reach its lock on a loaded machine; answers t or f
-until_true() { for _ in $(seq 200); do [ "$(q -c "$1")" = t ] && { echo t; return; }; sleep 0.1; done; echo f; }
 free_slots() { q -c "update app.queue_tickets set status = 'LEFT', ended_at = now()
                      where token in (select token from app.queue_tickets where status = 'ACTIVE' order by queue_no limit $1)"; }
 echo "1..23"
