@@ -76,6 +76,7 @@ returns app.queue_tickets
 language plpgsql
 stable
 security invoker
+set enable_seqscan = off
 as $$
 declare
   v_ticket app.queue_tickets;

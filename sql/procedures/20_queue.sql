@@ -32,6 +32,18 @@
 -- its app.queue_blocks rows (in primary key order, one batch per
 -- transaction). Joins, polls and leaves lock one ticket at most, then
 -- counters. So no cycle can form.
+--
+-- Plans: every function here and in 21_queue_jobs.sql, 22_queue_blocks.sql
+-- and 25_queue_events.sql that reads the line says set enable_seqscan = off
+-- (so do app.ticket_find and app.payment_create). An on-sale's line grows from
+-- nothing to thousands of tickets in seconds, and PL/pgSQL keeps, per
+-- session, the generic plan it made after a statement's first five calls: a
+-- server connection that made it while the line was a page long (a Seq Scan
+-- of app.queue_tickets is the cheapest plan then) kept reading the whole line
+-- on every poll, which made a poll cost 1.5-2 ms instead of 0.3 ms in an
+-- on-sale. Every statement on the line finds its rows through an index, so
+-- the setting costs nothing when the line is long and a little when it is
+-- short (sql/tests/queue_status/plans_made_early.test.sql).
 
 drop function if exists api.queue_join(bigint, bigint, timestamptz);
 drop function if exists api.queue_join(bigint, bigint);
@@ -45,6 +57,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_position bigint := 0::bigint;
@@ -132,6 +145,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_before timestamptz := ticket_seen.at
@@ -205,6 +219,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 #variable_conflict use_column
 declare
@@ -343,6 +358,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_ticket app.queue_tickets;
@@ -384,6 +400,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_ticket app.queue_tickets;

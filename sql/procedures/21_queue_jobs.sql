@@ -34,6 +34,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_closed bigint;
@@ -120,6 +121,7 @@ set search_path = ''
 -- Its claims' generic plans can scan the table (bench/explain/REPORT.md); a
 -- custom plan per run keeps them on the index however the statistics drift.
 set plan_cache_mode = force_custom_plan
+set enable_seqscan = off
 as $$
 declare
   v_cap bigint := app.setting('queue_active_cap', 100);
@@ -461,6 +463,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_idle_before timestamptz := tokens_expire.at - make_interval(secs => app.setting('waiting_idle_seconds', 300));

@@ -30,6 +30,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 begin
   -- ORDER BY: the rows are locked in the order of the primary key, the same
@@ -61,6 +62,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_block constant bigint := 1024::bigint;
@@ -220,6 +222,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_from bigint := greatest(queue_arrivals_count.counted_below,
@@ -273,6 +276,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   -- the counted part is [after_no + 1, v_cut)

@@ -38,6 +38,7 @@ language sql
 stable
 security definer
 set search_path = ''
+set enable_seqscan = off
 as $$
   select t.queue_no from app.queue_tickets t
   where t.token = queue_events_place.token and t.status = 'WAITING'
