@@ -34,14 +34,16 @@
 -- counters. So no cycle can form.
 --
 -- Plans: every function here and in 21_queue_jobs.sql, 22_queue_blocks.sql
--- and 25_queue_events.sql that reads the line says set enable_seqscan = off
--- (so do app.ticket_find and app.payment_create). An on-sale's line grows from
+-- and 25_queue_events.sql that reads the line says set enable_seqscan = off,
+-- and so do app.ticket_find, the routes of an admitted fan (dates, seats,
+-- holds, reservations, balance) and app.payment_create. An on-sale's line grows from
 -- nothing to thousands of tickets in seconds, and PL/pgSQL keeps, per
 -- session, the generic plan it made after a statement's first five calls: a
 -- server connection that made it while the line was a page long (a Seq Scan
 -- of app.queue_tickets is the cheapest plan then) kept reading the whole line
 -- on every poll, which made a poll cost 1.5-2 ms instead of 0.3 ms in an
--- on-sale. Every statement on the line finds its rows through an index, so
+-- on-sale (and a hold's count of the fan's holds scanned every reservation).
+-- Every statement on the line finds its rows through an index, so
 -- the setting costs nothing when the line is long and a little when it is
 -- short (sql/tests/queue_status/plans_made_early.test.sql).
 

@@ -136,6 +136,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz := coalesce(concert_dates.as_of, now());
@@ -201,6 +202,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz := coalesce(seat_list.as_of, now());

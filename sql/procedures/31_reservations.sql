@@ -66,6 +66,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz := coalesce(reservation_get.as_of, now());
@@ -122,6 +123,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz := coalesce(reservation_cancel.as_of, now());

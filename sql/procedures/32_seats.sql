@@ -20,6 +20,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz := coalesce(seat_hold.as_of, now());
@@ -202,6 +203,7 @@ set search_path = ''
 -- Its claim's generic plan scans the table (bench/explain/REPORT.md); a custom
 -- plan per run keeps it on the partial index however the statistics drift.
 set plan_cache_mode = force_custom_plan
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz := coalesce(holds_expire.as_of, now());

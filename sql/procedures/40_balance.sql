@@ -12,6 +12,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_ticket app.queue_tickets;
@@ -64,6 +65,7 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz := coalesce(balance_charge.as_of, now());
@@ -178,6 +180,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set enable_seqscan = off
 as $$
 declare
   v_limit integer := coalesce(balance_history.max_entries, 50);

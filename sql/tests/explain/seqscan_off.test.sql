@@ -1,0 +1,23 @@
+-- The functions of the on-sale's hot path say set enable_seqscan = off (sql/procedures/20_queue.sql, "Plans"):
+-- PL/pgSQL keeps a statement's generic plan for the session, and plans made while an on-sale's tables were
+-- nearly empty read them whole ever after (queue_status/plans_made_early.test.sql shows it for the poll). A
+-- function added to the path, or one that loses the setting, fails here.
+begin;
+select plan(1);
+
+select is(
+  array(select p.oid::regprocedure::text
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'app'
+          and p.proname in ('ticket_find', 'ticket_json', 'ticket_seen', 'queue_join', 'queue_status', 'queue_leave',
+                            'queue_line_close', 'queue_admit_next', 'tokens_expire', 'queue_blocks_add',
+                            'queue_departed', 'queue_arrivals_count', 'queue_arrived', 'concert_dates', 'seat_list',
+                            'reservation_get', 'reservation_cancel', 'seat_hold', 'holds_expire', 'balance_get',
+                            'balance_charge', 'balance_history', 'payment_create')
+          and not coalesce('enable_seqscan=off' = any (p.proconfig), false)
+        order by 1),
+  '{}'::text[],
+  'every function of the hot path says set enable_seqscan = off');
+
+select * from finish();
+rollback;
