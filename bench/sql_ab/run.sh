@@ -18,12 +18,13 @@
 #
 # Usage: bench/sql_ab/run.sh [REV]
 #   ROUNDS (4), CLIENTS (4), TX (1000), SCRIPTS (seat_hold_distinct
-#   balance_charge reservation_get payment_create), BOXOFFICE_BIN (the debug
-#   build) for migrate and seed.
+#   balance_charge reservation_get payment_create; queue_status polls a line
+#   of POLL_TOKENS, default 10 000), BOXOFFICE_BIN (the debug build) for
+#   migrate and seed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rev=${1:-HEAD}
-rounds=${ROUNDS:-4}; clients=${CLIENTS:-4}; tx=${TX:-1000}
+rounds=${ROUNDS:-4}; clients=${CLIENTS:-4}; tx=${TX:-1000}; poll_tokens=${POLL_TOKENS:-10000}
 scripts=${SCRIPTS:-seat_hold_distinct balance_charge reservation_get payment_create}
 bin=${BOXOFFICE_BIN:-.build/debug/boxoffice}
 [ -x "$bin" ] || { echo "no $bin: swift build first, or set BOXOFFICE_BIN" >&2; exit 1; }
@@ -42,7 +43,7 @@ DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=base" "$bin" seed -
 sql -c "select * from app.seed_concerts(array['Join line', 'Poll line'], array['Hall J', 'Hall P'], 1, now())" >/dev/null
 concert() { sql -c "select concert_id from app.concerts where title = '$1'"; }
 sql -v join_concert="$(concert 'Join line')" -v poll_concert="$(concert 'Poll line')" -v list_first=101 -v list_last=110 \
-  -v hold_first=126 -v hold_last=150 -v pay_first=161 -v pay_last=170 -v join_users=10 -v poll_tokens=100 \
+  -v hold_first=126 -v hold_last=150 -v pay_first=161 -v pay_last=170 -v join_users=10 -v poll_tokens="$poll_tokens" \
   -v pay_count=$((clients * tx > 6000 ? clients * tx : 6000)) -v clients=8 -f bench/pgbench/setup.sql >/dev/null
 # seat_hold_distinct holds thousands of seats per token: holds lapse after a
 # second, so that the per-token limit never stops a client (the payments'
@@ -64,6 +65,7 @@ run() { # db script
   local db=$1 script=$2 before after out done_tx
   local args=(-t "$tx")
   [ "$script" = payment_create ] && args+=(--max-tries 10 -D i=0 -D clients="$clients")
+  [ "$script" = queue_status ] && args+=(-D poll_tokens="$poll_tokens")
   before=$(reaped)
   out=$(PGUSER=boxoffice_api pgbench -n -M prepared -c "$clients" -j 2 "${args[@]}" -f "bench/pgbench/$script.sql" "$db" 2>&1) || true
   after=$(reaped)
