@@ -170,7 +170,7 @@ struct PoolTimeoutTests {
 
     @Test("a cancelled caller cancels its statement on the server (57014), and the same session serves the next caller")
     func cancelledCallerCancelsStatement() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let pid = try await pool.query("select pg_backend_pid()::text").scalar
         let sleeper = Task { try await pool.query("select pg_sleep(60)") }
@@ -188,7 +188,7 @@ struct PoolTimeoutTests {
 
     @Test("a call cancelled while it waits for a connection never runs")
     func cancelledWhileWaitingNeverRuns() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let busy = Task { try await pool.query("select pg_sleep(0.5)") }
         #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'PgSleep'").count == 1 })
@@ -203,7 +203,7 @@ struct PoolTimeoutTests {
 
     @Test("a cancel that comes after its caller's use of the connection never reaches the next caller's statement; within the use, it stops the statements that follow")
     func lateCancelMissesNextCaller() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let connection = try Connection.open(conninfo: database.apiConninfo)
         defer { connection.close() }
         let over = connection.beginCancellableUse()
@@ -230,7 +230,7 @@ struct PoolTimeoutTests {
 
     @Test("a session left in a transaction is rolled back before the pool hands it out again")
     func openTransactionNotHandedOut() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let pid = try await pool.withConnection { connection in
             try connection.run(script: "begin; create temporary table left_open (x int)")
@@ -247,7 +247,7 @@ struct PoolTimeoutTests {
 
     @Test("a session whose ROLLBACK failed is closed, and the next caller gets a fresh one")
     func failedRollbackCloses() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let first = try await pool.query("select pg_backend_pid()").scalar
         let killer = try database.admin()
