@@ -11,13 +11,16 @@ struct DatabasePoolTests {
     func fiftyTasksOnEight() async throws {
         let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 8, acquireTimeout: .seconds(30)))
-        let pids = try await withThrowingTaskGroup(of: String.self) { group in
-            for i in 0..<50 {
-                group.addTask {
-                    try await pool.query("select pg_backend_pid()::text || ':' || $1 from pg_sleep(0.02)", [String(i)]).scalar ?? ""
+        // The callers on threads of their own (`OwnThreads`).
+        let pids = try await withTaskExecutorPreference(OwnThreads.shared) {
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        try await pool.query("select pg_backend_pid()::text || ':' || $1 from pg_sleep(0.02)", [String(i)]).scalar ?? ""
+                    }
                 }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
             }
-            return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         await pool.shutdown()
         #expect(pids.count == 50)
