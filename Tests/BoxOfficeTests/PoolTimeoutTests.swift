@@ -210,14 +210,21 @@ struct PoolTimeoutTests {
         connection.endCancellableUse()
         let current = connection.beginCancellableUse()
         defer { connection.endCancellableUse() }
-        // The late cancel comes while the next caller's statement runs.
-        let late = DispatchQueue.global()
+        // The late cancel comes while the next caller's statement runs. On a
+        // thread of its own: a Dispatch queue's 0.3 s came after the whole
+        // statement once, with the suite's other work queued before it.
+        func late(_ cancel: @escaping @Sendable () -> Void) {
+            Thread {
+                Thread.sleep(forTimeInterval: 0.3)
+                cancel()
+            }.start()
+        }
         let lateSent = NIOLockedValueBox<Bool?>(nil)
-        late.asyncAfter(deadline: .now() + 0.3) { lateSent.withLockedValue { $0 = connection.cancel(use: over) } }
+        late { lateSent.withLockedValue { $0 = connection.cancel(use: over) } }
         #expect(try connection.execute("select pg_sleep(1)::text").rows.count == 1, "the statement ran to its end")
         #expect(lateSent.withLockedValue { $0 } == false)
         // The current caller's cancel does reach it.
-        late.asyncAfter(deadline: .now() + 0.3) { connection.cancel(use: current) }
+        late { connection.cancel(use: current) }
         #expect { try connection.execute("select pg_sleep(30)") } throws: { ($0 as? PostgresError)?.sqlstate == "57014" }
         // A cancel that lands between two statements is ignored by the
         // server; the use's next statement is refused instead.
