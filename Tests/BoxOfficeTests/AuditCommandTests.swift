@@ -23,8 +23,8 @@ struct AuditCommandTests {
     }
 
     @Test("exit status 0 when every invariant holds, 1 with the broken one's row when a balance is made up")
-    func exitStatus() throws {
-        let database = try TestDatabase.create()
+    func exitStatus() async throws {
+        let database = try await TestDatabase.create()
         let clean = try Self.audit(database)
         #expect(clean.status == 0, "\(clean.output)")
         #expect(clean.output.contains("all invariants hold"))

@@ -40,7 +40,7 @@ struct CommandLineTests {
 
     @Test("a busy port stops serve with exit status 1 and a message naming the address and HTTP_PORT")
     func busyPort() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         // Hold a loopback port the way another server would.
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(socket >= 0)
@@ -73,7 +73,7 @@ struct CommandLineTests {
 
     @Test("jobs run with an unknown name lists the jobs there are and runs nothing")
     func unknownJob() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let env = Self.environment(["DATABASE_URL": database.adminConninfo, "MIGRATE_DATABASE_URL": ""])
         let runs = try database.scalar("select count(*) from app.job_runs")
         let unknown = try await ProcessRun.run([TestPaths.binary, "jobs", "run", "nope"], environment: env)

@@ -21,8 +21,8 @@ struct ConnectionOptionsTests {
     }
 
     @Test("a connection gets connect_timeout, keepalives and tcp_user_timeout by default")
-    func defaults() throws {
-        let database = try TestDatabase.create(empty: true)
+    func defaults() async throws {
+        let database = try await TestDatabase.create(empty: true)
         for conninfo in [try Self.tcp(database).keyValue, try Self.tcp(database).url, database.adminConninfo] {
             let connection = try Connection.open(conninfo: conninfo)
             defer { connection.close() }
@@ -33,8 +33,8 @@ struct ConnectionOptionsTests {
     }
 
     @Test("what the connection string says wins over the defaults, in key=value and URL form")
-    func connectionStringWins() throws {
-        let database = try TestDatabase.create(empty: true)
+    func connectionStringWins() async throws {
+        let database = try await TestDatabase.create(empty: true)
         let tcp = try Self.tcp(database)
         for conninfo in [tcp.keyValue + " connect_timeout=7 keepalives_idle=42", tcp.url + "?connect_timeout=7&keepalives_idle=42"] {
             let connection = try Connection.open(conninfo: conninfo)

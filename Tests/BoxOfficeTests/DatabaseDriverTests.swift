@@ -24,7 +24,7 @@ struct DatabaseDriverTests {
         "a cancelled task cancels its statement on the server (57014), and the same session serves next",
         arguments: Database.Driver.allCases)
     func cancelledTask(driver: Database.Driver) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Self.pool(database, driver)
         let pid = try await pool.query("select pg_backend_pid()::text").scalar
         let started = ContinuousClock.now
@@ -51,7 +51,7 @@ struct DatabaseDriverTests {
 
     @Test("statement_timeout ends a statement with 57014; the session serves next", arguments: Database.Driver.allCases)
     func statementTimeout(driver: Database.Driver) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let timeouts = Database.Timeouts(statementSeconds: 1, lockSeconds: 1, idleInTransactionSeconds: 5)
         let pool = Self.pool(database, driver, timeouts: timeouts)
         await #expect {
@@ -67,7 +67,7 @@ struct DatabaseDriverTests {
         "a backend terminated mid-statement fails that call only; the next one gets a new session",
         arguments: Database.Driver.allCases)
     func terminatedMidStatement(driver: Database.Driver) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Self.pool(database, driver)
         let pid = try await pool.query("select pg_backend_pid()::text").scalar ?? "0"
         let sleeping = Task { try await pool.query("select pg_sleep(30)") }
@@ -93,7 +93,7 @@ struct DatabaseDriverTests {
 
     @Test("prepared mode prepares once per session; unprepared mode prepares nothing", arguments: Database.Driver.allCases)
     func statementModes(driver: Database.Driver) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         for prepared in [true, false] {
             let pool = Self.pool(database, driver, prepared: prepared)
             for i in 1...3 {
@@ -113,7 +113,7 @@ struct DatabaseDriverTests {
 
     @Test("a parameter and an answer of 4 MB each go through whole", arguments: Database.Driver.allCases)
     func largeStatement(driver: Database.Driver) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Self.pool(database, driver)
         let big = String(repeating: "abcdefgh", count: 512 * 1024)
         #expect(try await pool.query("select length($1)::text", [big]).scalar == String(big.utf8.count))
@@ -123,13 +123,17 @@ struct DatabaseDriverTests {
 
     @Test("300 tasks on 4 connections each get their own answer", arguments: Database.Driver.allCases)
     func manyTasks(driver: Database.Driver) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Self.pool(database, driver, size: 4)
-        let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-            for i in 0..<300 {
-                group.addTask { (i, try await pool.query("select $1::text || '!'", [String(i)]).scalar) }
+        // The callers on threads of their own: the rest of the suite's jobs
+        // do not delay the pool's hand-overs (`OwnThreads`).
+        let answers = try await withTaskExecutorPreference(OwnThreads.shared) {
+            try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                for i in 0..<300 {
+                    group.addTask { (i, try await pool.query("select $1::text || '!'", [String(i)]).scalar) }
+                }
+                return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
             }
-            return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
         }
         #expect(answers.count == 300)
         #expect(answers.allSatisfy { $0.1 == "\($0.0)!" })
@@ -138,22 +142,24 @@ struct DatabaseDriverTests {
 
     @Test("a transaction's body and a single statement share the pool's sessions", arguments: Database.Driver.allCases)
     func transactionsBeside(driver: Database.Driver) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Self.pool(database, driver, size: 2, admin: true)
         try await pool.query("create table t (x int)")
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<40 {
-                group.addTask { () async throws -> Void in
-                    if i % 2 == 0 {
-                        _ = try await pool.withRetryingTransaction {
-                            try $0.execute("insert into t values ($1::int)", [String(i)])
+        try await withTaskExecutorPreference(OwnThreads.shared) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<40 {
+                    group.addTask { () async throws -> Void in
+                        if i % 2 == 0 {
+                            _ = try await pool.withRetryingTransaction {
+                                try $0.execute("insert into t values ($1::int)", [String(i)])
+                            }
+                        } else {
+                            _ = try await pool.query("insert into t values ($1::int)", [String(i)])
                         }
-                    } else {
-                        _ = try await pool.query("insert into t values ($1::int)", [String(i)])
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
         }
         #expect(try await pool.query("select count(distinct x)::text from t").scalar == "40")
         await pool.shutdown()
@@ -164,7 +170,7 @@ struct DatabaseDriverTests {
 struct PollerTests {
     @Test("a pool shut down and then released writes nothing into descriptors opened after its poller closed its own")
     func noWriteAfterStop() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         var pool: Database? = Database(
             .init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30), driver: .nonblocking))
         #expect(try await pool?.query("select 1").scalar == "1")

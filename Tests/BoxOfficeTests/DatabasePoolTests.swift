@@ -9,15 +9,18 @@ import Testing
 struct DatabasePoolTests {
     @Test("50 concurrent tasks share 8 connections and all succeed")
     func fiftyTasksOnEight() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 8, acquireTimeout: .seconds(30)))
-        let pids = try await withThrowingTaskGroup(of: String.self) { group in
-            for i in 0..<50 {
-                group.addTask {
-                    try await pool.query("select pg_backend_pid()::text || ':' || $1 from pg_sleep(0.02)", [String(i)]).scalar ?? ""
+        // The callers on threads of their own (`OwnThreads`).
+        let pids = try await withTaskExecutorPreference(OwnThreads.shared) {
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for i in 0..<50 {
+                    group.addTask {
+                        try await pool.query("select pg_backend_pid()::text || ':' || $1 from pg_sleep(0.02)", [String(i)]).scalar ?? ""
+                    }
                 }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
             }
-            return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         await pool.shutdown()
         #expect(pids.count == 50)
@@ -29,7 +32,7 @@ struct DatabasePoolTests {
 
     @Test("a terminated backend is replaced and the next request succeeds")
     func terminatedBackendReplaced() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 2, acquireTimeout: .seconds(30)))
         let first = try await pool.query("select pg_backend_pid()").scalar
         // Kill every backend of the pool while its connections sit idle.
@@ -47,7 +50,7 @@ struct DatabasePoolTests {
 
     @Test("a SQLSTATE raised in SQL reaches Swift with message, detail and hint")
     func sqlstateSurfaces() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         await #expect {
             try await pool.query("""
@@ -64,7 +67,7 @@ struct DatabasePoolTests {
 
     @Test("a request that cannot get a connection in time fails with PoolUnavailableError")
     func boundedWait() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .milliseconds(100)))
         async let busy = pool.query("select pg_sleep(1)")
         try await Task.sleep(for: .milliseconds(50))
@@ -76,7 +79,7 @@ struct DatabasePoolTests {
 
     @Test("20 waiters behind a busy connection each time out once, in time; the pool then serves again")
     func manyWaitersTimeOut() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .milliseconds(200)))
         // The only connection stays busy until the waiters are done (waiting
         // for a lock another session holds), however slow a loaded machine
@@ -121,7 +124,7 @@ struct DatabasePoolTests {
 
     @Test("a transaction that throws is rolled back")
     func transactionRollsBack() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         try await pool.query("create table t (x int)")
         await #expect(throws: PostgresError.self) {
@@ -136,7 +139,7 @@ struct DatabasePoolTests {
 
     @Test("a serialization failure is retried: three failed attempts, then the fourth commits")
     func retriesSerializationFailures() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         try await pool.query("create table t (attempt int)")
         let retried = NIOLockedValueBox(0)
@@ -163,7 +166,7 @@ struct DatabasePoolTests {
 
     @Test("retries stop after the attempts allowed, with the last 40001; other errors are not retried")
     func retriesAreBounded() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let calls = NIOLockedValueBox(0)
         await #expect {

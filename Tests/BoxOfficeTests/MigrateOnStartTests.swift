@@ -49,8 +49,8 @@ struct MigrateOnStartTests {
     }
 
     @Test("behind, boxoffice_api fails with one message saying to run boxoffice migrate, and changes nothing")
-    func behindAsServerRole() throws {
-        let database = try TestDatabase.create()
+    func behindAsServerRole() async throws {
+        let database = try await TestDatabase.create()
         for migration in [true, false] {
             let tree = try Self.newerTree(migration: migration)
             defer { tree.remove() }
@@ -69,8 +69,8 @@ struct MigrateOnStartTests {
     }
 
     @Test("a fresh database: boxoffice_api gets the same message, and no bookkeeping is created")
-    func freshAsServerRole() throws {
-        let database = try TestDatabase.create(empty: true)
+    func freshAsServerRole() async throws {
+        let database = try await TestDatabase.create(empty: true)
         let error = #expect(throws: Migrator.Failure.self) {
             try Server.migrateIfBehind(Self.current, conninfo: database.apiConninfo, logger: Self.logger)
         }
@@ -79,8 +79,8 @@ struct MigrateOnStartTests {
     }
 
     @Test("behind, the owner's connection migrates; then it is current")
-    func behindAsOwner() throws {
-        let database = try TestDatabase.create()
+    func behindAsOwner() async throws {
+        let database = try await TestDatabase.create()
         let tree = try Self.newerTree()
         defer { tree.remove() }
         let admin = try database.admin()
@@ -94,8 +94,8 @@ struct MigrateOnStartTests {
     }
 
     @Test("an older version leaves a database a newer one migrated alone, as either role")
-    func olderVersionLeavesNewerSchema() throws {
-        let database = try TestDatabase.create()
+    func olderVersionLeavesNewerSchema() async throws {
+        let database = try await TestDatabase.create()
         let tree = try Self.newerTree()
         defer { tree.remove() }
         let admin = try database.admin()
@@ -123,8 +123,8 @@ struct MigrateOnStartTests {
     }
 
     @Test("an older version does not put back procedures a newer one replaced; an explicit migrate does")
-    func olderProceduresNotPutBack() throws {
-        let database = try TestDatabase.create()
+    func olderProceduresNotPutBack() async throws {
+        let database = try await TestDatabase.create()
         let tree = try Self.newerTree(migration: false)
         defer { tree.remove() }
         let admin = try database.admin()
@@ -150,7 +150,7 @@ struct MigrateOnStartTests {
 
     @Test("boxoffice serve as boxoffice_api alone: ready on a current database, one message on a behind one")
     func serveProcess() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let instance = try await ServeProcess(
             database: database, instance: "api-only", environment: ["MIGRATE_DATABASE_URL": "", "SCHEDULER": "off"])
         #expect(try await instance.client.get("/ready").status == 200)

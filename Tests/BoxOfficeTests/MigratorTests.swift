@@ -7,8 +7,8 @@ import Testing
 @Suite("The migrator")
 struct MigratorTests {
     @Test("migrates a fresh database, and a second run changes nothing")
-    func freshAndTwice() throws {
-        let database = try TestDatabase.create(empty: true)
+    func freshAndTwice() async throws {
+        let database = try await TestDatabase.create(empty: true)
         let connection = try database.admin()
         defer { connection.close() }
         let migrator = Migrator(directory: TestPaths.sql)
@@ -33,8 +33,8 @@ struct MigratorTests {
     }
 
     @Test("refuses to run when an applied migration was edited")
-    func editedMigrationRefused() throws {
-        try SQLTree.migrated { tree, connection in
+    func editedMigrationRefused() async throws {
+        try await SQLTree.migrated { tree, connection in
             try tree.append("migrations/0002_tables.sql", "-- an innocent edit")
 
             #expect(try tree.migrator.status(on: connection).changed == ["0002_tables.sql"])
@@ -44,8 +44,8 @@ struct MigratorTests {
     }
 
     @Test("an after-migration script runs once, when its migration is applied, with the new procedures in place")
-    func afterScriptRunsOnce() throws {
-        try SQLTree.migrated { tree, connection in
+    func afterScriptRunsOnce() async throws {
+        try await SQLTree.migrated { tree, connection in
             try tree.add(migration: "0099_marker.sql", "create table app.marker (functions integer not null);")
             try tree.write("procedures/95_marker.sql", "create or replace function app.marker_fn() returns integer language sql as 'select 1';")
             // Counts the procedure it needs: 1 only if the procedures are in place when it runs.
@@ -59,8 +59,8 @@ struct MigratorTests {
     }
 
     @Test("the procedure files go in as one transaction: one that fails leaves every function as it was")
-    func proceduresAllOrNothing() throws {
-        try SQLTree.migrated { tree, connection in
+    func proceduresAllOrNothing() async throws {
+        try await SQLTree.migrated { tree, connection in
             let comment = "select obj_description('api.user_create(text)'::regprocedure, 'pg_proc')"
             let before = try connection.execute(comment).scalar
 
@@ -73,8 +73,8 @@ struct MigratorTests {
     }
 
     @Test("the server's role may execute api functions but touch no table")
-    func serverRoleHasNoTablePrivileges() throws {
-        let database = try TestDatabase.create()
+    func serverRoleHasNoTablePrivileges() async throws {
+        let database = try await TestDatabase.create()
         let api = try Connection.open(conninfo: database.apiConninfo)
         defer { api.close() }
         let created = try api.execute("select api.user_create(name => 'ann')::text").scalar

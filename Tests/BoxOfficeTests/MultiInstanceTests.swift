@@ -29,7 +29,7 @@ struct MultiInstanceTests {
     func withTwoInstances(
         _ route: DatabaseRoute = .direct, _ body: (TestDatabase, [HTTPTestClient]) async throws -> Void
     ) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         var environment = ["SCHEDULER": "off"]
         if route == .pgbouncer {
             environment["DATABASE_URL"] = try database.pooledConninfo()

@@ -39,7 +39,7 @@ struct OnsaleDashboardTests {
     func dashboardSeriesMove() async throws {
         let series = try Self.dashboardSeries()
         #expect(series.count >= 12, "\(series.sorted())")
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let serve = try await ServeProcess(database: database, instance: "dash", environment: ["QUEUE_ACTIVE_CAP": "2"])
         defer { serve.stop() }
         let client = serve.client

@@ -12,8 +12,8 @@ import Testing
 @Suite("Behind PgBouncer in transaction mode")
 struct PgBouncerTests {
     @Test("two clients' prepared statements collide on one server session: why the pool must not prepare behind it")
-    func preparedStatementsCollide() throws {
-        let database = try TestDatabase.create()
+    func preparedStatementsCollide() async throws {
+        let database = try await TestDatabase.create()
         let conninfo = try database.pooledConninfo()
         let first = try Connection.open(conninfo: conninfo)
         defer { first.close() }
@@ -42,7 +42,7 @@ struct PgBouncerTests {
 
     @Test("an unprepared pool through PgBouncer: 200 concurrent calls on 16 connections, SQLSTATEs intact, transactions whole")
     func unpreparedPool() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         // A long wait for a connection: this checks answers, not speed, and
         // at the suite's start on two cores the tasks that give connections
         // back can wait tens of seconds for a cooperative thread.
@@ -77,7 +77,7 @@ struct PgBouncerTests {
 
     @Test("serve behind PgBouncer: requests go through it, the scheduler's lock and LISTEN stay on direct sessions and admit fans")
     func scheduleAndListenDirect() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let before = try PgBouncerFixtures.transactions(database: database.name)
         let server = try await ServeProcess(
             database: database, instance: "pooled",

@@ -41,7 +41,7 @@ struct PgCronTests {
         if !exists {
             // TestDatabase.create copies the template under its lock; a fresh
             // database has no sessions, so the rename goes through
-            let fresh = try TestDatabase.create()
+            let fresh = try await TestDatabase.create()
             try postgres.run(script: "alter database \(fresh.name) rename to \(cronName)")
         }
         let cronDatabase = TestDatabase(name: cronName, server: server)
@@ -53,7 +53,7 @@ struct PgCronTests {
         // where the job runs: the cron database itself when it has the schema
         // (scripts/test's cron_test), else a fresh database
         let hasSchema = try cron.execute("select to_regprocedure('api.queue_admit()') is not null").scalar == "t"
-        let target = hasSchema ? cronDatabase : try TestDatabase.create()
+        let target = hasSchema ? cronDatabase : try await TestDatabase.create()
         // the README's name; in a shared cron database (several test runs at
         // once on a dev cluster) one per test database, since cron.schedule
         // with a name already taken replaces that job

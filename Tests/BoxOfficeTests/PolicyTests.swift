@@ -11,8 +11,8 @@ struct PolicyTests {
     static let logger = Logger(label: "test")
 
     @Test("connected as the owner, start writes the values the environment names and leaves the rest")
-    func ownerWrites() throws {
-        let database = try TestDatabase.create()
+    func ownerWrites() async throws {
+        let database = try await TestDatabase.create()
         try database.scalar("select api.setting_set('charge_max', '777')")
         let config = try Config(environment: ["HOLD_SECONDS": "120", "USER_KEYS": "optional", "ADMIT_INTERVAL_SECONDS": "3"])
         let owner = try database.admin()
@@ -37,8 +37,8 @@ struct PolicyTests {
     }
 
     @Test("connected as boxoffice_api, start changes nothing: the database's value applies")
-    func serverRoleCannot() throws {
-        let database = try TestDatabase.create()
+    func serverRoleCannot() async throws {
+        let database = try await TestDatabase.create()
         let config = try Config(environment: ["HOLD_SECONDS": "86400", "QUEUE_ACTIVE_CAP": "1000000"])
         let api = try Connection.open(conninfo: database.apiConninfo)
         defer { api.close() }

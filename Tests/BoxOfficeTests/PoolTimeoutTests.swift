@@ -170,7 +170,7 @@ struct PoolTimeoutTests {
 
     @Test("a cancelled caller cancels its statement on the server (57014), and the same session serves the next caller")
     func cancelledCallerCancelsStatement() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let pid = try await pool.query("select pg_backend_pid()::text").scalar
         let sleeper = Task { try await pool.query("select pg_sleep(60)") }
@@ -188,7 +188,7 @@ struct PoolTimeoutTests {
 
     @Test("a call cancelled while it waits for a connection never runs")
     func cancelledWhileWaitingNeverRuns() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let busy = Task { try await pool.query("select pg_sleep(0.5)") }
         #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'PgSleep'").count == 1 })
@@ -203,21 +203,28 @@ struct PoolTimeoutTests {
 
     @Test("a cancel that comes after its caller's use of the connection never reaches the next caller's statement; within the use, it stops the statements that follow")
     func lateCancelMissesNextCaller() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let connection = try Connection.open(conninfo: database.apiConninfo)
         defer { connection.close() }
         let over = connection.beginCancellableUse()
         connection.endCancellableUse()
         let current = connection.beginCancellableUse()
         defer { connection.endCancellableUse() }
-        // The late cancel comes while the next caller's statement runs.
-        let late = DispatchQueue.global()
+        // The late cancel comes while the next caller's statement runs. On a
+        // thread of its own: a Dispatch queue's 0.3 s came after the whole
+        // statement once, with the suite's other work queued before it.
+        func late(_ cancel: @escaping @Sendable () -> Void) {
+            Thread {
+                Thread.sleep(forTimeInterval: 0.3)
+                cancel()
+            }.start()
+        }
         let lateSent = NIOLockedValueBox<Bool?>(nil)
-        late.asyncAfter(deadline: .now() + 0.3) { lateSent.withLockedValue { $0 = connection.cancel(use: over) } }
+        late { lateSent.withLockedValue { $0 = connection.cancel(use: over) } }
         #expect(try connection.execute("select pg_sleep(1)::text").rows.count == 1, "the statement ran to its end")
         #expect(lateSent.withLockedValue { $0 } == false)
         // The current caller's cancel does reach it.
-        late.asyncAfter(deadline: .now() + 0.3) { connection.cancel(use: current) }
+        late { connection.cancel(use: current) }
         #expect { try connection.execute("select pg_sleep(30)") } throws: { ($0 as? PostgresError)?.sqlstate == "57014" }
         // A cancel that lands between two statements is ignored by the
         // server; the use's next statement is refused instead.
@@ -230,7 +237,7 @@ struct PoolTimeoutTests {
 
     @Test("a session left in a transaction is rolled back before the pool hands it out again")
     func openTransactionNotHandedOut() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let pid = try await pool.withConnection { connection in
             try connection.run(script: "begin; create temporary table left_open (x int)")
@@ -247,7 +254,7 @@ struct PoolTimeoutTests {
 
     @Test("a session whose ROLLBACK failed is closed, and the next caller gets a fresh one")
     func failedRollbackCloses() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
         let first = try await pool.query("select pg_backend_pid()").scalar
         let killer = try database.admin()

@@ -47,7 +47,7 @@ struct PoolerConfigTests {
 
     @Test("an unprepared pool sets no session state; a prepared one sets its timeouts")
     func sessionState() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let show = "select current_setting('statement_timeout') || ' ' || current_setting('application_name')"
         let timeouts = Database.Timeouts(statementSeconds: 7, lockSeconds: 3, idleInTransactionSeconds: 11)
         let unprepared = Database(

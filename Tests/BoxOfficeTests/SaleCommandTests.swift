@@ -15,7 +15,7 @@ struct SaleCommandTests {
 
     @Test("schedule, pause, resume and status change and show the concert's sale; mistakes exit 1 with the reason")
     func saleCommands() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let concert = try Fixtures.concert(database, dates: 1)
         let id = String(concert.concertId)
 

@@ -14,7 +14,7 @@ import Testing
 struct SchedulerProcessTests {
     @Test("two instances on one database: exactly one of them runs the jobs")
     func oneLeader() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let alpha = try await ServeProcess(database: database, instance: "alpha")
         defer { alpha.stop() }
         let beta = try await ServeProcess(database: database, instance: "beta")
@@ -41,7 +41,7 @@ struct SchedulerProcessTests {
 
     @Test("kill -9 of the leader: the other instance runs jobs within 10 s and fails the runs left open")
     func takeoverAfterKill() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let alpha = try await ServeProcess(database: database, instance: "alpha")
         defer { alpha.stop() }
         let alphaLeads = try await JobProbe.waitUntil { try JobProbe.runs(database).contains { $0.instance == "alpha" } }
@@ -83,7 +83,7 @@ struct SchedulerProcessTests {
 
     @Test("a run left running under the same INSTANCE_NAME before serve starts (a crash, then a restart) is failed once it leads")
     func restartUnderTheSameName() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         try database.scalar("""
             insert into app.job_runs (job_id, instance, status, started_at)
             select j.job_id, 'phoenix', 'running', now() - interval '1 minute' from app.jobs j where j.name = 'job_runs_prune'
@@ -108,7 +108,7 @@ struct SchedulerProcessTests {
 
     @Test("a leader that loses its session and leads again keeps its own runs still in flight")
     func regainKeepsOwnRuns() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let solo = try await ServeProcess(database: database, instance: "solo")
         defer { solo.stop() }
         try database.scalar("select api.job_schedule('sleeper', '59 seconds', 'select pg_sleep(8)')")
@@ -138,7 +138,7 @@ struct SchedulerProcessTests {
 
     @Test("a frozen leader (SIGSTOP) loses its session to idle_session_timeout, the other instance takes over, and resumed it follows")
     func frozenLeader() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let alpha = try await ServeProcess(database: database, instance: "alpha")
         defer {
             kill(alpha.pid, SIGCONT)  // a stopped process would never act on the SIGTERM
@@ -185,7 +185,7 @@ struct SchedulerProcessTests {
 
     @Test("a failing job records failed runs with the error, and the other jobs go on succeeding")
     func failingJob() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let solo = try await ServeProcess(database: database, instance: "solo")
         defer { solo.stop() }
         try database.scalar("select api.job_schedule('broken', '1 seconds', 'select api.no_such_function()')")
@@ -217,7 +217,7 @@ struct SchedulerProcessTests {
 
     @Test("a job slower than its interval never overlaps itself; missed runs coalesce into one run right after")
     func noOverlapAndCoalescing() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let solo = try await ServeProcess(database: database, instance: "solo")
         defer { solo.stop() }
         try database.scalar("select api.job_schedule('sleepy', '1 seconds', 'select pg_sleep(2.5)')")
@@ -261,7 +261,7 @@ struct SchedulerProcessTests {
 
     @Test("pausing and resuming a job with api.job_alter applies without a restart")
     func scheduleChangesApply() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let solo = try await ServeProcess(database: database, instance: "solo")
         defer { solo.stop() }
         let running = try await JobProbe.waitUntil { try !JobProbe.runs(database, job: "queue_admit").isEmpty }
@@ -286,7 +286,7 @@ struct SchedulerProcessTests {
 
     @Test("SCHEDULER=off: an instance alone runs no jobs and takes no lock")
     func schedulerOff() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let quiet = try await ServeProcess(database: database, instance: "quiet", environment: ["SCHEDULER": "off"])
         defer { quiet.stop() }
         try await Task.sleep(for: .seconds(5))
@@ -297,8 +297,8 @@ struct SchedulerProcessTests {
     }
 
     @Test("boxoffice jobs list, runs and run NAME print the jobs and runs, and a run is recorded")
-    func jobsCommand() throws {
-        let database = try TestDatabase.create()
+    func jobsCommand() async throws {
+        let database = try await TestDatabase.create()
         func jobs(_ arguments: String...) throws -> [String] {
             let output = try Subprocess.run([
                 "/usr/bin/env", "DATABASE_URL=\(database.adminConninfo)", "MIGRATE_DATABASE_URL=",

@@ -13,7 +13,7 @@ import Testing
 struct SchedulerShutdownTests {
     @Test("with an event stream open, serve ends the stream and exits 0 within 8 s", arguments: [SIGTERM, SIGINT])
     func shutdownWithEventStream(signal: Int32) async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let serve = try await ServeProcess(database: database, instance: "streaming")
         defer { serve.stop(signal: SIGKILL) }
         let concert = try Fixtures.concert(database, dates: 1)
@@ -41,7 +41,7 @@ struct SchedulerShutdownTests {
 
     @Test("SIGTERM while a job sleeps 60 s: serve exits 0 within its bound and the run is recorded failed (57014)")
     func shutdownCancelsLongRun() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let serve = try await ServeProcess(database: database, instance: "stopping")
         defer { serve.stop(signal: SIGKILL) }
         let signalled = try await ServeExit.signal(serve, whileRunning: "sleeper", command: "select pg_sleep(60)", in: database)
@@ -64,7 +64,7 @@ struct SchedulerShutdownTests {
 
     @Test("SIGTERM while a short run is going: the run finishes and succeeds before serve exits")
     func shutdownLetsShortRunFinish() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let serve = try await ServeProcess(database: database, instance: "finishing")
         defer { serve.stop(signal: SIGKILL) }
         let signalled = try await ServeExit.signal(serve, whileRunning: "short", command: "select pg_sleep(2)", in: database)
@@ -77,7 +77,7 @@ struct SchedulerShutdownTests {
 
     @Test("JOB_TIMEOUT_SECONDS=1: a job in pg_sleep(5) fails after 1 s with 57014, and the scheduler carries on")
     func statementTimeout() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let serve = try await ServeProcess(database: database, instance: "timeouts", environment: ["JOB_TIMEOUT_SECONDS": "1"])
         defer { serve.stop() }
         try database.scalar("select api.job_schedule('sleeper', '2 seconds', 'select pg_sleep(5)')")
@@ -102,7 +102,7 @@ struct SchedulerShutdownTests {
 
     @Test("with every HTTP connection busy (DB_POOL_SIZE=1, held on a lock), jobs still run on the scheduler's pool")
     func jobsDoNotWaitForHTTPPool() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         // only the probe runs: the built-in jobs would queue on the same lock
         try database.scalar("update app.jobs set active = false")
         try database.scalar("select api.job_schedule('probe', '1 seconds', 'select 1')")
@@ -155,7 +155,7 @@ struct SchedulerShutdownTests {
 
     @Test("a run that gets no connection in time is recorded failed through the leader's session")
     func runWithoutConnection() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         try database.scalar("update app.jobs set active = false")
         try database.scalar("select api.job_schedule('first', '59 seconds', 'select pg_sleep(3)')")
         try database.scalar("select api.job_schedule('second', '59 seconds', 'select pg_sleep(3)')")
@@ -192,8 +192,8 @@ struct SchedulerShutdownTests {
     }
 
     @Test("the leader's session sets PostgreSQL's keepalives, tcp_user_timeout and idle_session_timeout over TCP, and connects over a Unix socket")
-    func leaderSessionSettings() throws {
-        let database = try TestDatabase.create()
+    func leaderSessionSettings() async throws {
+        let database = try await TestDatabase.create()
         let setup = LeaderConnection.sessionSetup(
             idleSessionTimeout: Scheduler.defaultLeaderIdleTimeout(pollInterval: .seconds(2)))
         // scripts/test's cluster also listens on 127.0.0.1; a later keyword wins in a conninfo string

@@ -29,7 +29,7 @@ struct WalkthroughTests {
 
     @Test("pasted twice against a running server, it sells two different seats")
     func runsTwice() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let seed = try await ProcessRun.run(
             [TestPaths.binary, "seed", "--demo"],
             environment: ProcessInfo.processInfo.environment.merging([

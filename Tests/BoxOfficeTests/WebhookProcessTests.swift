@@ -20,7 +20,7 @@ struct WebhookProcessTests {
 
     @Test("a receiver that is down and comes back gets every event, signed, in order per reservation")
     func downThenBack() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let receiver = try WebhookReceiver()  // not started: nothing listens on its port
         let server = try await ServeProcess(database: database, instance: "alpha", environment: Self.environment(receiver))
         defer { server.stop() }
@@ -73,7 +73,7 @@ struct WebhookProcessTests {
 
     @Test("a receiver that hangs: attempts time out and are retried; payments meanwhile take their usual time")
     func hangingReceiver() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let receiver = try WebhookReceiver()
         try await receiver.start(mode: "slow", delay: 30)
         defer { receiver.stop() }
@@ -127,7 +127,7 @@ struct WebhookProcessTests {
 
     @Test("a replay: `webhooks retry` sends a delivered event again with the same webhook-id, which the receiver spots")
     func replay() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let receiver = try WebhookReceiver()
         try await receiver.start()
         defer { receiver.stop() }
@@ -167,7 +167,7 @@ struct WebhookProcessTests {
         "kill -9 of the delivering leader mid-delivery: the other instance takes over; nothing is lost; repeats keep their webhook-id"
     )
     func killedLeader() async throws {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let receiver = try WebhookReceiver()
         try await receiver.start()
         defer { receiver.stop() }

@@ -175,7 +175,7 @@ public final class Database: Sendable {
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let connection = try await acquire()
         defer { release(connection) }
-        let call = NIOLockedValueBox(CallState.starting)
+        let call = CallCancellation()
         return try await withTaskCancellationHandler {
             try await onPoolThread {
                 do {
@@ -188,16 +188,39 @@ public final class Database: Sendable {
                     connection.endCancellableUse()
                     connection.endTransactionOrClose()
                 }
-                let cancelled = call.withLockedValue { state -> Bool in
-                    if case .cancelled = state { return true }
-                    state = .running(use)
-                    return false
-                }
-                if cancelled { throw CancellationError() }
+                guard call.start(use) else { throw CancellationError() }
                 return try body(connection)
             }
         } onCancel: {
-            let use = call.withLockedValue { state -> UInt64? in
+            call.cancel(connection)
+        }
+    }
+
+    /// Where one call on a connection is, for its cancellation handler: a
+    /// call cancelled before it starts does not start, and one cancelled
+    /// while it runs has its statement cancelled on the server, by the number
+    /// of its use (so a late cancel never reaches the next caller).
+    private final class CallCancellation: Sendable {
+        private enum State {
+            case starting
+            case running(UInt64)
+            case cancelled
+        }
+
+        private let state = NIOLockedValueBox(State.starting)
+
+        /// Marks the call running as `use`; false when it was cancelled already.
+        func start(_ use: UInt64) -> Bool {
+            state.withLockedValue { state in
+                if case .cancelled = state { return false }
+                state = .running(use)
+                return true
+            }
+        }
+
+        /// From the task's cancellation handler.
+        func cancel(_ connection: Connection) {
+            let use = state.withLockedValue { state -> UInt64? in
                 defer { state = .cancelled }
                 if case .running(let use) = state { return use }
                 return nil
@@ -206,13 +229,6 @@ public final class Database: Sendable {
             // the caller's thread, which may be an event loop.
             if let use { DispatchQueue.global().async { connection.cancel(use: use) } }
         }
-    }
-
-    /// Where one `withConnection` call is, for its cancellation handler.
-    private enum CallState {
-        case starting
-        case running(UInt64)
-        case cancelled
     }
 
     /// Runs `work` on a pool thread. Not NIOThreadPool.runIfActive: its
@@ -247,30 +263,18 @@ public final class Database: Sendable {
                 throw PoolUnavailableError(reason: "\(error)")
             }
         }
-        let call = NIOLockedValueBox(CallState.starting)
+        let call = CallCancellation()
         let result: Result<QueryResult, any Error> = await withTaskCancellationHandler {
             let use = connection.beginCancellableUse()
             defer { connection.endCancellableUse() }
-            let cancelled = call.withLockedValue { state -> Bool in
-                if case .cancelled = state { return true }
-                state = .running(use)
-                return false
-            }
-            if cancelled { return .failure(CancellationError()) }
+            guard call.start(use) else { return .failure(CancellationError()) }
             do {
                 return .success(try await connection.query(sql, params, on: poller))
             } catch {
                 return .failure(error)
             }
         } onCancel: {
-            let use = call.withLockedValue { state -> UInt64? in
-                defer { state = .cancelled }
-                if case .running(let use) = state { return use }
-                return nil
-            }
-            // PQcancel opens a connection of its own and waits for it: off
-            // the caller's thread, which may be an event loop.
-            if let use { DispatchQueue.global().async { connection.cancel(use: use) } }
+            call.cancel(connection)
         }
         await leaveIdle(connection)
         return try result.get()

@@ -147,8 +147,10 @@ struct Call: Sendable {
         return Self.json(status, body)
     }
 
-    private static func countRetries(_ count: Int, concert: String) {
-        if count > 0 { Metrics.paymentRetries(concert: concert).increment(by: Int64(count)) }
+    /// `concert` is read only when there were retries: the answer is parsed
+    /// for its concertId only then, not for every payment.
+    private static func countRetries(_ count: Int, concert: @autoclosure () -> String) {
+        if count > 0 { Metrics.paymentRetries(concert: concert()).increment(by: Int64(count)) }
     }
 
     /// The `concertId` of an answer's JSON object (a Payment), as text.

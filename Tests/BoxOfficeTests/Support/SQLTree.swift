@@ -27,10 +27,10 @@ struct SQLTree: Sendable {
 
     /// A copy of sql/ migrated onto a fresh, empty database, handed to `body`
     /// with the owner's connection; both are removed afterwards.
-    static func migrated(_ body: (SQLTree, Connection) throws -> Void) throws {
+    static func migrated(_ body: (SQLTree, Connection) throws -> Void) async throws {
         let tree = try copy()
         defer { tree.remove() }
-        let database = try TestDatabase.create(empty: true)
+        let database = try await TestDatabase.create(empty: true)
         let connection = try database.admin()
         defer { connection.close() }
         try tree.migrator.migrate(on: connection)

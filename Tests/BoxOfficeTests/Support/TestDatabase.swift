@@ -45,20 +45,34 @@ struct TestDatabase: Sendable {
     static var template: String { ProcessInfo.processInfo.environment["BOXOFFICE_TEST_TEMPLATE"] ?? "boxoffice_template" }
 
     /// A new database from the template (`empty`: no schema at all).
-    static func create(empty: Bool = false) throws -> TestDatabase {
+    ///
+    /// CREATE DATABASE ... TEMPLATE fails while another one copies the same
+    /// template, so the tests take turns, on one serial queue of their own:
+    /// neither the statement nor the wait for a turn holds a thread of
+    /// Swift's cooperative pool. Those are as many as the cores (two here),
+    /// and the whole suite starts at once: a lock taken there kept both
+    /// threads waiting on each other's CREATE DATABASE for tens of seconds,
+    /// while the pools and in-process servers of the tests already running
+    /// could not move (the pool tests ran out of their 30 s wait for a
+    /// connection, the raw HTTP reads of their 10 s).
+    static func create(empty: Bool = false) async throws -> TestDatabase {
         guard let server else { throw NotConfigured() }
-        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        let admin = try Connection.open(conninfo: "\(server) dbname=postgres")
-        defer { admin.close() }
-        try creating.withLock {
-            try admin.run(script: "create database \(name)" + (empty ? "" : " template \(template)"))
+        let name = String("t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))
+        let template = template
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            creating.async {
+                continuation.resume(
+                    with: Result {
+                        let admin = try Connection.open(conninfo: "\(server) dbname=postgres")
+                        defer { admin.close() }
+                        try admin.run(script: "create database \(name)" + (empty ? "" : " template \(template)"))
+                    })
+            }
         }
-        return TestDatabase(name: String(name), server: server)
+        return TestDatabase(name: name, server: server)
     }
 
-    /// CREATE DATABASE ... TEMPLATE fails while another one copies the same
-    /// template, so tests take turns.
-    private static let creating = NSLock()
+    private static let creating = DispatchQueue(label: "boxoffice.tests.create-database")
 
     func admin() throws -> Connection { try Connection.open(conninfo: adminConninfo) }
 

@@ -38,7 +38,7 @@ struct TestServer: Sendable {
         notifierSettings: QueueNotifier.Settings = .init(),
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
-        let database = try TestDatabase.create()
+        let database = try await TestDatabase.create()
         let admin = try database.admin()
         try QueueFixtures.apply(["user_keys": "optional"].merging(settings) { _, new in new }, to: admin)
         admin.close()
@@ -132,11 +132,66 @@ struct HTTPTestClient: Sendable {
         }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await Self.session.data(for: request)
-        let http = response as! HTTPURLResponse
+        let (data, http) = try await Self.exchange(request)
         var fields: [String: String] = [:]
         for (key, value) in http.allHeaderFields { fields[String(describing: key).lowercased()] = String(describing: value) }
         return Answer(status: http.statusCode, body: data, headers: fields)
+    }
+
+    /// URLSession's async `data(for:)` waits (DispatchQueue.sync) on the
+    /// session's own queue from the calling thread: with many requests at
+    /// once that held the threads of Swift's cooperative pool (two here),
+    /// which the in-process servers and the pools of the tests running
+    /// beside need. So the task is made and started (both wait on that
+    /// queue) on a Dispatch thread, and its answer comes back through the
+    /// completion handler.
+    private static func exchange(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+        let box = TaskBox()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                starting.async {
+                    let task = session.dataTask(with: request) { data, response, error in
+                        if let error {
+                            continuation.resume(throwing: error)
+                        } else if let http = response as? HTTPURLResponse {
+                            continuation.resume(returning: (data ?? Data(), http))
+                        } else {
+                            continuation.resume(throwing: URLError(.badServerResponse))
+                        }
+                    }
+                    box.set(task)
+                    task.resume()
+                }
+            }
+        } onCancel: {
+            starting.async { box.cancel() }
+        }
+    }
+
+    private static let starting = DispatchQueue(label: "boxoffice.tests.http-client", attributes: .concurrent)
+
+    /// The task of one `exchange`, for its cancellation handler: a task
+    /// cancelled before its data task exists cancels that as soon as it does.
+    private final class TaskBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var task: URLSessionDataTask?
+        private var cancelled = false
+
+        func set(_ task: URLSessionDataTask) {
+            let cancelNow = lock.withLock { () -> Bool in
+                self.task = task
+                return cancelled
+            }
+            if cancelNow { task.cancel() }
+        }
+
+        func cancel() {
+            let task = lock.withLock { () -> URLSessionDataTask? in
+                cancelled = true
+                return self.task
+            }
+            task?.cancel()
+        }
     }
 
     func get(_ path: String, token: String? = nil) async throws -> Answer { try await send("GET", path, token: token) }
