@@ -77,6 +77,7 @@ language plpgsql
 stable
 security invoker
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_ticket app.queue_tickets;

@@ -45,7 +45,12 @@
 -- on-sale (and a hold's count of the fan's holds scanned every reservation).
 -- Every statement on the line finds its rows through an index, so
 -- the setting costs nothing when the line is long and a little when it is
--- short (sql/tests/queue_status/plans_made_early.test.sql).
+-- short (sql/tests/queue_status/plans_made_early.test.sql). Each also says
+-- set jit = off: a statement that can only scan (app.queue_line's one row,
+-- the sequence) is costed 10^10 with sequential scans off, far past
+-- jit_above_cost, and PostgreSQL then compiled it with LLVM on every
+-- admission run: 55-290 ms for a statement that takes a tenth of a
+-- millisecond, and an admission run of 0.5-0.7 s in an on-sale.
 
 drop function if exists api.queue_join(bigint, bigint, timestamptz);
 drop function if exists api.queue_join(bigint, bigint);
@@ -60,6 +65,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_position bigint := 0::bigint;
@@ -148,6 +154,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_before timestamptz := ticket_seen.at
@@ -222,6 +229,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 #variable_conflict use_column
 declare
@@ -361,6 +369,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_ticket app.queue_tickets;
@@ -403,6 +412,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_ticket app.queue_tickets;

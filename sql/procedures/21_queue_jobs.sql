@@ -35,6 +35,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_closed bigint;
@@ -122,6 +123,7 @@ set search_path = ''
 -- custom plan per run keeps them on the index however the statistics drift.
 set plan_cache_mode = force_custom_plan
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_cap bigint := app.setting('queue_active_cap', 100);
@@ -464,6 +466,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_idle_before timestamptz := tokens_expire.at - make_interval(secs => app.setting('waiting_idle_seconds', 300));

@@ -31,6 +31,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 begin
   -- ORDER BY: the rows are locked in the order of the primary key, the same
@@ -63,6 +64,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_block constant bigint := 1024::bigint;
@@ -223,6 +225,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_from bigint := greatest(queue_arrivals_count.counted_below,
@@ -277,6 +280,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   -- the counted part is [after_no + 1, v_cut)

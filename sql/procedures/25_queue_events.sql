@@ -39,6 +39,7 @@ stable
 security definer
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
   select t.queue_no from app.queue_tickets t
   where t.token = queue_events_place.token and t.status = 'WAITING'

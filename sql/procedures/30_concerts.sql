@@ -137,6 +137,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_now timestamptz := coalesce(concert_dates.as_of, now());
@@ -203,6 +204,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_now timestamptz := coalesce(seat_list.as_of, now());

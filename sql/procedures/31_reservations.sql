@@ -67,6 +67,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_now timestamptz := coalesce(reservation_get.as_of, now());
@@ -124,6 +125,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_now timestamptz := coalesce(reservation_cancel.as_of, now());

@@ -21,6 +21,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_now timestamptz := coalesce(seat_hold.as_of, now());
@@ -204,6 +205,7 @@ set search_path = ''
 -- plan per run keeps it on the partial index however the statistics drift.
 set plan_cache_mode = force_custom_plan
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_now timestamptz := coalesce(holds_expire.as_of, now());

@@ -13,6 +13,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_ticket app.queue_tickets;
@@ -66,6 +67,7 @@ volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_now timestamptz := coalesce(balance_charge.as_of, now());
@@ -181,6 +183,7 @@ stable
 security invoker
 set search_path = ''
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_limit integer := coalesce(balance_history.max_entries, 50);

@@ -122,6 +122,7 @@ set search_path = ''
 -- exactly that, the foreign key checks of the inserts below included; every
 -- statement here finds its row by a key, so index scans cost nothing extra.
 set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_user_id bigint;

@@ -1,9 +1,11 @@
 -- The functions of the on-sale's hot path say set enable_seqscan = off (sql/procedures/20_queue.sql, "Plans"):
 -- PL/pgSQL keeps a statement's generic plan for the session, and plans made while an on-sale's tables were
 -- nearly empty read them whole ever after (queue_status/plans_made_early.test.sql shows it for the poll). A
--- function added to the path, or one that loses the setting, fails here.
+-- function added to the path, or one that loses the setting, fails here. Each also says set jit = off: with
+-- sequential scans off, a statement that can only scan (app.queue_line's one row) is costed past jit_above_cost,
+-- and JIT compiled it on every call (55-290 ms each, in an on-sale's admission runs).
 begin;
-select plan(1);
+select plan(2);
 
 select is(
   array(select p.oid::regprocedure::text
@@ -18,6 +20,15 @@ select is(
         order by 1),
   '{}'::text[],
   'every function of the hot path says set enable_seqscan = off');
+
+select is(
+  array(select p.oid::regprocedure::text
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname = 'app' and 'enable_seqscan=off' = any (p.proconfig)
+          and not coalesce('jit=off' = any (p.proconfig), false)
+        order by 1),
+  '{}'::text[],
+  'every function that turns sequential scans off turns JIT off too');
 
 select * from finish();
 rollback;
