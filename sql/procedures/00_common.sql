@@ -12,6 +12,9 @@ drop function if exists app.idempotency_begin(bigint, text, text);
 -- app.token_user served.
 drop function if exists app.idempotency_claim(bigint, text, text);
 drop function if exists app.token_user(uuid);
+-- app.ticket_find learned active_first: the routes of an admitted fan look
+-- on the ACTIVE index first, the line's polls and leaves on the primary key.
+drop function if exists app.ticket_find(uuid);
 
 -- The api functions of 30_concerts.sql, 31_reservations.sql, 32_seats.sql,
 -- 40_balance.sql and 80_jobs.sql lost their as_of argument: the server's role
@@ -71,7 +74,7 @@ comment on function app.iso(timestamptz) is 'at as ISO 8601 UTC text, to the sec
 
 -- The ticket of a token, whatever its status: the first two checks of the
 -- token gate, given (CR300) and known (CR301).
-create or replace function app.ticket_find(token uuid)
+create or replace function app.ticket_find(token uuid, active_first boolean default false)
 returns app.queue_tickets
 language plpgsql
 stable
@@ -86,12 +89,16 @@ begin
     raise exception using errcode = 'CR300', message = 'token missing',
       detail = 'send the queue token as Authorization: Bearer <token>';
   end if;
-  -- An ACTIVE ticket through queue_tickets_active_token_idx, which no
-  -- payment writes into (see sql/indexes/queue_tickets_active_token_idx.sql);
-  -- any other through the primary key.
-  select * into v_ticket from app.queue_tickets t where t.token = ticket_find.token and t.status = 'ACTIVE';
-  if found then
-    return v_ticket;
+  -- For a route that needs an ACTIVE token (active_first): the ticket
+  -- through queue_tickets_active_token_idx, which no payment writes into
+  -- (see sql/indexes/queue_tickets_active_token_idx.sql); a ticket that is
+  -- not ACTIVE, and every ticket of a poll or a leave, through the primary
+  -- key (a WAITING poll would only miss on the ACTIVE index first).
+  if ticket_find.active_first then
+    select * into v_ticket from app.queue_tickets t where t.token = ticket_find.token and t.status = 'ACTIVE';
+    if found then
+      return v_ticket;
+    end if;
   end if;
   select * into v_ticket from app.queue_tickets t where t.token = ticket_find.token;
   if not found then
@@ -102,10 +109,11 @@ begin
 end
 $$;
 
-comment on function app.ticket_find(uuid) is
-'The ticket of token, whatever its status (an ACTIVE one found on queue_tickets_active_token_idx, so that
-SERIALIZABLE payments read no page another payment writes). Raises CR300 when token is null, CR301 when there is
-no such ticket.';
+comment on function app.ticket_find(uuid, boolean) is
+'The ticket of token, whatever its status. With active_first (the routes that need an ACTIVE token) an ACTIVE
+one is found on queue_tickets_active_token_idx, so that SERIALIZABLE payments read no page another payment
+writes; otherwise, and for a ticket that is not ACTIVE, on the primary key. Raises CR300 when token is null,
+CR301 when there is no such ticket.';
 
 -- Whether a ticket is live at as_of: ACTIVE and not past expires_at, or
 -- WAITING and polled within waiting_idle_seconds. A ticket past its time is
@@ -146,7 +154,7 @@ as $$
 declare
   v_ticket app.queue_tickets;
 begin
-  v_ticket := app.ticket_find(ticket_gate.token);
+  v_ticket := app.ticket_find(ticket_gate.token, ticket_gate.need_active);
   if not app.ticket_live(v_ticket, coalesce(ticket_gate.as_of, now())) then
     raise exception using errcode = 'CR302', message = 'token expired',
       detail = 'the queue token is no longer live; join the queue again',
@@ -218,7 +226,8 @@ begin
   if idempotency_claim.key is null then
     return;
   end if;
-  v_user_id := (app.ticket_find(idempotency_claim.token)).user_id;
+  -- (keys are taken by the routes of an admitted fan: holds, charges, payments)
+  v_user_id := (app.ticket_find(idempotency_claim.token, true)).user_id;
   if length(idempotency_claim.key) not between 1 and 255 or idempotency_claim.key !~ '^[\x20-\x7e]+$' then
     raise exception using errcode = 'CR001', message = 'bad request',
       detail = 'Idempotency-Key must be 1 to 255 printable characters';
