@@ -67,10 +67,7 @@ from new_users u;
 -- them, and the concert's arrival counters are written as admission writes them
 select setval('app.queue_tickets_queue_no_seq', greatest(:n, (select last_value from app.queue_tickets_queue_no_seq))) \g /dev/null
 update app.queue_line set closed_below = greatest(closed_below, :n + 1);
-update app.queues q
-set counted_below = app.queue_arrivals_count(q.concert_id, q.admitted_upto, q.counted_below,
-                                             (select l.closed_below from app.queue_line l))
-where q.concert_id = :concert;
+select app.queue_count(:concert, (select l.closed_below from app.queue_line l)) \g /dev/null
 delete from public.bench_tokens where concert_id = :concert;
 insert into public.bench_tokens (concert_id, i, token)
 select :concert, row_number() over (order by t.queue_no), t.token

@@ -38,7 +38,8 @@ for run in $(seq "$runs"); do
   q <<'SQL'
 update app.queue_tickets set status = 'WAITING', activated_at = null, expires_at = null, ended_at = null,
                              last_seen_at = now() - interval '40 seconds';
-update app.queues set admitted_upto = 0, counted_below = 0, admit_rate = 0, rate_updated_at = null;
+update app.queues set admitted_upto = 0, admit_rate = 0, rate_updated_at = null;
+delete from app.queue_counted;
 delete from app.queue_arrivals;
 SQL
   pgbench -n -U boxoffice_api -d polls -c 4 -j 2 -R $((n / 15)) -T 6 -f "$tmp/poll.sql" > "$tmp/pgbench" 2>&1 &

@@ -37,14 +37,20 @@ drop function if exists api.queue_join(bigint, bigint, timestamptz);
 -- A policy value: its row in app.settings (0006), which only the owner can
 -- write (api.setting_set). Nothing in the caller's session can change it: a
 -- SET boxoffice.<name> is ignored. fallback answers for a name with no row.
+-- PL/pgSQL, not SQL, here and in app.iso: a SQL function with a SET clause
+-- is never inlined, and PostgreSQL parses and plans its body on every call
+-- (15-25 us each, several times a poll), where PL/pgSQL keeps its plan for
+-- the session.
 create or replace function app.setting(name text, fallback bigint)
 returns bigint
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = ''
 as $$
-  select coalesce((select s.value from app.settings s where s.name = setting.name), setting.fallback)
+begin
+  return coalesce((select s.value from app.settings s where s.name = setting.name), setting.fallback);
+end
 $$;
 
 comment on function app.setting(text, bigint) is
@@ -53,12 +59,14 @@ comment on function app.setting(text, bigint) is
 -- Times in API JSON: ISO 8601 in UTC, to the second.
 create or replace function app.iso(at timestamptz)
 returns text
-language sql
+language plpgsql
 immutable
 security invoker
 set search_path = ''
 as $$
-  select to_char(iso.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+begin
+  return to_char(iso.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+end
 $$;
 
 comment on function app.iso(timestamptz) is 'at as ISO 8601 UTC text, to the second; null stays null.';

@@ -73,10 +73,8 @@ declare
   v_wait bigint := 0::bigint;
   v_opens_at timestamptz;
   v_paused boolean;
-  v_per_minute bigint;
 begin
   if (ticket_json.ticket).status = 'WAITING' then
-    v_per_minute := app.setting('new_users_per_minute', 0);
     -- One statement, so the watermark, the counters, the concert's sale and
     -- the ticket's number come from one snapshot (the counting functions are
     -- stable: they read this statement's). The number is read again when the
@@ -87,11 +85,11 @@ begin
     select c.sale_opens_at, c.sale_paused,
            case when c.sale_opens_at is null
                 then greatest(1, 1
-                       + app.queue_arrived(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no, q.counted_below)
+                       + app.queue_arrived(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no, coalesce(k.counted_below, 0))
                        - app.queue_departed(q.concert_id, q.admitted_upto, (ticket_json.ticket).queue_no))
                 when c.sale_opened_at is not null
                 then greatest(1, 1
-                       + app.queue_arrived(q.concert_id, q.admitted_upto, n.queue_no, q.counted_below)
+                       + app.queue_arrived(q.concert_id, q.admitted_upto, n.queue_no, coalesce(k.counted_below, 0))
                        - app.queue_departed(q.concert_id, q.admitted_upto, n.queue_no))
            end,
            -- The observed rate, but never below the rate the policy
@@ -103,12 +101,20 @@ begin
            -- minute average decay towards zero. new_users_per_minute, when
            -- set, caps it.
            least(greatest(q.admit_rate,
-                          greatest(app.setting('queue_active_cap', 100), 1)::double precision
-                          / greatest(app.setting('active_token_seconds', 600), 1)),
-                 case when v_per_minute > 0 then v_per_minute / 60.0 end)
+                          greatest(coalesce(p.active_cap, 100), 1)::double precision
+                          / greatest(coalesce(p.active_seconds, 600), 1)),
+                 case when p.per_minute > 0 then p.per_minute / 60.0 end)
       into v_opens_at, v_paused, v_position, v_rate
     from app.queues q
     join app.concerts c on c.concert_id = q.concert_id
+    left join app.queue_counted k on k.concert_id = q.concert_id
+    -- the three settings in this statement (app.setting's fallbacks), not
+    -- three calls of it: each call is a statement of its own
+    cross join (select max(s.value) filter (where s.name = 'queue_active_cap') as active_cap,
+                       max(s.value) filter (where s.name = 'active_token_seconds') as active_seconds,
+                       max(s.value) filter (where s.name = 'new_users_per_minute') as per_minute
+                from app.settings s
+                where s.name in ('queue_active_cap', 'active_token_seconds', 'new_users_per_minute')) p
     left join lateral (select t.queue_no
                        from app.queue_tickets t
                        where c.sale_opens_at is not null and t.token = (ticket_json.ticket).token) n on true
@@ -238,6 +244,7 @@ declare
   v_queue_no bigint;
   v_no bigint;
   v_drawn_at timestamptz;
+  v_counted bigint;
 begin
   if queue_join.user_id is null or queue_join.concert_id is null then
     raise exception using errcode = 'CR001', message = 'bad request',
@@ -254,11 +261,16 @@ begin
       detail = 'no concert ' || queue_join.concert_id || ' exists';
   end if;
 
-  -- The concert's queue row, made by its first join; read without a lock.
-  perform from app.queues q where q.concert_id = queue_join.concert_id;
+  -- The concert's queue row, made by its first join; read without a lock,
+  -- with how far its arrivals are counted.
+  select coalesce(k.counted_below, 0) into v_counted
+  from app.queues q
+  left join app.queue_counted k on k.concert_id = q.concert_id
+  where q.concert_id = queue_join.concert_id;
   if not found then
     insert into app.queues (concert_id) values (queue_join.concert_id)
     on conflict on constraint queues_pkey do nothing;
+    v_counted := 0;
   end if;
 
   select * into v_ticket
@@ -322,6 +334,15 @@ begin
       return;
     end if;
   end loop;
+
+  -- The new ticket's position counts the line past the counted part on the
+  -- index, one entry per ticket; far past it, this join counts first (a
+  -- batch every app.queue_count_every() numbers or so, never waiting), so
+  -- that no join or poll counts more than about that many, whether or not
+  -- admission runs (22_queue_blocks.sql).
+  if v_no - v_counted >= app.queue_count_every() then
+    perform app.queue_count_help(queue_join.concert_id);
+  end if;
 
   status := 201;
   body := app.ticket_json(v_ticket);

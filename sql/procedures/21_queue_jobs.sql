@@ -138,7 +138,6 @@ declare
   v_tokens_now double precision;
   v_queue app.queues;
   v_concert app.concerts;
-  v_counted bigint;
   v_need bigint;
   v_admitted bigint := 0::bigint;
   v_expired bigint := 0::bigint;
@@ -204,8 +203,9 @@ begin
     perform pg_notify('boxoffice_queue', v_queue.concert_id::text || ' opened');
   end if;
 
-  v_counted := app.queue_arrivals_count(v_queue.concert_id, v_queue.admitted_upto, v_queue.counted_below,
-                                        queue_admit_next.closed_below);
+  -- The arrivals of the closed part, unless a join is counting them now
+  -- (app.queue_count_help).
+  perform app.queue_count(v_queue.concert_id, queue_admit_next.closed_below);
 
   select v_cap - count(*) into v_need
   from app.queue_tickets t
@@ -315,11 +315,10 @@ begin
   -- rewrites nothing.
   v_dt := extract(epoch from queue_admit_next.at - coalesce(v_queue.rate_updated_at,
             queue_admit_next.at - make_interval(secs => app.setting('admit_interval_seconds', 1))))::double precision;
-  if v_admitted > 0 or v_expired > 0 or v_upto > v_queue.admitted_upto or v_counted <> v_queue.counted_below
+  if v_admitted > 0 or v_expired > 0 or v_upto > v_queue.admitted_upto
      or v_queue.rate_updated_at is null or v_dt >= 10 then
     update app.queues q
     set admitted_upto = greatest(q.admitted_upto, v_upto),
-        counted_below = v_counted,
         admitted_total = q.admitted_total + v_admitted,
         admit_tokens = case when v_per_minute > 0 then v_tokens_now - v_admitted else q.admit_tokens end,
         tokens_at = case when v_per_minute > 0 then queue_admit_next.at else q.tokens_at end,

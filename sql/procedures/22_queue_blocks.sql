@@ -171,6 +171,9 @@ begin
   -- the lock is in the recount's snapshot, one still running adds itself
   -- afterwards. Polls only read and go on.
   lock table app.queue_blocks in exclusive mode;
+  -- And every count (a join's or an admission's), in the same order as a
+  -- join that both departs and counts takes them.
+  lock table app.queue_arrivals in exclusive mode;
   delete from app.queue_blocks b
   where queue_blocks_rebuild.concert_id is null or b.concert_id = queue_blocks_rebuild.concert_id;
   select coalesce(array_agg(t.concert_id), '{}'), coalesce(array_agg(t.queue_no), '{}')
@@ -185,10 +188,13 @@ begin
   -- part's end (no ticket can appear there any more).
   delete from app.queue_arrivals a
   where queue_blocks_rebuild.concert_id is null or a.concert_id = queue_blocks_rebuild.concert_id;
-  update app.queues q
-  set counted_below = app.queue_arrivals_count(q.concert_id, q.admitted_upto, 0,
-                                               (select l.closed_below from app.queue_line l))
-  where queue_blocks_rebuild.concert_id is null or q.concert_id = queue_blocks_rebuild.concert_id;
+  insert into app.queue_counted as k (concert_id, counted_below)
+  select q.concert_id,
+         app.queue_arrivals_count(q.concert_id, q.admitted_upto, 0, (select l.closed_below from app.queue_line l))
+  from app.queues q
+  where queue_blocks_rebuild.concert_id is null or q.concert_id = queue_blocks_rebuild.concert_id
+  on conflict on constraint queue_counted_pkey
+  do update set counted_below = excluded.counted_below, counted_at = excluded.counted_at;
   return cardinality(v_queue_nos);
 end
 $$;
@@ -265,84 +271,225 @@ comment on function app.queue_arrivals_count(bigint, bigint, bigint, bigint) is
 yet (from the larger of counted_below and the watermark''s unit), and for the blocks of 1 024 and groups of
 32 768 that they complete; returns the new counted_below (a multiple of 32) for app.queues.';
 
--- How many tickets of the concert with after_no < queue_no < before_no this
--- statement sees, whatever their status: counters for the units of 32 768,
--- 1 024 and 32 numbers wholly inside the range and below counted_below
--- (largest first: at most about 30 + 2 x 31 + 2 x 31 rows), the index for
--- the rest (fewer than 32 numbers at each end, and the numbers past
--- counted_below: the joins of the last moments). A number the sequence
--- skipped has no ticket and a join still committing is not seen, so neither
--- is counted. Stable: it reads the snapshot of the statement that calls it.
-create or replace function app.queue_arrived(concert_id bigint, after_no bigint, before_no bigint, counted_below bigint)
+-- Counting, by whoever gets to it: the concert's admission at each run,
+-- and a join whose number lies far past the counted part
+-- (app.queue_count_help). One session at a time per concert, under an
+-- advisory lock taken without waiting: whoever does not get it leaves the
+-- counting to the holder. The lock is held to the end of the counting
+-- transaction, so the next holder reads the row as the last one committed
+-- it. Nothing else writes app.queue_counted but api.queue_blocks_rebuild.
+
+-- The advisory lock (1114792, concert) that one counter of a concert holds;
+-- pg_locks shows it as classid 1114792, objid the concert (mod 2^31),
+-- objsubid 2, apart from the join marks of 20_queue.sql (1114793 and up).
+create or replace function app.queue_count_lock(concert_id bigint)
+returns boolean
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+  select pg_catalog.pg_try_advisory_xact_lock(1114792, (queue_count_lock.concert_id % 2147483647)::integer)
+$$;
+
+comment on function app.queue_count_lock(bigint) is
+'Takes the advisory lock that one counter of the concert''s arrivals holds until its transaction ends, without
+waiting: true when taken (or held already by this transaction), false when another session holds it.';
+
+-- Counts the concert's arrivals up to closed_below (the closed part of the
+-- line as the caller read it) and stores how far: the new counted_below, or
+-- null when another session is counting the concert (nothing done).
+create or replace function app.queue_count(concert_id bigint, closed_below bigint)
 returns bigint
 language plpgsql
-stable
+volatile
 security invoker
 set search_path = ''
 set enable_seqscan = off
 set jit = off
 as $$
 declare
-  -- the counted part is [after_no + 1, v_cut)
-  v_cut bigint := least(queue_arrived.before_no, queue_arrived.counted_below);
-  v_lo bigint[];
-  v_hi bigint[];
-  v_next_lo bigint[];
-  v_next_hi bigint[];
-  v_size bigint;
-  v_start bigint;
-  v_end bigint;
+  v_upto bigint;
+  v_counted bigint;
+  v_new bigint;
+begin
+  if not app.queue_count_lock(queue_count.concert_id) then
+    return null;
+  end if;
+  -- Read after the lock, so these are the last committed values (or this
+  -- transaction's own). A watermark older than the one an admission is
+  -- committing only makes the count start lower: counters below the
+  -- watermark are never read, and the next prune deletes them.
+  select q.admitted_upto into v_upto from app.queues q where q.concert_id = queue_count.concert_id;
+  if not found then
+    return null;
+  end if;
+  select k.counted_below into v_counted from app.queue_counted k where k.concert_id = queue_count.concert_id;
+  v_counted := coalesce(v_counted, 0);
+  v_new := app.queue_arrivals_count(queue_count.concert_id, v_upto, v_counted, queue_count.closed_below);
+  if v_new > v_counted then
+    insert into app.queue_counted as k (concert_id, counted_below, counted_at)
+    values (queue_count.concert_id, v_new, clock_timestamp())
+    on conflict on constraint queue_counted_pkey
+    do update set counted_below = greatest(k.counted_below, excluded.counted_below), counted_at = excluded.counted_at;
+  end if;
+  return greatest(v_new, v_counted);
+end
+$$;
+
+comment on function app.queue_count(bigint, bigint) is
+'Counts the arrivals of concert_id (app.queue_arrivals) in the units of 32 wholly below closed_below that are not
+counted yet and stores the new counted_below (app.queue_counted). One session at a time per concert
+(app.queue_count_lock, held to the end of the transaction): returns the new counted_below, or null when
+another session holds the lock and nothing was done.';
+
+-- A join whose number lies this far past its concert's counted part counts
+-- the line (app.queue_count_help): the positions a join or poll computes
+-- count at most about this many numbers on the index, plus the joins in
+-- flight, however many join a second and whether admission runs or not.
+create or replace function app.queue_count_every()
+returns bigint
+language sql
+immutable
+security invoker
+set search_path = ''
+as $$
+  select 256::bigint
+$$;
+
+comment on function app.queue_count_every() is
+'How far past its concert''s counted part (in queue numbers) a join''s number must lie for the join to count the
+line (app.queue_count_help): 256.';
+
+-- Called by a join whose number lies past its concert's counted part by
+-- app.queue_count_every() or more: closes the line when the last close is
+-- over 20 ms old (a close reads pg_locks twice; at most about 50 a second
+-- for the whole database, whatever the joins), then counts the concert up
+-- to the closed part. Never waits for a lock: another join or the
+-- admission counting the concert, or closing the line, does it instead.
+-- The join's own number may end up in the closed part and counted: both
+-- commit or roll back with the join.
+create or replace function app.queue_count_help(concert_id bigint)
+returns void
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+set enable_seqscan = off
+set jit = off
+as $$
+declare
+  v_closed bigint;
+  v_closed_at timestamptz;
+begin
+  if not app.queue_count_lock(queue_count_help.concert_id) then
+    return;
+  end if;
+  select l.closed_below, l.closed_at into strict v_closed, v_closed_at from app.queue_line l;
+  if v_closed_at < clock_timestamp() - interval '20 milliseconds' then
+    -- a join between drawing its number and naming it holds the close up
+    -- for microseconds: wait for it 2 ms at most, not the admission's 200
+    v_closed := app.queue_line_close(interval '2 milliseconds');
+  end if;
+  perform app.queue_count(queue_count_help.concert_id, v_closed);
+end
+$$;
+
+comment on function app.queue_count_help(bigint) is
+'A join''s share of the counting: closes the line (app.queue_line_close, when the last close is over 20 ms old)
+and counts concert_id''s arrivals up to it (app.queue_count), unless another session is counting the concert.
+Never waits for a lock.';
+
+-- How many tickets of the concert with after_no < queue_no < before_no this
+-- statement sees, whatever their status: counters for the units of 32 768,
+-- 1 024 and 32 numbers wholly inside the range and below counted_below, the
+-- index for the rest (fewer than 32 numbers at each end, and the numbers past
+-- counted_below: the joins since the last count). A number the sequence
+-- skipped has no ticket and a join still committing is not seen, so neither
+-- is counted. Stable: it reads the snapshot of the statement that calls it.
+--
+-- The counted part [after_no + 1, cut) splits, for the largest size whose
+-- whole units fit in it, into that size's middle [L, R) and two edges. Each
+-- edge is a run of whole smaller units (the left edge ends at L, the right
+-- edge starts at R, both aligned to every smaller size), then fewer than 32
+-- numbers at its outer end. So at most one range per size and edge: the
+-- arithmetic is done here and the sums in one statement (each statement a
+-- function runs costs tens of microseconds; a poll pays this once).
+create or replace function app.queue_arrived(concert_id bigint, after_no bigint, before_no bigint, counted_below bigint)
+returns bigint
+language plpgsql
+stable
+security invoker
+set search_path = ''
+-- One plan for every call: each range is an index range whatever its
+-- bounds, but a range's custom plan is estimated cheaper than the generic
+-- one, so by default PostgreSQL planned the statement again on every poll
+-- (0.26 ms, three times its run).
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set jit = off
+as $$
+declare
+  v_lo bigint := queue_arrived.after_no + 1;
+  v_cut bigint := greatest(least(queue_arrived.before_no, queue_arrived.counted_below), queue_arrived.after_no + 1);
+  -- per size: the first and last whole unit boundary inside [v_lo, v_cut)
+  v_l32 bigint := (v_lo + 31) / 32 * 32;
+  v_r32 bigint := v_cut / 32 * 32;
+  v_l1k bigint := (v_lo + 1023) / 1024 * 1024;
+  v_r1k bigint := v_cut / 1024 * 1024;
+  v_l32k bigint := (v_lo + 32767) / 32768 * 32768;
+  v_r32k bigint := v_cut / 32768 * 32768;
   v_count bigint;
 begin
   if queue_arrived.before_no - queue_arrived.after_no <= 1 then
     return 0::bigint;
   end if;
-  -- past the counted part, on the index
-  select count(*) into v_count
-  from app.queue_tickets t
-  where t.concert_id = queue_arrived.concert_id
-    and t.queue_no >= greatest(queue_arrived.after_no + 1, v_cut) and t.queue_no < queue_arrived.before_no;
-  if v_cut <= queue_arrived.after_no + 1 then
-    return v_count;
-  end if;
-  -- The counted part: the whole units of each size, largest first; what is
-  -- left at the ends (at most one range each side) goes to the next size.
-  v_lo := array[queue_arrived.after_no + 1];
-  v_hi := array[v_cut];
-  foreach v_size in array array[32768, 1024, 32]::bigint[] loop
-    v_next_lo := '{}';
-    v_next_hi := '{}';
-    for i in 1 .. cardinality(v_lo) loop
-      v_start := (v_lo[i] + v_size - 1) / v_size * v_size;
-      v_end := v_hi[i] / v_size * v_size;
-      if v_start < v_end then
-        v_count := v_count + (select coalesce(sum(a.arrived), 0)::bigint
-                              from app.queue_arrivals a
-                              where a.concert_id = queue_arrived.concert_id and a.block_size = v_size
-                                and a.block_no >= v_start / v_size and a.block_no < v_end / v_size);
-        if v_lo[i] < v_start then
-          v_next_lo := v_next_lo || v_lo[i];
-          v_next_hi := v_next_hi || v_start;
-        end if;
-        if v_end < v_hi[i] then
-          v_next_lo := v_next_lo || v_end;
-          v_next_hi := v_next_hi || v_hi[i];
-        end if;
-      else
-        v_next_lo := v_next_lo || v_lo[i];
-        v_next_hi := v_next_hi || v_hi[i];
+  -- An empty middle moves that size out of the way: its units are counted
+  -- by the next smaller size (its edges then meet), or by the index.
+  if v_l32k >= v_r32k then
+    v_l32k := v_r1k; v_r32k := v_r1k;
+    if v_l1k >= v_r1k then
+      v_l1k := v_r32; v_r1k := v_r32; v_l32k := v_r32; v_r32k := v_r32;
+      if v_l32 >= v_r32 then
+        -- not one whole unit of 32: the index alone
+        v_l32 := v_cut; v_r32 := v_cut; v_l1k := v_cut; v_r1k := v_cut; v_l32k := v_cut; v_r32k := v_cut;
       end if;
-    end loop;
-    v_lo := v_next_lo;
-    v_hi := v_next_hi;
-  end loop;
-  -- fewer than 32 numbers each: the index
-  for i in 1 .. cardinality(v_lo) loop
-    v_count := v_count + (select count(*)
-                          from app.queue_tickets t
-                          where t.concert_id = queue_arrived.concert_id
-                            and t.queue_no >= v_lo[i] and t.queue_no < v_hi[i]);
-  end loop;
+    end if;
+  end if;
+  -- [v_lo, v_l32) index | [v_l32, v_l1k) units | [v_l1k, v_l32k) blocks | [v_l32k, v_r32k) groups |
+  -- [v_r32k, v_r1k) blocks | [v_r1k, v_r32) units | [v_r32, v_cut) index | [v_cut, before_no) index
+  select (select count(*)
+          from app.queue_tickets t
+          where t.concert_id = queue_arrived.concert_id
+            and t.queue_no >= v_cut and t.queue_no < queue_arrived.before_no)
+       + (select count(*)
+          from app.queue_tickets t
+          where t.concert_id = queue_arrived.concert_id and t.queue_no >= v_lo and t.queue_no < v_l32)
+       + (select count(*)
+          from app.queue_tickets t
+          where t.concert_id = queue_arrived.concert_id and t.queue_no >= v_r32 and t.queue_no < v_cut)
+       -- one range per subquery: each is one range of queue_arrivals_pkey
+       + (select coalesce(sum(a.arrived), 0)
+          from app.queue_arrivals a
+          where a.concert_id = queue_arrived.concert_id and a.block_size = 32
+            and a.block_no >= v_l32 / 32 and a.block_no < v_l1k / 32)
+       + (select coalesce(sum(a.arrived), 0)
+          from app.queue_arrivals a
+          where a.concert_id = queue_arrived.concert_id and a.block_size = 32
+            and a.block_no >= v_r1k / 32 and a.block_no < v_r32 / 32)
+       + (select coalesce(sum(a.arrived), 0)
+          from app.queue_arrivals a
+          where a.concert_id = queue_arrived.concert_id and a.block_size = 1024
+            and a.block_no >= v_l1k / 1024 and a.block_no < v_l32k / 1024)
+       + (select coalesce(sum(a.arrived), 0)
+          from app.queue_arrivals a
+          where a.concert_id = queue_arrived.concert_id and a.block_size = 1024
+            and a.block_no >= v_r32k / 1024 and a.block_no < v_r1k / 1024)
+       + (select coalesce(sum(a.arrived), 0)
+          from app.queue_arrivals a
+          where a.concert_id = queue_arrived.concert_id and a.block_size = 32768
+            and a.block_no >= v_l32k / 32768 and a.block_no < v_r32k / 32768)
+    into v_count;
   return v_count;
 end
 $$;

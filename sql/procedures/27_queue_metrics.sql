@@ -17,7 +17,9 @@ as $$
     'concerts', coalesce((
       select jsonb_agg(jsonb_build_object(
                'concertId', q.concert_id,
-               'waiting', app.queue_arrived(q.concert_id, q.admitted_upto, l.end_no, q.counted_below)
+               'waiting', app.queue_arrived(q.concert_id, q.admitted_upto, l.end_no,
+                                                 coalesce((select k.counted_below from app.queue_counted k
+                                                           where k.concert_id = q.concert_id), 0))
                           - app.queue_departed(q.concert_id, q.admitted_upto, l.end_no),
                'active', (select count(*)
                           from app.queue_tickets t

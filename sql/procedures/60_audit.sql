@@ -211,15 +211,17 @@ as $$
         from (select a.concert_id, a.block_size, a.block_no, a.arrived
               from app.queue_arrivals a
               join app.queues q on q.concert_id = a.concert_id
+              left join app.queue_counted n on n.concert_id = q.concert_id
               where a.block_no > q.admitted_upto / a.block_size
-                and (a.block_no + 1) * a.block_size <= q.counted_below) k
+                and (a.block_no + 1) * a.block_size <= coalesce(n.counted_below, 0)) k
         full join (select t.concert_id, s.block_size, t.queue_no / s.block_size as block_no, count(*) as arrived
                    from app.queue_tickets t
                    join app.queues q on q.concert_id = t.concert_id
+                   left join app.queue_counted n on n.concert_id = q.concert_id
                    -- the sizes of queue_arrivals_block_size_check
                    cross join (values (32), (1024), (32768)) s(block_size)
                    where t.queue_no / s.block_size > q.admitted_upto / s.block_size
-                     and (t.queue_no / s.block_size + 1) * s.block_size <= q.counted_below
+                     and (t.queue_no / s.block_size + 1) * s.block_size <= coalesce(n.counted_below, 0)
                    group by t.concert_id, s.block_size, t.queue_no / s.block_size) r
           on r.concert_id = k.concert_id and r.block_size = k.block_size and r.block_no = k.block_no) x
   where x.counted is distinct from x.actual
@@ -238,11 +240,12 @@ as $$
 
   union all
   select 'queue_closed', 'concert ' || q.concert_id,
-         'watermark ' || q.admitted_upto || ', arrivals counted below ' || q.counted_below
+         'watermark ' || q.admitted_upto || ', arrivals counted below ' || coalesce(n.counted_below, 0)
            || ', but the line is closed below ' || l.closed_below
   from app.queues q
+  left join app.queue_counted n on n.concert_id = q.concert_id
   cross join app.queue_line l
-  where q.admitted_upto >= l.closed_below or q.counted_below > l.closed_below
+  where q.admitted_upto >= l.closed_below or coalesce(n.counted_below, 0) > l.closed_below
 
   union all
   -- The ticket's concert has its queue row (no foreign key: see 0005).

@@ -22,11 +22,11 @@ select api.queue_admit() as admitted \gset
 reset role;
 
 select is(:admitted, 1, 'the run admits the first of 1 100');
-select is((select q.counted_below from app.queues q where q.concert_id = :concert_id),
+select is((select k.counted_below from app.queue_counted k where k.concert_id = :concert_id),
           (select l.closed_below / 32 * 32 from app.queue_line l),
           'counted_below is the closed part''s end rounded down to a unit of 32');
-select ok((select l.closed_below - q.counted_below < 32
-           from app.queue_line l, app.queues q where q.concert_id = :concert_id),
+select ok((select l.closed_below - k.counted_below < 32
+           from app.queue_line l, app.queue_counted k where k.concert_id = :concert_id),
           'fewer than 32 closed numbers are left for the index');
 select ok((select count(*) > 0 from app.queue_arrivals a
            where a.concert_id = :concert_id and a.block_size = 1024),
