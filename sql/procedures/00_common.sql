@@ -287,11 +287,12 @@ comment on function app.idempotency_reused_check(boolean) is
 
 create or replace function app.idempotency_finish(user_id bigint, key text, status integer, response jsonb)
 returns void
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
+begin
   -- The row is there (app.idempotency_claim inserted it earlier in this
   -- transaction), so this always takes the DO UPDATE arm; request_hash is
   -- never written from here. An upsert rather than an UPDATE: ON CONFLICT
@@ -303,7 +304,8 @@ as $$
   select idempotency_finish.user_id, idempotency_finish.key, '', idempotency_finish.status, idempotency_finish.response
   where idempotency_finish.key is not null
   on conflict on constraint idempotency_keys_pkey
-  do update set status = excluded.status, response = excluded.response
+  do update set status = excluded.status, response = excluded.response;
+end
 $$;
 
 comment on function app.idempotency_finish(bigint, text, integer, jsonb) is

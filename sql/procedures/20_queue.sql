@@ -193,12 +193,14 @@ least(waiting_idle_seconds / 3, 30) s; an ACTIVE ticket is left alone. Returns t
 -- pg_locks (classid 1114793 = 0x1102A9, objid 1, objsubid 2).
 create or replace function app.queue_join_mark()
 returns void
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
-  select pg_catalog.pg_advisory_xact_lock_shared(1114793, 1)
+begin
+  perform pg_catalog.pg_advisory_xact_lock_shared(1114793, 1);
+end
 $$;
 
 comment on function app.queue_join_mark() is
@@ -212,12 +214,14 @@ before drawing a number from app.queue_tickets_queue_no_seq (app.queue_line_clos
 -- objsubid 1 (app.queue_join_number_of reads it back).
 create or replace function app.queue_join_number(no bigint)
 returns void
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
-  select pg_catalog.pg_advisory_xact_lock_shared((1114794::bigint << 32) + queue_join_number.no)
+begin
+  perform pg_catalog.pg_advisory_xact_lock_shared((1114794::bigint << 32) + queue_join_number.no);
+end
 $$;
 
 comment on function app.queue_join_number(bigint) is
@@ -358,14 +362,16 @@ create or replace function api.queue_join(
   api_key text default null,
   out status integer,
   out body jsonb)
-language sql
+language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
+begin
   -- the key's user first (CR305, CR306, CR304): the rule then acts for that user alone
-  select j.status, j.body
-  from app.queue_join(app.user_key_check(queue_join.api_key, queue_join.user_id), queue_join.concert_id, now()) j
+  select j.status, j.body into status, body
+  from app.queue_join(app.user_key_check(queue_join.api_key, queue_join.user_id), queue_join.concert_id, now()) j;
+end
 $$;
 
 comment on function api.queue_join(bigint, bigint, text) is
@@ -406,12 +412,14 @@ comment on function app.queue_status(uuid, timestamptz) is
 
 create or replace function api.queue_status(token uuid)
 returns jsonb
-language sql
+language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
-  select app.queue_status(queue_status.token, now())
+begin
+  return app.queue_status(queue_status.token, now());
+end
 $$;
 
 comment on function api.queue_status(uuid) is
@@ -467,12 +475,14 @@ comment on function app.queue_leave(uuid, timestamptz) is
 
 create or replace function api.queue_leave(token uuid)
 returns void
-language sql
+language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
-  select app.queue_leave(queue_leave.token, now())
+begin
+  perform app.queue_leave(queue_leave.token, now());
+end
 $$;
 
 comment on function api.queue_leave(uuid) is

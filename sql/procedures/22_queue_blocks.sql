@@ -284,12 +284,14 @@ yet (from the larger of counted_below and the watermark''s unit), and for the bl
 -- objsubid 2, apart from the join marks of 20_queue.sql (1114793 and up).
 create or replace function app.queue_count_lock(concert_id bigint)
 returns boolean
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
-  select pg_catalog.pg_try_advisory_xact_lock(1114792, (queue_count_lock.concert_id % 2147483647)::integer)
+begin
+  return pg_catalog.pg_try_advisory_xact_lock(1114792, (queue_count_lock.concert_id % 2147483647)::integer);
+end
 $$;
 
 comment on function app.queue_count_lock(bigint) is

@@ -179,12 +179,14 @@ create or replace function api.concert_dates(
   token uuid,
   concert_id bigint)
 returns jsonb
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select app.concert_dates(token => concert_dates.token, concert_id => concert_dates.concert_id, as_of => now())
+begin
+  return app.concert_dates(token => concert_dates.token, concert_id => concert_dates.concert_id, as_of => now());
+end
 $$;
 
 comment on function api.concert_dates(uuid, bigint) is
@@ -244,12 +246,14 @@ create or replace function api.seat_list(
   concert_id bigint,
   date_id bigint)
 returns jsonb
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select app.seat_list(token => seat_list.token, concert_id => seat_list.concert_id, date_id => seat_list.date_id, as_of => now())
+begin
+  return app.seat_list(token => seat_list.token, concert_id => seat_list.concert_id, date_id => seat_list.date_id, as_of => now());
+end
 $$;
 
 comment on function api.seat_list(uuid, bigint, bigint) is

@@ -10,12 +10,13 @@
 -- as_of reads EXPIRED at once, before api.holds_expire marks it so.
 create or replace function app.reservation_json(r app.reservations, as_of timestamptz)
 returns jsonb
-language sql
+language plpgsql
 stable
 security invoker
 set search_path = ''
 as $$
-  select jsonb_build_object(
+begin
+  return jsonb_build_object(
     'reservationId', (reservation_json.r).reservation_id,
     'userId', (reservation_json.r).user_id,
     'concertId', (reservation_json.r).concert_id,
@@ -27,7 +28,8 @@ as $$
     'status', case when (reservation_json.r).status = 'HELD'
                     and (reservation_json.r).expires_at <= reservation_json.as_of then 'EXPIRED'
                    else (reservation_json.r).status end,
-    'expiresAt', app.iso((reservation_json.r).expires_at))
+    'expiresAt', app.iso((reservation_json.r).expires_at));
+end
 $$;
 
 comment on function app.reservation_json(app.reservations, timestamptz) is
@@ -100,12 +102,14 @@ create or replace function api.reservation_get(
   token uuid,
   reservation_id bigint)
 returns jsonb
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select app.reservation_get(token => reservation_get.token, reservation_id => reservation_get.reservation_id, as_of => now())
+begin
+  return app.reservation_get(token => reservation_get.token, reservation_id => reservation_get.reservation_id, as_of => now());
+end
 $$;
 
 comment on function api.reservation_get(uuid, bigint) is
@@ -189,12 +193,14 @@ create or replace function api.reservation_cancel(
   token uuid,
   reservation_id bigint)
 returns jsonb
-language sql
+language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
-  select app.reservation_cancel(token => reservation_cancel.token, reservation_id => reservation_cancel.reservation_id, as_of => now())
+begin
+  return app.reservation_cancel(token => reservation_cancel.token, reservation_id => reservation_cancel.reservation_id, as_of => now());
+end
 $$;
 
 comment on function api.reservation_cancel(uuid, bigint) is

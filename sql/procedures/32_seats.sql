@@ -170,12 +170,15 @@ create or replace function api.seat_hold(
   idempotency_key text default null,
   out status integer,
   out body jsonb)
-language sql
+language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
-  select f.status, f.body from app.seat_hold(token => seat_hold.token, concert_id => seat_hold.concert_id, date_id => seat_hold.date_id, seat_no => seat_hold.seat_no, user_id => seat_hold.user_id, idempotency_key => seat_hold.idempotency_key, as_of => now()) f
+begin
+  select f.status, f.body into status, body
+  from app.seat_hold(token => seat_hold.token, concert_id => seat_hold.concert_id, date_id => seat_hold.date_id, seat_no => seat_hold.seat_no, user_id => seat_hold.user_id, idempotency_key => seat_hold.idempotency_key, as_of => now()) f;
+end
 $$;
 
 comment on function api.seat_hold(uuid, bigint, bigint, integer, bigint, text) is

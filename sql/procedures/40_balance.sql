@@ -37,12 +37,14 @@ revoke execute on function app.balance_get(uuid, timestamptz) from public;
 create or replace function api.balance_get(
   token uuid)
 returns jsonb
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select app.balance_get(token => balance_get.token, as_of => now())
+begin
+  return app.balance_get(token => balance_get.token, as_of => now());
+end
 $$;
 
 comment on function api.balance_get(uuid) is
@@ -151,12 +153,14 @@ create or replace function api.balance_charge(
   user_id bigint default null,
   idempotency_key text default null)
 returns jsonb
-language sql
+language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
-  select app.balance_charge(token => balance_charge.token, amount => balance_charge.amount, user_id => balance_charge.user_id, idempotency_key => balance_charge.idempotency_key, as_of => now())
+begin
+  return app.balance_charge(token => balance_charge.token, amount => balance_charge.amount, user_id => balance_charge.user_id, idempotency_key => balance_charge.idempotency_key, as_of => now());
+end
 $$;
 
 comment on function api.balance_charge(uuid, bigint, bigint, text) is
@@ -228,12 +232,14 @@ create or replace function api.balance_history(
   token uuid,
   max_entries integer default 50)
 returns jsonb
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select app.balance_history(token => balance_history.token, max_entries => balance_history.max_entries, as_of => now())
+begin
+  return app.balance_history(token => balance_history.token, max_entries => balance_history.max_entries, as_of => now());
+end
 $$;
 
 comment on function api.balance_history(uuid, integer) is

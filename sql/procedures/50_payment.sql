@@ -4,12 +4,13 @@
 -- The Payment JSON of the API: a payment and its reservation (for dateId, seatNo).
 create or replace function app.payment_json(payment app.payments, reservation app.reservations)
 returns jsonb
-language sql
+language plpgsql
 immutable
 security invoker
 set search_path = ''
 as $$
-  select jsonb_build_object(
+begin
+  return jsonb_build_object(
     'paymentId', (payment_json.payment).payment_id,
     'reservationId', (payment_json.payment).reservation_id,
     'userId', (payment_json.payment).user_id,
@@ -18,7 +19,8 @@ as $$
     'seatNo', (payment_json.reservation).seat_no,
     'amount', (payment_json.payment).amount,
     'status', (payment_json.payment).status,
-    'paidAt', app.iso((payment_json.payment).paid_at))
+    'paidAt', app.iso((payment_json.payment).paid_at));
+end
 $$;
 
 comment on function app.payment_json(app.payments, app.reservations) is
@@ -244,13 +246,15 @@ create or replace function api.payment_create(
   user_id bigint default null,
   idempotency_key text default null)
 returns jsonb
-language sql
+language plpgsql
 volatile
 security definer
 set search_path = ''
 as $$
-  select app.payment_create(payment_create.token, payment_create.reservation_id, payment_create.user_id,
-                            payment_create.idempotency_key, now())
+begin
+  return app.payment_create(payment_create.token, payment_create.reservation_id, payment_create.user_id,
+                            payment_create.idempotency_key, now());
+end
 $$;
 
 comment on function api.payment_create(uuid, bigint, bigint, text) is

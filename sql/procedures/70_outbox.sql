@@ -18,14 +18,19 @@
 
 create or replace function app.outbox_add(kind text, user_id bigint, reservation_id bigint, payload jsonb)
 returns bigint
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
+declare
+  v_event_id bigint;
+begin
   insert into app.outbox (kind, user_id, reservation_id, payload)
   values (outbox_add.kind, outbox_add.user_id, outbox_add.reservation_id, outbox_add.payload)
-  returning event_id
+  returning event_id into v_event_id;
+  return v_event_id;
+end
 $$;
 
 comment on function app.outbox_add(text, bigint, bigint, jsonb) is
