@@ -460,38 +460,47 @@ begin
   end if;
   -- [v_lo, v_l32) index | [v_l32, v_l1k) units | [v_l1k, v_l32k) blocks | [v_l32k, v_r32k) groups |
   -- [v_r32k, v_r1k) blocks | [v_r1k, v_r32) units | [v_r32, v_cut) index | [v_cut, before_no) index
-  select (select count(*)
-          from app.queue_tickets t
-          where t.concert_id = queue_arrived.concert_id
-            and t.queue_no >= v_cut and t.queue_no < queue_arrived.before_no)
-       + (select count(*)
-          from app.queue_tickets t
-          where t.concert_id = queue_arrived.concert_id and t.queue_no >= v_lo and t.queue_no < v_l32)
-       + (select count(*)
-          from app.queue_tickets t
-          where t.concert_id = queue_arrived.concert_id and t.queue_no >= v_r32 and t.queue_no < v_cut)
-       -- one range per subquery: each is one range of queue_arrivals_pkey
-       + (select coalesce(sum(a.arrived), 0)
-          from app.queue_arrivals a
-          where a.concert_id = queue_arrived.concert_id and a.block_size = 32
-            and a.block_no >= v_l32 / 32 and a.block_no < v_l1k / 32)
-       + (select coalesce(sum(a.arrived), 0)
-          from app.queue_arrivals a
-          where a.concert_id = queue_arrived.concert_id and a.block_size = 32
-            and a.block_no >= v_r1k / 32 and a.block_no < v_r32 / 32)
-       + (select coalesce(sum(a.arrived), 0)
-          from app.queue_arrivals a
-          where a.concert_id = queue_arrived.concert_id and a.block_size = 1024
-            and a.block_no >= v_l1k / 1024 and a.block_no < v_l32k / 1024)
-       + (select coalesce(sum(a.arrived), 0)
-          from app.queue_arrivals a
-          where a.concert_id = queue_arrived.concert_id and a.block_size = 1024
-            and a.block_no >= v_r32k / 1024 and a.block_no < v_r1k / 1024)
-       + (select coalesce(sum(a.arrived), 0)
-          from app.queue_arrivals a
-          where a.concert_id = queue_arrived.concert_id and a.block_size = 32768
-            and a.block_no >= v_l32k / 32768 and a.block_no < v_r32k / 32768)
-    into v_count;
+  -- One aggregate over the eight ranges (each an index range scan): an
+  -- aggregate per range cost more to set up than to run.
+  select coalesce(sum(r.n), 0)
+    into v_count
+  from (select count(*) as n
+        from app.queue_tickets t
+        where t.concert_id = queue_arrived.concert_id
+          and t.queue_no >= v_cut and t.queue_no < queue_arrived.before_no
+        union all
+        select count(*)
+        from app.queue_tickets t
+        where t.concert_id = queue_arrived.concert_id and t.queue_no >= v_lo and t.queue_no < v_l32
+        union all
+        select count(*)
+        from app.queue_tickets t
+        where t.concert_id = queue_arrived.concert_id and t.queue_no >= v_r32 and t.queue_no < v_cut
+        union all
+        select a.arrived
+        from app.queue_arrivals a
+        where a.concert_id = queue_arrived.concert_id and a.block_size = 32
+          and a.block_no >= v_l32 / 32 and a.block_no < v_l1k / 32
+        union all
+        select a.arrived
+        from app.queue_arrivals a
+        where a.concert_id = queue_arrived.concert_id and a.block_size = 32
+          and a.block_no >= v_r1k / 32 and a.block_no < v_r32 / 32
+        union all
+        select a.arrived
+        from app.queue_arrivals a
+        where a.concert_id = queue_arrived.concert_id and a.block_size = 1024
+          and a.block_no >= v_l1k / 1024 and a.block_no < v_l32k / 1024
+        union all
+        select a.arrived
+        from app.queue_arrivals a
+        where a.concert_id = queue_arrived.concert_id and a.block_size = 1024
+          and a.block_no >= v_r32k / 1024 and a.block_no < v_r1k / 1024
+        union all
+        select a.arrived
+        from app.queue_arrivals a
+        where a.concert_id = queue_arrived.concert_id and a.block_size = 32768
+          and a.block_no >= v_l32k / 32768 and a.block_no < v_r32k / 32768) r;
   return v_count;
 end
 $$;
