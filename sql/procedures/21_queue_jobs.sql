@@ -119,9 +119,11 @@ language plpgsql
 volatile
 security invoker
 set search_path = ''
--- Its claims' generic plans can scan the table (bench/explain/REPORT.md); a
--- custom plan per run keeps them on the index however the statistics drift.
-set plan_cache_mode = force_custom_plan
+-- No plan_cache_mode = force_custom_plan any more: it was there because the
+-- claims' generic plans could scan the table (bench/explain/REPORT.md), which
+-- enable_seqscan = off now rules out, and planning each of a concert's dozen
+-- statements again on every call cost about 3 ms a concert: 0.7-1 s a run
+-- over 200 concerts with a line (sql/tests/queue_admit/plans_kept.test.sql).
 set enable_seqscan = off
 set jit = off
 as $$
