@@ -328,6 +328,18 @@ begin
   end if;
   select k.counted_below into v_counted from app.queue_counted k where k.concert_id = queue_count.concert_id;
   v_counted := coalesce(v_counted, 0);
+  -- Nobody joined the concert since: nothing to count and nothing to write.
+  -- The sequence is shared, so the closed part moves on with every other
+  -- concert's joins; moving counted_below past numbers that hold none of
+  -- this concert's tickets would only rewrite this row on every admission
+  -- run of every concert with a line (a position counts no ticket there
+  -- anyway, and the next join here counts from where it stands).
+  if not exists (select from app.queue_tickets t
+                 where t.concert_id = queue_count.concert_id
+                   and t.queue_no >= greatest(v_counted, v_upto + 1)
+                   and t.queue_no < queue_count.closed_below / 32 * 32) then
+    return v_counted;
+  end if;
   v_new := app.queue_arrivals_count(queue_count.concert_id, v_upto, v_counted, queue_count.closed_below);
   if v_new > v_counted then
     insert into app.queue_counted as k (concert_id, counted_below, counted_at)
