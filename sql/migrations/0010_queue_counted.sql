@@ -21,7 +21,7 @@ create table app.queue_counted (
   constraint queue_counted_counted_below_check check (counted_below >= 0)
 );
 
-insert into app.queue_counted (concert_id, counted_below)
-select q.concert_id, q.counted_below from app.queues q where q.counted_below > 0;
-
-alter table app.queues drop column counted_below;
+-- The old column is copied and dropped by after/0010_queue_counted.sql, in
+-- the transaction that installs the procedures that read this table: until
+-- then the procedures in the database still read app.queues.counted_below,
+-- and every join, poll and admission would fail between the two commits.

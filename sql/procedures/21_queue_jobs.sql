@@ -57,6 +57,11 @@ begin
   select s.last_value, s.is_called into v_last, v_called from app.queue_tickets_queue_no_seq s;
   v_upto := case when v_called then v_last + 1 else v_last end;
   if v_upto <= v_closed then
+    -- closed_at is when a close last ran, moved or not: the joins that help
+    -- count (app.queue_count_help) close at most every 20 ms by it, and a
+    -- line held by a join in flight must not make each of them read
+    -- pg_locks again at once
+    update app.queue_line l set closed_at = clock_timestamp();
     return v_closed;
   end if;
   -- Advisory locks are per database, but pg_locks shows the whole cluster's:
@@ -87,12 +92,14 @@ begin
     exit when v_unnamed = 0;
     if clock_timestamp() >= v_until then
       -- a join between its two locks for that long: the next run tries again
+      update app.queue_line l set closed_at = clock_timestamp();
       return v_closed;
     end if;
     perform pg_catalog.pg_sleep(0.001);
   end loop;
   v_upto := least(v_upto, coalesce(v_first, v_upto));
   if v_upto <= v_closed then
+    update app.queue_line l set closed_at = clock_timestamp();
     return v_closed;
   end if;
   update app.queue_line l set closed_below = v_upto, closed_at = clock_timestamp();
@@ -103,7 +110,7 @@ $$;
 comment on function app.queue_line_close(interval) is
 'Moves app.queue_line.closed_below up to just past the last number the sequence handed out, or to the first
 number a join still in flight holds, whichever is lower (waiting at most max_wait for joins between drawing a
-number and naming it; otherwise it stays). Returns the closed_below to admit by. When another session is closing
+number and naming it; otherwise it stays). closed_at records when a close last ran, whether or not it moved. Returns the closed_below to admit by. When another session is closing
 the line, returns the last committed value at once.';
 
 -- Admits the next concert after after_concert_id (in concert_id order) that

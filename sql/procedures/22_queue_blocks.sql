@@ -166,14 +166,17 @@ declare
   v_concert_ids bigint[];
   v_queue_nos bigint[];
 begin
+  -- First every count of arrivals: waits for the counters in flight (a
+  -- join's or an admission's) to commit, and from then on every counter
+  -- skips counting until this commits (app.queue_count_lock), so joins never
+  -- wait for a rebuild. Taken before app.queue_blocks, in the order an
+  -- admission takes them (it counts, then prunes the departure counters).
+  perform pg_catalog.pg_advisory_xact_lock(1114791, 1);
   -- Holds off every departure (they add to app.queue_blocks) until this
   -- commits, so the recount below misses none: one that committed before
   -- the lock is in the recount's snapshot, one still running adds itself
   -- afterwards. Polls only read and go on.
   lock table app.queue_blocks in exclusive mode;
-  -- And every count (a join's or an admission's), in the same order as a
-  -- join that both departs and counts takes them.
-  lock table app.queue_arrivals in exclusive mode;
   delete from app.queue_blocks b
   where queue_blocks_rebuild.concert_id is null or b.concert_id = queue_blocks_rebuild.concert_id;
   select coalesce(array_agg(t.concert_id), '{}'), coalesce(array_agg(t.queue_no), '{}')
@@ -202,7 +205,8 @@ $$;
 comment on function api.queue_blocks_rebuild(bigint) is
 'Recounts the departure counters (app.queue_blocks) and the arrival counters (app.queue_arrivals) of one concert, or of all when concert_id is null, from its
 tickets past the watermark: for a DBA after tickets were changed by hand or loaded in bulk (api.audit() reports
-a counter that differs, as queue_block_departed). Holds off departures (leave, expiry) until it commits.
+a counter that differs, as queue_block_departed). Holds off departures (leave, expiry) until it commits, and
+arrival counting (which joins and admission then skip, without waiting).
 Parameters: concert_id (default null: every concert).
 Result: the number of departures counted.
 Errors: none.';
@@ -282,6 +286,13 @@ yet (from the larger of counted_below and the watermark''s unit), and for the bl
 -- The advisory lock (1114792, concert) that one counter of a concert holds;
 -- pg_locks shows it as classid 1114792, objid the concert (mod 2^31),
 -- objsubid 2, apart from the join marks of 20_queue.sql (1114793 and up).
+-- Every counter also holds (1114791, 1) shared, which a rebuild of the
+-- counters (api.queue_blocks_rebuild) takes exclusively: while a rebuild
+-- runs or waits, nobody counts (and nobody waits for it either).
+--
+-- Only under READ COMMITTED: a count must see every join that ended before
+-- the line was closed, which a snapshot taken at the start of a REPEATABLE
+-- READ or SERIALIZABLE transaction (a DBA's, say) would not.
 create or replace function app.queue_count_lock(concert_id bigint)
 returns boolean
 language plpgsql
@@ -290,13 +301,16 @@ security invoker
 set search_path = ''
 as $$
 begin
-  return pg_catalog.pg_try_advisory_xact_lock(1114792, (queue_count_lock.concert_id % 2147483647)::integer);
+  return pg_catalog.current_setting('transaction_isolation') = 'read committed'
+         and pg_catalog.pg_try_advisory_xact_lock_shared(1114791, 1)
+         and pg_catalog.pg_try_advisory_xact_lock(1114792, (queue_count_lock.concert_id % 2147483647)::integer);
 end
 $$;
 
 comment on function app.queue_count_lock(bigint) is
 'Takes the advisory lock that one counter of the concert''s arrivals holds until its transaction ends, without
-waiting: true when taken (or held already by this transaction), false when another session holds it.';
+waiting: true when taken (or held already by this transaction), false when another session holds it, when a
+rebuild of the counters runs or waits (api.queue_blocks_rebuild), or when the transaction is not READ COMMITTED.';
 
 -- Counts the concert's arrivals up to closed_below (the closed part of the
 -- line as the caller read it) and stores how far: the new counted_below, or

@@ -5,7 +5,7 @@
 -- this, only admission counted, and with no run (or between two runs of an
 -- on-sale) every join's position counted every ticket since the last count.
 begin;
-select plan(7);
+select plan(9);
 
 select tests.clear_queues();
 select tests.concert() as concert_id \gset
@@ -48,6 +48,15 @@ select is((select k.counted_below from app.queue_counted k where k.concert_id = 
 select is(:last_position::bigint, 400::bigint, 'its position counts the 399 ahead and none of the 300 gaps');
 
 select is_empty('select * from api.audit()', 'the audit finds every counter exact');
+
+-- A close that cannot move the line still records when it ran: the joins
+-- that count close at most every 20 ms by it, and a line held by a join in
+-- flight must not make each of them read pg_locks again at once.
+update app.queue_line set closed_at = now() - interval '1 hour';
+select closed_below as closed_before from app.queue_line \gset
+select app.queue_line_close(interval '1 millisecond') \g /dev/null
+select is((select closed_below from app.queue_line), :closed_before::bigint, 'with nothing new drawn the line stays');
+select ok((select closed_at > now() - interval '1 minute' from app.queue_line), 'but the close is recorded as run');
 
 select * from finish();
 rollback;
