@@ -190,11 +190,19 @@ struct PoolTimeoutTests {
     func cancelledWhileWaitingNeverRuns() async throws {
         let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
-        let busy = Task { try await pool.query("select pg_sleep(0.5)") }
-        #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'PgSleep'").count == 1 })
+        // The pool's one connection stays busy until this test lets it go: its
+        // statement waits for an advisory lock a session of the test holds.
+        // (It used to sleep 0.5 s, which a loaded machine could miss whole
+        // between two looks at pg_stat_activity.)
+        let holder = try database.admin()
+        defer { holder.close() }
+        try holder.execute("select pg_advisory_lock(4242)")
+        let busy = Task { try await pool.query("select pg_advisory_lock(4242), pg_advisory_unlock(4242)") }
+        #expect(try await Self.eventually(15) { try Self.poolBackends(database, where: "wait_event = 'advisory'").count == 1 })
         let ran = NIOLockedValueBox(false)
         let waiter = Task { try await pool.withConnection { _ in ran.withLockedValue { $0 = true } } }
         waiter.cancel()
+        try holder.execute("select pg_advisory_unlock(4242)")
         _ = try await busy.value
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(ran.withLockedValue { $0 } == false)
