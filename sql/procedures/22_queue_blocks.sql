@@ -375,12 +375,14 @@ another session holds the lock and nothing was done.';
 -- the line (app.queue_count_help): the positions a join or poll computes
 -- count at most about this many numbers on the index, plus the joins in
 -- flight, however many join a second and whether admission runs or not.
+-- No SET clause: a constant with no name to resolve, which PostgreSQL then
+-- inlines and folds into the join's plan (with one, it would parse and plan
+-- this body on every join).
 create or replace function app.queue_count_every()
 returns bigint
 language sql
 immutable
 security invoker
-set search_path = ''
 as $$
   select 256::bigint
 $$;
