@@ -27,20 +27,32 @@ need_test_tools() {
   command -v node >/dev/null || need_debian nodejs
 }
 
-# need_python_module MODULE PACKAGE: pip-installs PACKAGE when python3 cannot
-# import MODULE. Debian's own python3 refuses pip installs into the system
+# need_python_module MODULE PACKAGE[==VERSION]: pip-installs PACKAGE when
+# python3 cannot import MODULE, or when a VERSION is pinned and another one is
+# installed. Debian's own python3 refuses pip installs into the system
 # (PEP 668, "externally managed"), so there it goes into a venv under
 # .build/venv, which the caller's PATH then puts first.
 need_python_module() {
   local module=$1 package=$2 venv
   venv="$(pwd)/.build/venv"
   [ -x "$venv/bin/python3" ] && export PATH="$venv/bin:$PATH"
-  python3 -c "import $module" 2>/dev/null && return 0
+  python_module_present "$module" "$package" && return 0
   if python3 -m pip install -q "$package" 2>/dev/null; then return 0; fi
   echo "installing $package into $venv" >&2
   python3 -m venv "$venv" 2>/dev/null || { need_debian python3-venv; python3 -m venv "$venv"; }
   "$venv/bin/python3" -m pip install -q "$package"
   export PATH="$venv/bin:$PATH"
+}
+
+# python_module_present MODULE PACKAGE[==VERSION]: MODULE imports and, when a
+# VERSION is pinned, PACKAGE is installed at exactly that version.
+python_module_present() {
+  local module=$1 package=$2 installed
+  python3 -c "import $module" 2>/dev/null || return 1
+  [[ $package == *==* ]] || return 0
+  installed=$(python3 -c 'import importlib.metadata, sys; print(importlib.metadata.version(sys.argv[1]))' \
+    "${package%%==*}" 2>/dev/null) || return 1
+  [ "$installed" = "${package#*==}" ]
 }
 
 # The fans' page test: Debian's chromium, its driver and Selenium, all from
