@@ -36,7 +36,8 @@ struct PoolTimeoutTests {
     func lockHeldElsewhere() async throws {
         let timeouts = Database.Timeouts(statementSeconds: 5, lockSeconds: 1, idleInTransactionSeconds: 10)
         // Without the timeouts /ready would wait the whole pool wait (60 s) and get 503.
-        try await TestServer.with(poolSize: 2, poolWait: .seconds(60), timeouts: timeouts) { server in
+        let poolSize = 2
+        try await TestServer.with(poolSize: poolSize, poolWait: .seconds(60), timeouts: timeouts) { server in
             let client = server.client
             // As a psql session would: a transaction holding app.users, which every POST /api/users needs.
             let holder = try server.database.admin()
@@ -50,7 +51,7 @@ struct PoolTimeoutTests {
                 }
             }
             // The race happened: both pool connections really wait on the lock.
-            #expect(try await Self.eventually(15) { try Self.waitingOnLock(server.database) >= 1 })
+            #expect(try await Self.eventually(15) { try Self.waitingOnLock(server.database) == poolSize })
 
             // Three rounds of two 1 s lock waits at most, then /ready gets a
             // connection (the bound leaves room for a loaded machine).
@@ -260,7 +261,7 @@ struct PoolTimeoutTests {
         await pool.shutdown()
     }
 
-    @Test("a session whose ROLLBACK failed is closed, and the next caller gets a fresh one")
+    @Test("a session whose ROLLBACK failed is closed by the pool, before any next use could reopen it, and the next caller gets a fresh one")
     func failedRollbackCloses() async throws {
         let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.apiConninfo, poolSize: 1, acquireTimeout: .seconds(30)))
@@ -268,16 +269,52 @@ struct PoolTimeoutTests {
         let killer = try database.admin()
         defer { killer.close() }
         struct Boom: Error {}
+        let used = NIOLockedValueBox<Connection?>(nil)
         await #expect(throws: Boom.self) {
             try await pool.withTransaction { connection in
-                // Its backend ends mid-transaction: the ROLLBACK that follows fails.
-                _ = try killer.execute("select pg_terminate_backend($1::integer)", [String(connection.backendPID)])
-                Thread.sleep(forTimeInterval: 0.1)
+                used.withLockedValue { $0 = connection }
+                // Its backend ends mid-transaction (waited for, up to 10 s):
+                // the ROLLBACK that follows fails.
+                let ended = try killer.execute("select pg_terminate_backend($1::integer, 10000)::text", [String(connection.backendPID)])
+                #expect(ended.scalar == "true")
                 throw Boom()
             }
         }
+        // The rule itself: the pool's one connection, back in the pool, has no
+        // session (a next use would reopen a broken one anyway, so the next
+        // caller's fresh backend alone would not show it).
+        let connection = try #require(used.withLockedValue { $0 })
+        #expect(connection.isClosed, "the pool kept a session whose ROLLBACK failed")
         let next = try await pool.query("select pg_backend_pid()").scalar
         #expect(next != nil && next != first)
         await pool.shutdown()
+    }
+
+    @Test("endTransactionOrClose rolls back a transaction left open or failed on the same session, and closes one whose ROLLBACK fails")
+    func endTransactionOrCloseBranches() async throws {
+        let database = try await TestDatabase.create()
+        let admin = try database.admin()
+        defer { admin.close() }
+        let connection = try Connection.open(conninfo: database.apiConninfo)
+        defer { connection.close() }
+        let pid = connection.backendPID
+
+        try connection.run(script: "begin; create temporary table left_open (x int)")
+        connection.endTransactionOrClose()
+        #expect(!connection.isClosed && connection.isIdle && connection.backendPID == pid, "left open: rolled back, kept")
+        #expect(try connection.execute("select to_regclass('pg_temp.left_open')::text").scalar == nil)
+
+        try connection.run(script: "begin")
+        #expect(throws: PostgresError.self) { try connection.execute("select 1 / 0") }
+        connection.endTransactionOrClose()
+        #expect(!connection.isClosed && connection.isIdle && connection.backendPID == pid, "failed: rolled back, kept")
+
+        // The backend ends while the session is in a transaction; libpq has
+        // read nothing since, so the session still looks open and in it.
+        try connection.run(script: "begin")
+        #expect(try admin.execute("select pg_terminate_backend($1::integer, 10000)::text", [String(pid)]).scalar == "true")
+        #expect(!connection.isClosed && !connection.isIdle)
+        connection.endTransactionOrClose()
+        #expect(connection.isClosed, "its ROLLBACK failed: closed")
     }
 }

@@ -215,6 +215,10 @@ public final class Connection: @unchecked Sendable {
         conn.map { PQtransactionStatus($0) == PQTRANS_IDLE } ?? true
     }
 
+    /// True when there is no session: never opened, or closed (`close()`,
+    /// `endTransactionOrClose()`); the next `reconnectIfBroken()` opens one.
+    var isClosed: Bool { conn == nil }
+
     /// True while libpq considers the connection usable. `checkInput` first
     /// reads whatever the server sent without blocking, so a backend that was
     /// terminated while this connection sat idle is noticed before it is used.
