@@ -5,8 +5,8 @@ import Testing
 
 /// The README's walkthrough stays true: scripts/walkthrough is the README's
 /// block word for word, and it runs twice against a real `boxoffice serve`
-/// (its scheduler admitting the fans) over the demo data, each run buying a
-/// seat of its own.
+/// with user keys required (its scheduler admitting the fans) over the demo
+/// data, each run buying a seat of its own.
 @Suite("The README's walkthrough")
 struct WalkthroughTests {
     static let script = TestPaths.root + "/scripts/walkthrough"
@@ -36,8 +36,23 @@ struct WalkthroughTests {
                 "DATABASE_URL": database.adminConninfo, "MIGRATE_DATABASE_URL": "", "BOXOFFICE_SQL_DIR": TestPaths.sql,
             ]) { _, new in new })
         #expect(seed.status == 0, "\(seed.output)")
-        let serve = try await ServeProcess(database: database, instance: "walkthrough")
+        // Keys as a real deployment has them (the suite's servers default to
+        // optional): the walkthrough's join must present the new fan's key.
+        let serve = try await ServeProcess(database: database, instance: "walkthrough", environment: ["USER_KEYS": "required"])
         defer { serve.stop() }
+        let client = serve.client
+        let concertId = try #require(((try await client.get("/api/concerts")).json["concerts"] as? [[String: Any]])?
+            .first?["concertId"] as? NSNumber).int64Value
+        let keyless = try await client.post("/api/queue/tokens", ["userId": 1, "concertId": concertId])
+        #expect(keyless.status == 401 && keyless.errorCode == "API_KEY_MISSING", "keys are required: \(keyless.json)")
+
+        // The seed shows a demo user's API key, and it joins as that user.
+        let shown = try #require(seed.output.firstMatch(of: /user (\d+)'s API key [^:]*: (bo_[0-9a-f]{64})\n/),
+                                 "the seed shows no demo user's key:\n\(seed.output)")
+        let demoUser = try #require(Int64(shown.1))
+        let joined = try await client.post("/api/queue/tokens", ["userId": demoUser, "concertId": concertId], token: String(shown.2))
+        #expect(joined.status == 201 && joined.int("userId") == demoUser, "\(joined.status) \(joined.json)")
+
         var seats: [String] = []
         for pass in 1...2 {
             let (status, output) = try await Self.run(port: serve.port)
