@@ -229,6 +229,35 @@ struct SeatHTTPTests {
         }
     }
 
+    @Test("MAX_HOLDS_PER_TOKEN: the hold past it is 409 HOLD_LIMIT and takes no seat; the holder's own seat still answers 200, and a cancel makes room")
+    func holdLimit() async throws {
+        try await TestServer.with(settings: ["max_holds_per_token": "2"]) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            let dateId = concert.dateIds[0]
+            let fan = try await Fixtures.activeToken(client, server.database, concertId: concert.concertId)
+            func hold(_ seatNo: Int) async throws -> HTTPTestClient.Answer {
+                try await Self.hold(client, token: fan.token, concertId: concert.concertId, dateId: dateId, seatNo: seatNo)
+            }
+
+            let first = try await hold(1)
+            let second = try await hold(2)
+            #expect(first.status == 201 && second.status == 201)
+            let refused = try await hold(3)
+            #expect(refused.status == 409 && refused.errorCode == "HOLD_LIMIT", "\(refused.status) \(refused.json)")
+            #expect(try server.database.scalar("select status from app.seats where date_id = $1::bigint and seat_no = 3", [String(dateId)]) == "FREE")
+            let again = try await hold(1)
+            #expect(again.status == 200, "a seat already held is answered, limit or not")
+
+            let reservationId = try #require(first.int("reservationId"))
+            let cancelled = try await client.send("DELETE", "/api/reservations/\(reservationId)", token: fan.token)
+            #expect(cancelled.status == 200)
+            let roomMade = try await hold(3)
+            #expect(roomMade.status == 201, "the cancel made room")
+            #expect(try Fixtures.audit(server.database).isEmpty)
+        }
+    }
+
     @Test("cancelling frees the seat at once and the reservation reads CANCELLED")
     func cancelFreesSeat() async throws {
         try await TestServer.with { server in
