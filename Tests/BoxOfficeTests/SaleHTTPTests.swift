@@ -52,11 +52,12 @@ extension MultiInstanceTests {
 }
 
 /// The opening passing while fans join and poll through two instances whose
-/// schedulers run admission: nothing fails, the pre-queue goes first, and the
-/// line stays exact.
+/// schedulers run admission, with one join held in flight across it: nothing
+/// fails, the opening waits for the held join, the pre-queue (the held join
+/// included) goes first, and the line stays exact.
 @Suite("A scheduled opening with two schedulers", .serialized)
 struct SaleOpeningLiveTests {
-    @Test("joins and polls through two instances while the opening passes: no error, the early ones first, positions exact, audit clean")
+    @Test("joins and polls through two instances while the opening passes, one join held in flight across it: no error, the opening waits for it, the early ones first, positions exact, audit clean")
     func openingUnderLoad() async throws {
         let database = try await TestDatabase.create()
         let settings = ["QUEUE_ACTIVE_CAP": "20", "ADMIT_INTERVAL_SECONDS": "1"]
@@ -68,7 +69,25 @@ struct SaleOpeningLiveTests {
         let concert = try Fixtures.concert(database)
         let id = String(concert.concertId)
         let users = try Fixtures.users(database, count: 120)
+        let heldUser = try #require(try Fixtures.users(database, count: 1).first)
         _ = try database.scalar("select api.sale_schedule($1::bigint, clock_timestamp() + interval '1 hour') is not null", [id])
+
+        // A join held in flight across the opening: a session of the test
+        // joins in a transaction it keeps open until after the opening time,
+        // holding the join's mark and its number (the advisory locks
+        // app.queue_line_close reads), as a join stalled between drawing its
+        // number and committing does.
+        let holder = try database.admin()
+        defer { holder.close() }
+        let holderPid = try #require(try holder.execute("select pg_backend_pid()").scalar)
+        // the held join's advisory locks: its mark, and the one naming its number
+        let heldLocks = """
+            select count(*) filter (where classid = 1114793 and objid = 1 and objsubid = 2)
+                   || ' ' || count(*) filter (where classid >= 1114794 and objsubid = 1)
+            from pg_locks
+            where locktype = 'advisory' and granted and pid = $1::integer
+              and database = (select oid from pg_database where datname = current_database())
+            """
 
         // 120 joins over about 4 s, alternating instances, while every
         // ticket already made is polled through the other instance. The
@@ -82,6 +101,8 @@ struct SaleOpeningLiveTests {
                 var seen: [Int] = []
                 for (index, userId) in users.enumerated() {
                     if index == 40 {
+                        try holder.execute("begin")
+                        try holder.execute("select api.queue_join($1::bigint, $2::bigint)", [String(heldUser), id])
                         _ = try database.scalar(
                             "select api.sale_schedule($1::bigint, clock_timestamp() + interval '1 second') is not null", [id])
                     }
@@ -109,17 +130,48 @@ struct SaleOpeningLiveTests {
         }
         #expect(statuses.allSatisfy { $0 == 200 || $0 == 201 }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
 
+        // The held join is in flight: its ticket, seen by its own session,
+        // and its locks, seen by everyone.
+        let heldNumber = try #require(try holder.execute(
+            "select queue_no from app.queue_tickets where user_id = $1::bigint", [String(heldUser)]).scalar)
+        #expect(try database.scalar(heldLocks, [holderPid]) == "1 1", "the held join holds its mark and its number")
+        // A scheduler's run after the opening time sets the cut (past the
+        // held join's number); the runs after it must not open the sale
+        // while the held join is in flight. Two succeeded runs that started
+        // after the cut was seen, each of which would have opened it.
+        try await PaymentFixtures.waitUntil(database,
+            "select sale_cut is not null from app.concerts where concert_id = $1::bigint", [id], seconds: 60)
+        let cutSeen = try #require(try database.scalar("select clock_timestamp()::text"))
+        try await PaymentFixtures.waitUntil(database, """
+            select count(*) >= 2 from app.job_runs r join app.jobs j on j.job_id = r.job_id
+            where j.name = 'queue_admit' and r.status = 'succeeded' and r.started_at > $1::timestamptz
+            """, [cutSeen], seconds: 60)
+        #expect(try database.scalar("""
+            select (c.sale_cut > $2::bigint)::text || ' ' || (c.sale_opened_at is null)::text || ' '
+                   || (select count(*) from app.queue_tickets t where t.concert_id = c.concert_id and t.status = 'ACTIVE')
+            from app.concerts c where c.concert_id = $1::bigint
+            """, [id, heldNumber]) == "true true 0",
+            "the cut is past the held join's number, and the opening waits for it: not opened, nobody admitted")
+        #expect(try database.scalar(heldLocks, [holderPid]) == "1 1", "the held join was still in flight while those runs passed")
+        try holder.execute("commit")
+
         // the schedulers open the sale and admit the cap
-        var opened = false
-        for _ in 0..<100 where !opened {
-            try await Task.sleep(for: .milliseconds(200))
-            opened = try database.scalar("""
-                select c.sale_opened_at is not null
-                  and (select count(*) from app.queue_tickets t where t.concert_id = c.concert_id and t.status = 'ACTIVE') = 20
-                from app.concerts c where c.concert_id = $1::bigint
-                """, [id]) == "t"
-        }
-        #expect(opened, "the sale opened and 20 were admitted")
+        try await PaymentFixtures.waitUntil(database, """
+            select c.sale_opened_at is not null
+              and (select count(*) from app.queue_tickets t where t.concert_id = c.concert_id and t.status = 'ACTIVE') = 20
+            from app.concerts c where c.concert_id = $1::bigint
+            """, [id], seconds: 60)
+
+        // The held join drew its number before the opening time, so it is in
+        // the pre-queue: among the first sale_prequeued places, ahead of
+        // every join after the opening time, however late it committed.
+        #expect(try database.scalar("""
+            select (h.joined_at < c.sale_opens_at)::text || ' '
+                   || ((select count(*) from app.queue_tickets t where t.concert_id = h.concert_id and t.queue_no <= h.queue_no)
+                       <= c.sale_prequeued)::text
+            from app.queue_tickets h join app.concerts c on c.concert_id = h.concert_id
+            where h.user_id = $1::bigint and h.concert_id = $2::bigint
+            """, [String(heldUser), id]) == "true true", "the held join is in the pre-queue")
 
         // early = drew its number before the opening: all of them are ahead of every later join
         let order = try database.scalar("""
