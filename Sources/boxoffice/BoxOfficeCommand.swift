@@ -263,13 +263,13 @@ struct Users: ParsableCommand {
 
 struct Sale: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "On-sales: schedule a concert's opening (with a pre-queue), pause and resume its admission, show its state.",
+        abstract: "On-sales: schedule a concert's opening (with a pre-queue), pause and resume its admission, show its state, set the rate of admission.",
         discussion: """
             Before a scheduled opening, fans who join wait in a pre-queue without a position; at the first admission \
             run after it they are put in a random order, ahead of everyone who joins later (docs/onsale.md). \
-            A paused concert admits nobody and keeps its order and positions. Each command prints the sale's state.
+            A paused concert admits nobody and keeps its order and positions. Each command but rate prints the sale's state.
             """,
-        subcommands: [Schedule.self, Pause.self, Resume.self, Status.self])
+        subcommands: [Schedule.self, Pause.self, Resume.self, Status.self, Rate.self])
 
     /// The columns every subcommand prints, one row per sale of `{"sales": [...]}` or of one sale.
     static func print(_ connection: Connection, sql: String, _ parameters: [String?]) throws {
@@ -330,6 +330,31 @@ struct Sale: ParsableCommand {
             let connection = try Environment().adminConnection()
             defer { connection.close() }
             try Sale.print(connection, sql: "select api.sale_status(concert_id => $1::bigint) as j", [concertId.map(String.init)])
+        }
+    }
+
+    /// The rate is one setting for every concert (app.settings), not a
+    /// column of a concert's sale, so it takes no concert id.
+    struct Rate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set NEW_USERS_PER_MINUTE: at most this many admissions a minute to each concert, on top of the cap.",
+            discussion: """
+                One value for every concert (the policy in app.settings): api.setting_set('new_users_per_minute', N) \
+                as the owner, read by the next admission run of every instance. 0 is no rate: the cap alone. \
+                An instance started as the owner with NEW_USERS_PER_MINUTE in its environment writes that value again.
+                """)
+        @Argument(help: "Admissions a minute per concert, 0 to 1000000 (0: the cap alone). Without it, the current value.")
+        var perMinute: String?
+        func run() throws {
+            let connection = try Environment().adminConnection()
+            defer { connection.close() }
+            let value = try connection.execute(
+                perMinute == nil
+                    ? "select s->>'value' from jsonb_array_elements(api.setting_list()->'settings') s where s->>'name' = 'new_users_per_minute'"
+                    : "select api.setting_set(name => 'new_users_per_minute', value => $1)->>'value'",
+                perMinute == nil ? [] : [perMinute]
+            ).scalar ?? ""
+            Swift.print("new_users_per_minute \(value)" + (value == "0" ? " (no rate: QUEUE_ACTIVE_CAP alone)" : " (per concert, on top of QUEUE_ACTIVE_CAP)"))
         }
     }
 }

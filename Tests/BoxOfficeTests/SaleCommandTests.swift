@@ -4,7 +4,9 @@ import Testing
 @testable import BoxOffice
 
 /// `boxoffice sale schedule|pause|resume|status`: each runs its owner-only
-/// `api.sale_*` function against the database and prints the sale's state.
+/// `api.sale_*` function against the database and prints the sale's state;
+/// `boxoffice sale rate` shows or sets the one rate of admission of every
+/// concert (`api.setting_set('new_users_per_minute', N)`).
 @Suite("boxoffice sale")
 struct SaleCommandTests {
     static func sale(_ database: TestDatabase, _ arguments: String...) async throws -> (status: Int32, output: String) {
@@ -57,5 +59,39 @@ struct SaleCommandTests {
         let again = try await Self.sale(database, "schedule", id, "+1h")
         #expect(again.status == 1 && again.output.contains("CR207"), "\(again.output)")
         #expect(try database.scalar("select sale_opens_at <= now() from app.concerts where concert_id = $1::bigint", [id]) == "t")
+    }
+
+    @Test("sale rate sets new_users_per_minute for every concert and shows it; a bad value exits 1 with the reason and changes nothing")
+    func saleRate() async throws {
+        let database = try await TestDatabase.create()
+        let concert = try Fixtures.concert(database, dates: 1)
+        let id = String(concert.concertId)
+        let setting = "select value from app.settings where name = 'new_users_per_minute'"
+        #expect(try database.scalar(setting) == "0")
+
+        let set = try await Self.sale(database, "rate", "600")
+        #expect(set.status == 0, "\(set.output)")
+        #expect(set.output.contains("new_users_per_minute 600"), "\(set.output)")
+        #expect(try database.scalar(setting) == "600")
+        let shown = try await Self.sale(database, "rate")
+        #expect(shown.status == 0 && shown.output.contains("new_users_per_minute 600"), "\(shown.output)")
+        // the sale's state shows it, for this concert as for every other
+        let status = try await Self.sale(database, "status", id)
+        let row = try #require(status.output.split(separator: "\n").first { $0.hasPrefix(id + " ") }, "\(status.output)")
+        #expect(row.split(separator: " ").last == "600", "the new users/min column: \(row)")
+
+        let tooFast = try await Self.sale(database, "rate", "2000000")
+        #expect(tooFast.status == 1, "\(tooFast.output)")
+        #expect(tooFast.output.contains("CR001") && tooFast.output.contains("2000000 is out of range for new_users_per_minute"),
+            "\(tooFast.output)")
+        let words = try await Self.sale(database, "rate", "fast")
+        #expect(words.status == 1, "\(words.output)")
+        #expect(words.output.contains("CR001") && words.output.contains("fast is not a valid value for new_users_per_minute"),
+            "\(words.output)")
+        #expect(try database.scalar(setting) == "600", "a refused value changes nothing")
+
+        let off = try await Self.sale(database, "rate", "0")
+        #expect(off.status == 0 && off.output.contains("new_users_per_minute 0"), "\(off.output)")
+        #expect(try database.scalar(setting) == "0")
     }
 }
