@@ -78,7 +78,8 @@ comment on function app.iso(timestamptz) is 'at as ISO 8601 UTC text, to the sec
 -- call, and with them the gate took 10.5 us a call instead of 5.4 as one
 -- function; without them, 5.8 (best of 15 runs of 20 000 calls). Their
 -- bodies name every table and function with its schema. ticket_live, plain
--- SQL with no SET clause, is inlined by the planner into the gate's test.
+-- SQL with no SET clause, is inlined by the planner into the gate's test
+-- (and into app.queue_join's, of the user's earlier ticket).
 
 -- The ticket of a token, whatever its status: the first two checks of the
 -- token gate, given (CR300) and known (CR301).

@@ -283,9 +283,7 @@ begin
     and t.concert_id = queue_join.concert_id
     and t.status in ('WAITING', 'ACTIVE');
   if found then
-    if (v_ticket.status = 'ACTIVE' and v_ticket.expires_at <= queue_join.at)
-       or (v_ticket.status = 'WAITING'
-           and v_ticket.last_seen_at <= queue_join.at - make_interval(secs => app.setting('waiting_idle_seconds', 300))) then
+    if not app.ticket_live(v_ticket, queue_join.at) then
       -- dead already, though no sweep has marked it yet: end it (a WAITING
       -- one is a departure), then a new ticket. The status is read again
       -- under the row lock; a concurrent join of the same user ended it

@@ -5,7 +5,7 @@ import Hummingbird
 /// what it reads from the request. A join (POST /api/queue/tokens) carries
 /// the user's API key in Authorization instead of a queue token. Token rules (exists, live, admitted, this
 /// concert, owner) are checked by the function itself, in the same call.
-/// openapi.yaml documents exactly these routes (a test compares them).
+/// openapi.yaml and docs/api.md's route table document exactly these routes (ContractTests compares them).
 enum Routes {
     struct Route: Sendable {
         var method: HTTPRequest.Method

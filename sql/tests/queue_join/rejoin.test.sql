@@ -2,7 +2,7 @@
 -- ticket at the back (201) once the old one is LEFT, USED, EXPIRED, or dead
 -- without having been swept yet (ACTIVE past expires_at, WAITING idle).
 begin;
-select plan(20);
+select plan(22);
 
 select tests.setting('waiting_idle_seconds', 300);
 select tests.setting('active_token_seconds', 600);
@@ -57,8 +57,12 @@ select status as s, body->>'status' as st, (body->>'position')::integer as p fro
 select is(:s, 200, 'joining while ACTIVE answers 200');
 select is(:'st'::text, 'ACTIVE', 'with the ACTIVE ticket, position 0');
 
--- ACTIVE past expires_at, not swept yet
+-- ACTIVE a second before expires_at: still live, the same ticket
 reset role;
+select status as s, body->>'token' as a1b from app.queue_join(:u4, :concert2_id, now() + interval '599 seconds') \gset
+select is(:s || ' ' || :'a1b', 200 || ' ' || :'a1', 'a second before the ACTIVE token runs out, joining answers it: 200');
+
+-- ACTIVE past expires_at, not swept yet
 select status as s, body->>'token' as a2 from app.queue_join(:u4, :concert2_id, now() + interval '601 seconds') \gset
 set local role boxoffice_api;
 select is(:s, 201, 'joining after the ACTIVE token ran out makes a new ticket: 201');
@@ -69,8 +73,13 @@ select is((select (status, ended_at) from app.queue_tickets where token = :'a1')
 select is((select count(*) from app.queue_tickets where user_id = :u4 and concert_id = :concert2_id and status in ('WAITING', 'ACTIVE')),
   1::bigint, 'one live ticket for the user and concert');
 
+-- WAITING a second short of idle: still live, the same ticket (and the
+-- join counts as its poll: idle from then on)
+select status as s, body->>'token' as a2b from app.queue_join(:u4, :concert2_id, now() + interval '601 seconds' + interval '299 seconds') \gset
+select is(:s || ' ' || :'a2b', 200 || ' ' || :'a2', 'a second before the WAITING ticket goes idle, joining answers it: 200');
+
 -- WAITING idle, not swept yet
-select status as s, body->>'token' as a3 from app.queue_join(:u4, :concert2_id, now() + interval '601 seconds' + interval '300 seconds') \gset
+select status as s, body->>'token' as a3 from app.queue_join(:u4, :concert2_id, now() + interval '900 seconds' + interval '300 seconds') \gset
 set local role boxoffice_api;
 select is(:s, 201, 'joining after the WAITING ticket went idle makes a new ticket: 201');
 reset role;
