@@ -45,6 +45,25 @@ struct PoolerConfigTests {
         #expect(throws: Config.Invalid.self) { try Config(environment: ["DATABASE_SESSION_URL": direct]) }
     }
 
+    @Test("the webhook pool goes where the HTTP pool goes, prepared as it is, under its timeouts")
+    func webhookPool() throws {
+        let webhook = ["WEBHOOK_URL": "http://127.0.0.1:9/hooks", "WEBHOOK_SECRET": WebhookReceiver.secret]
+        let behindPooler = try Config(
+            environment: webhook.merging([
+                "DATABASE_URL": pooled, "DATABASE_SESSION_URL": direct, "DB_STATEMENT_TIMEOUT_SECONDS": "3",
+            ]) { $1 })
+        let pool = Server.webhookPool(behindPooler, target: try DatabaseTarget.resolve(behindPooler, logger: Logger(label: "test")))
+        #expect(pool.conninfo == pooled)
+        #expect(!pool.preparedStatements, "named statements through a transaction-mode pooler collide")
+        #expect(pool.timeouts == behindPooler.timeouts)
+        #expect(pool.timeouts?.statementSeconds == 3)
+        let oneURL = try Config(environment: webhook.merging(["DATABASE_URL": direct]) { $1 })
+        let directPool = Server.webhookPool(oneURL, target: try DatabaseTarget.resolve(oneURL, logger: Logger(label: "test")))
+        #expect(directPool.conninfo == direct)
+        #expect(directPool.preparedStatements)
+        #expect(directPool.timeouts == oneURL.timeouts)
+    }
+
     @Test("an unprepared pool sets no session state; a prepared one sets its timeouts")
     func sessionState() async throws {
         let database = try await TestDatabase.create()

@@ -18,22 +18,50 @@ struct WebhookProcessTests {
         ].merging(extra) { $1 }
     }
 
-    @Test("a receiver that is down and comes back gets every event, signed, in order per reservation")
-    func downThenBack() async throws {
+    /// What the receiver does until it recovers: nothing listens on its port,
+    /// or it answers every POST 500.
+    enum Trouble: String, CaseIterable, Sendable {
+        case down, failing
+    }
+
+    @Test(
+        "a receiver that is down, or answers 500, and comes back gets every event, signed, in order per reservation",
+        arguments: Trouble.allCases)
+    func downThenBack(_ trouble: Trouble) async throws {
         let database = try await TestDatabase.create()
-        let receiver = try WebhookReceiver()  // not started: nothing listens on its port
+        let receiver = try WebhookReceiver()
+        defer { receiver.stop() }
+        if trouble == .failing { try await receiver.start(mode: "fail") }  // down: not started yet
         let server = try await ServeProcess(database: database, instance: "alpha", environment: Self.environment(receiver))
         defer { server.stop() }
 
         let reservations = try await WebhookProbe.makeEvents(server.client, database, reservations: 6)
         #expect(reservations.count == 6)
-        // Refused connections are recorded as attempts, with a growing back-off, and nothing is done.
-        try await PaymentFixtures.waitUntil(
-            database, "select count(*) >= 12 from app.webhook_attempts where error like 'cannot connect%'")
+        switch trouble {
+        case .down:
+            // Refused connections are recorded as attempts, with a growing back-off, and nothing is done.
+            try await PaymentFixtures.waitUntil(
+                database, "select count(*) >= 12 from app.webhook_attempts where error like 'cannot connect%'")
+            #expect(try database.scalar("select count(*) from app.webhook_attempts where status_code is not null") == "0")
+        case .failing:
+            // Each 500 is recorded with its status and the start of the answer
+            // ("receiver failing", what receiver.py sends then), and is no delivery.
+            try await PaymentFixtures.waitUntil(database, "select count(*) >= 12 from app.webhook_attempts where status_code = 500")
+            let other = try database.scalar(
+                """
+                select count(*) from app.webhook_attempts
+                where status_code is distinct from 500 or response_head is distinct from 'receiver failing'
+                """)
+            #expect(other == "0", "attempts recorded otherwise than 500 'receiver failing'")
+            let answered = receiver.entries
+            #expect(answered.count >= 12 && answered.allSatisfy { $0.answered == 500 && $0.valid })
+        }
         #expect(try database.scalar("select count(*) from app.outbox where delivery_status <> 'PENDING'") == "0")
-        #expect(try database.scalar("select count(*) from app.webhook_attempts where status_code is not null") == "0")
 
-        try await receiver.start()
+        switch trouble {
+        case .down: try await receiver.start()
+        case .failing: try await receiver.set(mode: "ok")
+        }
         let done = try await WebhookProbe.allDone(database)
         try #require(done, "still PENDING after the receiver came back:\n\(server.log)")
 
@@ -93,6 +121,7 @@ struct WebhookProcessTests {
             try await Fixtures.charge(client, token: fan.token, amount: 1000)
         }
         try await PaymentFixtures.waitUntil(database, "select count(*) >= 2 from app.webhook_attempts where error = 'timed out'")
+        let hangSeen = try JobProbe.now(database)
         // The deliverer is at its limit of POSTs in flight, all hanging: pay now.
         var latencies = [Double]()
         for hold in holds {
@@ -115,6 +144,35 @@ struct WebhookProcessTests {
         let crowded = starts.indices.contains { i in starts[i...].prefix { $0 - starts[i] < 1.0 }.count > 2 }
         #expect(!crowded, "more than 2 POSTs in flight: \(starts)")
 
+        // The jobs keep their schedule (outbox_dispatch too, on the table the
+        // deliverer claims from): a fan who joins now is admitted by
+        // queue_admit (due every second) as usual.
+        let joined = Date()
+        let token = try await Fixtures.join(client, userId: try await Fixtures.user(client), concertId: concert.concertId)
+        var admittedAfter: Double?
+        while admittedAfter == nil && Date().timeIntervalSince(joined) < 30 {
+            if try await client.get("/api/queue/tokens/me", token: token).string("status") == "ACTIVE" {
+                admittedAfter = Date().timeIntervalSince(joined)
+            } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect((admittedAfter ?? .infinity) < 5, "a fan who joined during the hang waited \(admittedAfter ?? .infinity) s for ACTIVE")
+        // Hang on for a while longer, then look at every run of the window.
+        while try JobProbe.now(database) - hangSeen < 8 { try await Task.sleep(for: .milliseconds(250)) }
+        let hangLeft = try JobProbe.now(database)
+        let during = try JobProbe.runs(database).filter { $0.started >= hangSeen && $0.started < hangLeft }
+        #expect(!during.contains { $0.status == "failed" }, "\(during)")
+        for (job, every) in [("queue_admit", 1.0), ("holds_expire", 2.0), ("outbox_dispatch", 2.0)] {
+            // Runs that started and finished within the window, with no
+            // stretch of it longer than three periods without one starting.
+            let finished = during.filter { $0.job == job && $0.status == "succeeded" && ($0.finished ?? .infinity) <= hangLeft }
+            let marks = [hangSeen] + finished.map(\.started) + [hangLeft]
+            let longest = zip(marks.dropFirst(), marks).map { $0 - $1 }.max() ?? .infinity
+            #expect(marks.count - 2 >= Int((hangLeft - hangSeen) / every / 2), "\(job) ran \(marks.count - 2) times in \(hangLeft - hangSeen) s")
+            #expect(longest < 3 * every, "\(job): \(longest) s without a run while the receiver hung: \(during)")
+        }
+
         try await receiver.set(mode: "ok")
         let done = try await WebhookProbe.allDone(database)
         try #require(done, "still PENDING after the receiver recovered:\n\(server.log)")
@@ -123,6 +181,39 @@ struct WebhookProcessTests {
         #expect(
             WebhookProbe.orderBroken(events, receiver.entries).isEmpty, "\(WebhookProbe.orderBroken(events, receiver.entries))")
         #expect(!server.log.contains("job failed"), "a job failed while the receiver hung:\n\(server.log)")
+    }
+
+    @Test("behind PgBouncer in transaction mode: the webhook pool's statements go unprepared, and every event arrives")
+    func behindPgBouncer() async throws {
+        let database = try await TestDatabase.create()
+        let receiver = try WebhookReceiver()
+        try await receiver.start()
+        defer { receiver.stop() }
+        // DATABASE_URL is the pooler, as in PgBouncerTests; the lock, LISTEN and the jobs go direct.
+        let server = try await ServeProcess(
+            database: database, instance: "pooled",
+            environment: Self.environment(
+                receiver,
+                [
+                    "DATABASE_URL": try database.pooledConninfo(), "DATABASE_SESSION_URL": database.apiConninfo,
+                    "WEBHOOK_TIMEOUT_MS": "10000",
+                ]))
+        defer { server.stop() }
+
+        _ = try await WebhookProbe.makeEvents(server.client, database, reservations: 4)
+        let done = try await WebhookProbe.allDone(database)
+        try #require(done, "still PENDING behind PgBouncer:\n\(server.log.suffix(3_000))")
+        let events = try WebhookProbe.events(database)
+        #expect(events.count == 8)
+        #expect(events.contains { $0.kind == "payment.completed" })
+        #expect(events.allSatisfy { $0.status == "DELIVERED" })
+        #expect(Set(receiver.entries.filter { $0.answered == 204 }.map(\.id)) == Set(events.map(\.webhookID)))
+        #expect(receiver.entries.allSatisfy { $0.valid })
+        // Each claimed once and recorded at once: no claim or record failed on a pooled session.
+        #expect(events.allSatisfy { $0.attempts == 1 }, "\(events.map(\.attempts))")
+        for failure in ["already exists", "does not exist", "cannot claim", "not recorded"] {
+            #expect(!server.log.contains(failure), "\(server.log.suffix(3_000))")
+        }
     }
 
     @Test("a replay: `webhooks retry` sends a delivered event again with the same webhook-id, which the receiver spots")

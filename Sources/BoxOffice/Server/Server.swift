@@ -70,11 +70,7 @@ public enum Server {
             // Webhooks: the leader's, with a pool, event loop and timeouts of
             // their own, so a receiver that hangs holds up nothing else.
             if let webhook = config.webhook {
-                let pool = Database(
-                    .init(
-                        conninfo: target.serveConninfo, poolSize: 2, acquireTimeout: .seconds(5),
-                        driver: config.databaseDriver),
-                    logger: logger)
+                let pool = Database(webhookPool(config, target: target), logger: logger)
                 webhookDatabase = pool
                 services.append(
                     WebhookDeliverer(
@@ -110,6 +106,24 @@ public enum Server {
             logger.notice("stopping the embedded PostgreSQL this process started")
             try? embedded.stop()
         }
+    }
+
+    /// The webhook deliverer's pool: 2 connections, opened only once this
+    /// instance leads. It goes where the HTTP pool goes (`DATABASE_URL`, the
+    /// pooler's address when there is one) and the way the HTTP pool does:
+    /// its two statements (`api.webhook_claim`, `api.webhook_attempt_finish`)
+    /// are each a transaction of their own that needs nothing of the session
+    /// after it, so they belong with the pooled traffic rather than on
+    /// `DATABASE_SESSION_URL`, which is kept for what needs a session (the
+    /// leader lock, LISTEN, job runs cancelled by their backend). Hence the
+    /// HTTP pool's `DB_PREPARED_STATEMENTS` (unnamed statements behind a
+    /// transaction-mode pooler, where a named one collides with another
+    /// client's) and its timeouts (each session sets them; behind the pooler,
+    /// boxoffice_api's defaults in the database are the same values).
+    static func webhookPool(_ config: Config, target: DatabaseTarget) -> Database.Configuration {
+        .init(
+            conninfo: target.serveConninfo, poolSize: 2, acquireTimeout: .seconds(5), timeouts: config.timeouts,
+            preparedStatements: config.preparedStatements, driver: config.databaseDriver)
     }
 
     /// Applies sql/ when the schema is behind (Migrator.migrateIfBehind: a

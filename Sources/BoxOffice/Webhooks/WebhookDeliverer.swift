@@ -7,10 +7,12 @@ import ServiceLifecycle
 /// Delivers the outbox's events to `WEBHOOK_URL` (docs/webhooks.md), while
 /// this instance's scheduler is the leader.
 ///
-/// - Its own pool (`database`, two connections, a short statement timeout)
-///   and its own event loop, so a receiver that hangs costs the HTTP pool and
-///   the scheduler's jobs nothing; at most `maxInFlight` POSTs at once, each
-///   bounded by `timeout`.
+/// - Its own pool (`database`, two connections under the HTTP pool's
+///   session timeouts, through the same address and with the same
+///   `DB_PREPARED_STATEMENTS`: `Server.webhookPool`) and its own event loop,
+///   so a receiver that hangs costs the HTTP pool and the scheduler's jobs
+///   nothing; no connection is held during a POST; at most `maxInFlight`
+///   POSTs at once, each bounded by `timeout`.
 /// - `api.webhook_claim` hands out due events, leased for the timeout plus a
 ///   margin; `api.webhook_attempt_finish` records each attempt and decides
 ///   the next: delivered on 2xx, else a growing back-off, then DEAD. A process
