@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Backup and point-in-time recovery drill, with PostgreSQL's own tools
-# (pg_basebackup and WAL archiving; docs/operations.md): a primary with
+# (pg_basebackup and WAL archiving; docs/availability.md): a primary with
 # archive_mode on, buyers paying at load (bench/failover/load.py), a base
 # backup taken under that load, more selling, a recovery target time T, more
 # selling still; then the backup restored into a fresh cluster up to T,
