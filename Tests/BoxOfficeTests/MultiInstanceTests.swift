@@ -20,6 +20,11 @@ enum DatabaseRoute: String, Sendable, CaseIterable, CustomTestStringConvertible 
 /// and the same through PgBouncer in transaction mode, where the two
 /// instances' sessions share server sessions transaction by transaction.
 /// Both run with SCHEDULER=off, so the tests admit tokens themselves.
+///
+/// Each scenario proves its race before its outcome: a test session holds
+/// the contested row (the seat, the balance) while the requests are sent,
+/// and the requests are released only once at least two of the server's
+/// sessions wait on it at the same moment (PaymentFixtures.atOnceBehindLock).
 @Suite("Two instances on one database", .serialized)
 struct MultiInstanceTests {
     /// Starts two instances on a fresh database (one after the other, so only
@@ -30,7 +35,13 @@ struct MultiInstanceTests {
         _ route: DatabaseRoute = .direct, _ body: (TestDatabase, [HTTPTestClient]) async throws -> Void
     ) async throws {
         let database = try await TestDatabase.create()
-        var environment = ["SCHEDULER": "off"]
+        // The requests wait on the test's lock for as long as it takes a
+        // loaded machine to show them waiting: no lock or statement timeout
+        // and no pool wait may end them first (the defaults are 2, 5 and 30 s).
+        var environment = [
+            "SCHEDULER": "off", "DB_LOCK_TIMEOUT_SECONDS": "300", "DB_STATEMENT_TIMEOUT_SECONDS": "300",
+            "DB_POOL_WAIT_MS": "300000",
+        ]
         if route == .pgbouncer {
             environment["DATABASE_URL"] = try database.pooledConninfo()
             environment["DATABASE_SESSION_URL"] = database.apiConninfo
@@ -68,7 +79,11 @@ struct MultiInstanceTests {
                 "select count(*) from app.queue_tickets where status = 'ACTIVE'") == 100)
             let dateId = concert.dateIds[0]
 
-            let answers = try await PaymentFixtures.atOnce(100) { index in
+            // The seat's row held: every hold waits on it in its conditional update.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.seats where date_id = $1::bigint and seat_no = 17 for update",
+                [String(dateId)], function: "seat_hold", 100
+            ) { index in
                 try await clients[index % 2].post(
                     "/api/reservations", ["concertId": concert.concertId, "dateId": dateId, "seatNo": 17],
                     token: users[index].token)
@@ -92,7 +107,11 @@ struct MultiInstanceTests {
             let concert = try Fixtures.concert(database)
             let (userId, token) = try await Fixtures.activeToken(clients[0], database, concertId: concert.concertId)
 
-            let answers = try await PaymentFixtures.atOnce(100) { index in
+            // The user's row held: every charge waits on it to add its amount.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.users where user_id = $1::bigint for update",
+                [String(userId)], function: "balance_charge", 100
+            ) { index in
                 try await PaymentFixtures.charge(clients[index % 2], token: token, amount: 1_000)
             }
 
@@ -115,7 +134,11 @@ struct MultiInstanceTests {
             try await Fixtures.charge(clients[1], token: token, amount: 300_000)
             let reservationId = try await PaymentFixtures.hold(clients[0], token: token, concert: concert, seatNo: 7)
 
-            let answers = try await PaymentFixtures.atOnce(10) { index in
+            // The reservation's seat held: every payment waits on it, its first write.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.seats s join app.reservations r using (date_id, seat_no) where r.reservation_id = $1::bigint for update of s",
+                [String(reservationId)], function: "payment_create", 10
+            ) { index in
                 try await PaymentFixtures.pay(clients[index % 2], token: token, reservationId: reservationId)
             }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Backup and point-in-time recovery drill, with PostgreSQL's own tools
-# (pg_basebackup and WAL archiving; docs/operations.md): a primary with
+# (pg_basebackup and WAL archiving; docs/availability.md): a primary with
 # archive_mode on, buyers paying at load (bench/failover/load.py), a base
 # backup taken under that load, more selling, a recovery target time T, more
 # selling still; then the backup restored into a fresh cluster up to T,
@@ -9,6 +9,7 @@
 #   - no payment acknowledged more than a second after T is (it really
 #     stopped at T, not at the end of the WAL),
 #   - `boxoffice audit` is clean, /ready answers 200, and a new purchase works.
+# Exits 1, with a "CHECK FAILED:" line for each, when any check fails.
 #
 # usage: bench/failover/backup-drill.sh [SECONDS_PER_PHASE] [WORKERS]   (defaults 15 and 8)
 # Environment: BOXOFFICE_BIN (default .build/release/boxoffice, else .build/debug/boxoffice), KEEP=1.
@@ -16,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib/install.sh
 source scripts/lib/cluster.sh
+source bench/failover/checks.sh
 need_server
 phase=${1:-15}
 workers=${2:-8}
@@ -53,7 +55,7 @@ serve() {  # serve LOGNAME URL
     [ -n "$port" ] && return 0
     sleep 0.2
   done
-  cat "$work/$1.log"; exit 1
+  cat "$work/$1.log"; echo "CHECK FAILED: boxoffice serve ($1) did not start listening"; exit 1
 }
 stop_server() { kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""; }
 
@@ -124,13 +126,23 @@ echo "recovered and promoted in $(printf '%.1f' "$(echo "$(date +%s.%N) - $start
 echo "== checks"
 ids_before=$(awk -v t="$target_epoch" '$1 <= t {print $2}' "$work/paid.log" | sort -u | paste -sd, -)
 ids_after=$(awk -v t="$target_epoch" '$1 > t + 1 {print $2}' "$work/paid.log" | sort -u | paste -sd, -)
-echo "payments acknowledged: $(wc -l <"$work/paid.log") in all, $(echo "$ids_before" | tr ',' '\n' | grep -c . || true) before T, $(echo "$ids_after" | tr ',' '\n' | grep -c . || true) more than 1 s after T"
-echo "of those before T, missing from the restored database: $(psql -X -A -t -d "$restored" -c "select count(*) from unnest('{$ids_before}'::bigint[]) a(id) where not exists (select from app.payments p where p.payment_id = a.id)")"
-echo "of those after T, present in it (must be 0): $(psql -X -A -t -d "$restored" -c "select count(*) from unnest('{$ids_after}'::bigint[]) a(id) where exists (select from app.payments p where p.payment_id = a.id)")"
+count_ids() { tr ',' '\n' <<<"$1" | grep -c . || true; }
+n_before=$(count_ids "$ids_before"); n_after=$(count_ids "$ids_after")
+echo "payments acknowledged: $(wc -l <"$work/paid.log") in all, $n_before before T, $n_after more than 1 s after T"
+[ "$n_before" -gt 0 ] || fail_check "no payment was acknowledged before T: nothing to look for in the restored database"
+[ "$n_after" -gt 0 ] || fail_check "no payment was acknowledged more than 1 s after T: nothing shows that recovery stopped at T"
+missing=$(psql -X -A -t -d "$restored" -c "select count(*) from unnest('{$ids_before}'::bigint[]) a(id) where not exists (select from app.payments p where p.payment_id = a.id)")
+echo "of those before T, missing from the restored database: $missing"
+expect_count "payments acknowledged before T but missing from the restored database" 0 "$missing"
+present=$(psql -X -A -t -d "$restored" -c "select count(*) from unnest('{$ids_after}'::bigint[]) a(id) where exists (select from app.payments p where p.payment_id = a.id)")
+echo "of those after T, present in it (must be 0): $present"
+expect_count "payments acknowledged more than 1 s after T yet present in the restored database" 0 "$present"
 echo "restored: $(psql -X -A -t -d "$restored" -c 'select count(*) from app.payments') payments, newest paid $(psql -X -A -t -d "$restored" -c "select max(paid_at) from app.payments") (T $target)"
-echo "audit: $(DATABASE_URL=$restored "$bin" audit 2>&1 | tail -1)"
+audit_check "audit of the restored database" "$restored"
 serve restored-serve "host=127.0.0.1 port=$p2 user=boxoffice_api dbname=boxoffice"
-echo "server on the restored cluster: /ready $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready")"
+ready=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "http://127.0.0.1:$port/ready" || true)
+echo "server on the restored cluster: /ready $ready"
+[ "$ready" = 200 ] || fail_check "the server on the restored cluster answers /ready with $ready"
 rm -f "$work/stop"
 python3 bench/failover/load.py "http://127.0.0.1:$port" "$concerts" 2 "$work/requests-restored.log" "$work/paid-restored.log" "$work/stop" &
 load_pid=$!
@@ -138,4 +150,8 @@ sleep 10
 touch "$work/stop"
 wait "$load_pid" || true
 load_pid=""
-echo "selling on the restored cluster: $(wc -l <"$work/paid-restored.log") payments answered 201 in 10 s; audit: $(DATABASE_URL=$restored "$bin" audit 2>&1 | tail -1)"
+sold=$(wc -l <"$work/paid-restored.log")
+echo "selling on the restored cluster: $sold payments answered 201 in 10 s"
+[ "$sold" -gt 0 ] || fail_check "no purchase went through on the restored cluster in 10 s"
+audit_check "audit after selling on the restored cluster" "$restored"
+finish_checks

@@ -9,7 +9,9 @@
 #   - `boxoffice audit` is clean,
 #   - the server answers again without a restart,
 #   - a scheduler leader runs queue_admit on the new primary,
-# and reports how long the service answered 503 (or not at all).
+# and reports how long the service answered 503 (or not at all). Exits 1,
+# with a "CHECK FAILED:" line for each, when any check fails (or a step of
+# the formation never reaches its state).
 #
 # usage: bench/failover/failover.sh [SECONDS_PER_PHASE] [WORKERS]   (defaults 20 and 16)
 # Environment: BOXOFFICE_BIN (default .build/release/boxoffice, else .build/debug/boxoffice),
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 source scripts/lib/install.sh
 source scripts/lib/cluster.sh
+source bench/failover/checks.sh
 need_server
 need_debian postgresql-15-auto-failover
 phase=${1:-20}
@@ -156,7 +159,8 @@ pid=$(head -1 "$work/$primary/postmaster.pid")
 say "== $(date -u +%T) $primary lost: keeper frozen (${#frozen[@]} processes), postmaster $pid and its children killed"
 kill -9 $(ps -o pid= --ppid "$pid") "$pid" 2>/dev/null || true
 other=node1; [ "$primary" = node1 ] && other=node2
-wait_for 120 "$other .*\| +(wait_primary|primary) +\| +(wait_primary|primary)" >/dev/null || true
+wait_for 120 "$other .*\| +(wait_primary|primary) +\| +(wait_primary|primary)" >/dev/null \
+  || fail_check "the monitor did not promote $other within 120 s of the loss"
 say "== $(date -u +%T) $other is the primary ($(printf '%.1f' "$(echo "$(date +%s.%N) - $t_lost" | bc)") s after the loss, by the monitor)"
 sleep "$phase"
 states
@@ -170,10 +174,17 @@ paid=$(wc -l <"$work/paid.log")
 ids=$(awk '{print $2}' "$work/paid.log" | sort -u | paste -sd, -)
 missing=$(psql -X -A -t -d "$owner_url" -c "select count(*) from unnest('{${ids}}'::bigint[]) a(id) where not exists (select from app.payments p where p.payment_id = a.id)")
 say "payments answered 201: $paid; of them missing from the new primary: $missing"
+[ "$paid" -gt 0 ] || fail_check "no payment was answered 201: the drill checked nothing"
+expect_count "payments answered 201 but missing from the new primary" 0 "$missing"
 say "payments in the database: $(psql -X -A -t -d "$owner_url" -c 'select count(*) from app.payments')"
-say "audit: $(DATABASE_URL=$owner_url "$bin" audit 2>&1 | tail -1)"
+audit_check "audit" "$owner_url"
 after=$(awk -v t="$t_end" '$1 > t - 5 && $2 ~ /^2/' "$work/requests.log" | wc -l)
-say "2xx answers in the last 5 s of load: $after (the same server process, pid $server_pid, still running: $(kill -0 "$server_pid" 2>/dev/null && echo yes || echo no))"
+alive=no; kill -0 "$server_pid" 2>/dev/null && alive=yes
+ready=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "http://127.0.0.1:$port/ready" || true)
+say "2xx answers in the last 5 s of load: $after (the same server process, pid $server_pid, still running: $alive; /ready now: $ready)"
+[ "$alive" = yes ] || fail_check "the server process $server_pid is gone"
+[ "$after" -gt 0 ] || fail_check "the server did not serve again: no 2xx answer in the last 5 s of load"
+[ "$ready" = 200 ] || fail_check "the server did not serve again: /ready answers $ready after the load"
 python3 - "$work/requests.log" "$t_failover" "$t_kill" "$t_lost" "$t_end" "$t_start" "$work/paid.log" <<'PY'
 import sys
 path = sys.argv[1]
@@ -213,5 +224,7 @@ leader=$(psql -X -A -t -d "$owner_url" -c "
   where j.name = 'queue_admit' and r.status = 'succeeded' and r.started_at > to_timestamp($t_lost)
   group by r.instance")
 say "scheduler: ${leader:-no queue_admit run after the primary was lost}"
+[ -n "$leader" ] || fail_check "no scheduler ran queue_admit on the new primary after the primary was lost"
 say "leader lock held on the primary: $(psql -X -A -t -d "$owner_url" -c "select count(*) from pg_locks where locktype = 'advisory' and classid = 1651472495 and objid = 1717987683 and granted")"
-grep -E "warning|error" "$work/serve.log" | cut -c1-200 | sort | uniq -c | sort -rn | head -8
+{ grep -E "warning|error" "$work/serve.log" || true; } | cut -c1-200 | sort | uniq -c | sort -rn | head -8
+finish_checks

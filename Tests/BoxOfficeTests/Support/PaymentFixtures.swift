@@ -79,6 +79,58 @@ enum PaymentFixtures {
         }
     }
 
+    /// The server's sessions of `watcher`'s database (boxoffice_api, straight
+    /// or through PgBouncer, whose server sessions log in as that role too)
+    /// that wait on a lock in a statement calling `function`.
+    static func waitingOnLock(_ watcher: Connection, function: String) throws -> Int {
+        try #require(Int(try watcher.execute("""
+            select count(*) from pg_stat_activity
+            where datname = current_database() and usename = 'boxoffice_api' and state = 'active'
+              and wait_event_type = 'Lock' and strpos(query, $1) > 0
+            """, [function]).scalar ?? ""))
+    }
+
+    /// `atOnce(count, body)` with proof that the calls raced in the database:
+    /// a superuser session holds the row lock `lock` takes (a SELECT ... FOR
+    /// UPDATE, in a transaction, as psql would) while the calls are sent; once
+    /// at least `atLeast` of the server's sessions wait on a lock in
+    /// `function` at the same moment (polled, up to `seconds`), the lock is
+    /// released and the answers returned. Sent one after another, the calls
+    /// would have one waiter at most, and the expectation here fails whatever
+    /// the outcome. The lock is released whatever happens.
+    static func atOnceBehindLock<T: Sendable>(
+        _ database: TestDatabase, lock: String, _ params: [String?] = [], function: String,
+        atLeast: Int = 2, seconds: Double = 60,
+        _ count: Int, _ body: @escaping @Sendable (Int) async throws -> T,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [T] {
+        let holder = try database.admin()
+        defer { holder.close() }
+        let watcher = try database.admin()
+        defer { watcher.close() }
+        try holder.run(script: "begin")
+        let locked = try holder.execute(lock, params).rows.count
+        try #require(locked > 0, "\(lock) locked no row", sourceLocation: sourceLocation)
+        let calls = Task { try await atOnce(count, body) }
+        var most = 0
+        do {
+            let deadline = Date().addingTimeInterval(seconds)
+            while most < atLeast, Date() < deadline {
+                most = max(most, try waitingOnLock(watcher, function: function))
+                if most < atLeast { try await Task.sleep(for: .milliseconds(50)) }
+            }
+        } catch {
+            try? holder.run(script: "rollback")
+            _ = try? await calls.value
+            throw error
+        }
+        try holder.run(script: "rollback")
+        #expect(most >= atLeast,
+                "the race did not happen: at most \(most) of the server's sessions waited at once on the lock in \(function) (\(seconds) s)",
+                sourceLocation: sourceLocation)
+        return try await calls.value
+    }
+
     /// Answers counted by "status CODE" ("201", "409 SEAT_TAKEN"...).
     static func tally(_ answers: [HTTPTestClient.Answer]) -> [String: Int] {
         answers.reduce(into: [:]) { counts, answer in
