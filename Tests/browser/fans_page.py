@@ -6,8 +6,16 @@ One fan buys a ticket end to end: creates an account, joins the line behind
 three others, watches the place change without reloading while the others
 leave, is admitted, picks a date, meets a seat someone else took between the
 map and the click, holds another seat with the keyboard, sees its countdown,
-is told the balance is too low, adds money, pays and sees the receipt. Then
-the database is asked: one payment, the seat SOLD to the fan, audit clean.
+holds a third and cancels it (free again on the map and in the database), is
+told the balance is too low, adds money, is told a hold whose time ran out
+has expired, pays and sees the receipt. Then the database is asked: one
+payment, the seat SOLD to the fan, audit clean.
+
+Then the same fan joins again with the event stream broken (the page's
+fetch of the stream fails, from JavaScript): the page says it is
+reconnecting, its polls move the place without a reload, it goes live again
+once the stream answers and stops polling, and the stream lets it in. Its
+shopping time ends (in the database) and the page says so in words.
 
     Tests/browser/fans_page.py --binary .build/debug/boxoffice \
         --pg "host=/tmp/x port=5432 user=postgres" --template boxoffice_template \
@@ -143,6 +151,102 @@ def browser():
     return webdriver.Chrome(service=service, options=options)
 
 
+# The page's fetch() of the event stream, broken from JavaScript: while
+# window.__events.broken, a request for the stream gets a 503 UNAVAILABLE (odd
+# tries) or a network failure (even tries); every other request goes through.
+# It counts the stream's tries and the polls of the ticket.
+BREAK_THE_STREAM = """
+window.__events = {broken: true, tries: 0, polls: 0};
+const realFetch = window.fetch.bind(window);
+window.fetch = (input, init) => {
+  const url = String(input instanceof Request ? input.url : input);
+  const method = ((init && init.method) || "GET").toUpperCase();
+  if (url.endsWith("/api/queue/tokens/me/events")) {
+    window.__events.tries += 1;
+    if (window.__events.broken) {
+      if (window.__events.tries % 2) {
+        return Promise.resolve(new Response(JSON.stringify({error: {code: "UNAVAILABLE", message: "test"}}),
+          {status: 503, headers: {"Content-Type": "application/json"}}));
+      }
+      return Promise.reject(new TypeError("Failed to fetch"));
+    }
+  } else if (url.endsWith("/api/queue/tokens/me") && method === "GET") {
+    window.__events.polls += 1;
+  }
+  return realFetch(input, init);
+};
+"""
+
+
+def stream_down(driver, wait, base, pg, dbname, concert, c_token, visible, text):
+    """The fan, after the receipt, joins again with the event stream failing:
+    the page says it is reconnecting, polls, and the polls move the place;
+    once the stream answers again the page is live, stops polling, and the
+    stream lets the fan in. Then the shopping time ends and the page says so."""
+    concert_id = concert["concertId"]
+    events = lambda: driver.execute_script("return window.__events")  # noqa: E731
+    live_text = lambda: driver.find_element(By.ID, "live-text").get_attribute("textContent")  # noqa: E731
+
+    driver.find_element(By.ID, "receipt-done").click()
+    wait.until(lambda d: visible("concerts-view") and d.find_elements(By.CSS_SELECTOR, "#concert-list li"))
+    # Cleo still shops; Dan takes the other place (the cap is 2) and Eve waits: ours will be second.
+    _, d_token = other_fan(base, "Dan", concert_id)
+    wait_status(base, d_token, "ACTIVE")
+    _, e_token = other_fan(base, "Eve", concert_id)
+    code, eve = call(base, "GET", "/api/queue/tokens/me", token=e_token)
+    check(code == 200 and eve["status"] == "WAITING" and eve["position"] == 1, f"Eve waits first in line ({eve})")
+
+    driver.execute_script(BREAK_THE_STREAM + "window.__sameDocument = 'again';")
+    driver.find_element(By.CSS_SELECTOR, f"#concert-list button[aria-label='Join the line for {concert['title']}']").click()
+    wait.until(lambda d: visible("queue-view") and text("position") == "2")
+    check(True, "the fan is back in line at place 2")
+    wait.until(lambda d: "Reconnecting" in live_text())
+    check("on" not in driver.find_element(By.ID, "live").get_attribute("class").split(),
+          "with the stream failing, the page says it is reconnecting and polling: " + live_text())
+
+    status, _ = call(base, "DELETE", "/api/queue/tokens/me", token=d_token)
+    check(status == 204, "Dan leaves; the admission lets Eve in")
+    wait.until(lambda d: text("position") == "1")
+    seen = events()
+    check(driver.execute_script("return window.__sameDocument") == "again",
+          "the place went from 2 to 1 without a reload while the stream was down")
+    check(seen["polls"] >= 1 and seen["tries"] >= 2,
+          f"the polls brought it, and the page kept trying the stream ({seen['polls']} polls, {seen['tries']} tries)")
+    check("Reconnecting" in live_text(), "still reconnecting: " + live_text())
+
+    driver.execute_script("window.__events.broken = false")
+    WebDriverWait(driver, 45, poll_frequency=0.2).until(lambda d: live_text().startswith("Live"))
+    check("on" in driver.find_element(By.ID, "live").get_attribute("class").split(),
+          "the stream answered again and the page is live: " + live_text())
+    polls = events()["polls"]
+    time.sleep(6)
+    check(events()["polls"] == polls, f"the page stopped polling once live ({polls} -> {events()['polls']} polls in 6 s)")
+
+    status, _ = call(base, "DELETE", "/api/queue/tokens/me", token=c_token)
+    check(status == 204, "Cleo leaves; the admission lets our fan in")
+    wait.until(lambda d: visible("shop-view"))
+    check(driver.execute_script("return window.__sameDocument") == "again", "admitted without a reload")
+    check(events()["polls"] == polls, "the stream, not a poll, brought the admission")
+
+    # The shopping time ends (its end moved into the past, as ten minutes would):
+    # the next thing the fan does is told so in words, and the page goes back to the
+    # concerts. The stream's next refresh (up to 15 s later) would end the visit too: what
+    # tells the click's answer apart is that the page leaves the shop before it shows the words.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#dates button"))
+    token = driver.execute_script("return JSON.parse(localStorage.getItem('boxoffice.visit')).token")
+    psql(pg, dbname, f"update app.queue_tickets set expires_at = now() - interval '1 second' "
+         f"where token = '{token}' and status = 'ACTIVE'")
+    driver.find_element(By.CSS_SELECTOR, "#dates button").click()
+    wait.until(lambda d: visible("concerts-view") or visible("alert"))
+    check(not visible("shop-view"), "the click's answer (TOKEN_EXPIRED) ends the visit: the shop is gone")
+    wait.until(lambda d: visible("concerts-view") and visible("alert") and "Your turn has ended" in text("alert"))
+    check("{" not in text("alert"), "an expired turn is told in words: " + text("alert"))
+    check(driver.execute_script("return localStorage.getItem('boxoffice.visit')") is None,
+          "the ended visit is forgotten by the browser")
+    broken = psql(pg, dbname, "select count(*) from api.audit()")
+    check(broken == "0", f"api.audit() is still clean ({broken} broken)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -180,6 +284,12 @@ def main():
 
         def text(element_id):
             return driver.find_element(By.ID, element_id).text
+
+        def seat_class(seat_no):
+            # read in one script: the map is redrawn (its buttons replaced) after every change
+            return driver.execute_script(
+                "const b = document.querySelector(`#seats button[data-seat='${arguments[0]}']`); return b ? b.className : ''",
+                seat_no)
 
         status, concerts = call(base, "GET", "/api/concerts")
         concert = concerts["concerts"][0]
@@ -251,7 +361,7 @@ def main():
         seat7.click()
         wait.until(lambda d: visible("alert") and "took that seat" in text("alert"))
         check("{" not in text("alert"), "the message is words, not JSON: " + text("alert"))
-        wait.until(lambda d: "taken" in d.find_element(By.CSS_SELECTOR, "#seats button[data-seat='7']").get_attribute("class"))
+        wait.until(lambda d: "taken" in seat_class(7))
         check(True, "seat 7 now shows as taken")
         shot("06-seat-taken")
 
@@ -260,7 +370,7 @@ def main():
         driver.execute_script("arguments[0].focus()", seat8)
         seat8.send_keys(Keys.ENTER)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#holds .countdown"))
-        wait.until(lambda d: "yours" in d.find_element(By.CSS_SELECTOR, "#seats button[data-seat='8']").get_attribute("class"))
+        wait.until(lambda d: "yours" in seat_class(8))
         countdown = driver.find_element(By.CSS_SELECTOR, "#holds .countdown")
         before = countdown.text
         check(re.search(r"Held for you for \d+:\d\d", before), "the hold shows its countdown: " + before)
@@ -268,6 +378,22 @@ def main():
         after = countdown.text
         check(after != before, f"the countdown moves ({before} -> {after})")
         shot("07-hold-countdown")
+
+        def seat_row(seat_no):
+            return psql(args.pg, dbname, f"select s.status || ' ' || coalesce(s.user_id::text, '-') || ' ' || coalesce(r.status, '-') "
+                        f"from app.seats s left join app.reservations r on r.date_id = s.date_id and r.seat_no = s.seat_no "
+                        f"and r.user_id = {fan_id} where s.date_id = {date_id} and s.seat_no = {seat_no}")
+
+        # A second hold, then "Cancel hold": the seat is free again on the map and in the database.
+        driver.find_element(By.CSS_SELECTOR, "#seats button[data-seat='9']").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#holds li.hold")) == 2 and "yours" in seat_class(9))
+        check(seat_row(9) == f"HELD {fan_id} HELD", f"seat 9 is held by the fan in the database ({seat_row(9)})")
+        driver.find_element(By.CSS_SELECTOR, "#holds button[aria-label='Cancel the hold on seat 9']").click()
+        wait.until(lambda d: "free" in seat_class(9).split())
+        check("Seat 9 is free again" in text("notice"), "cancelling says so: " + text("notice"))
+        held = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#holds li.hold strong")]
+        check(held == ["Seat 8"], f"only seat 8 is still held on the page ({held})")
+        check(seat_row(9) == "FREE - CANCELLED", f"seat 9 is FREE and its hold CANCELLED in the database ({seat_row(9)})")
 
         driver.find_element(By.CSS_SELECTOR, "#holds button.pay").click()
         wait.until(lambda d: visible("alert") and "balance is too low" in text("alert"))
@@ -278,6 +404,24 @@ def main():
         amount.send_keys(Keys.ENTER)
         wait.until(lambda d: "300,000" in text("balance"))
         check(True, "the balance shows the charge: " + text("balance"))
+
+        # A hold whose time ran out: seat 10's hold ends (its end moved into the past in the
+        # database, as five minutes would), and paying for it says so in words.
+        driver.find_element(By.CSS_SELECTOR, "#seats button[data-seat='10']").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#holds li.hold")) == 2)
+        hold10 = psql(args.pg, dbname, f"select reservation_id from app.reservations where date_id = {date_id} "
+                      f"and seat_no = 10 and status = 'HELD' and user_id = {fan_id}")
+        check(hold10, f"seat 10 is held by the fan in the database (reservation {hold10})")
+        psql(args.pg, dbname, f"update app.reservations set expires_at = now() - interval '1 second' where reservation_id = {hold10}; "
+             f"update app.seats set hold_expires_at = now() - interval '1 second' where reservation_id = {hold10} and status = 'HELD'")
+        driver.find_element(By.CSS_SELECTOR, f"#holds li[data-reservation='{hold10}'] button.pay").click()
+        wait.until(lambda d: visible("alert") and "hold on that seat ran out" in text("alert"))
+        check("{" not in text("alert"), "an expired hold is told in words: " + text("alert"))
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"#holds li[data-reservation='{hold10}']"))
+        check(True, "the expired hold left the page's list")
+        paid10 = psql(args.pg, dbname, f"select count(*) from app.payments where reservation_id = {hold10}")
+        check(paid10 == "0", f"nothing was paid for the expired hold ({paid10})")
+
         driver.find_element(By.CSS_SELECTOR, "#holds button.pay").click()
         wait.until(lambda d: visible("receipt-view"))
         receipt = text("receipt")
@@ -291,6 +435,8 @@ def main():
         check(seat == f"SOLD {fan_id}", f"seat 8 is SOLD to the fan ({seat})")
         broken = psql(args.pg, dbname, "select count(*) from api.audit()")
         check(broken == "0", f"api.audit() is clean ({broken} broken)")
+
+        stream_down(driver, wait, base, args.pg, dbname, concert, c_token, visible, text)
 
         severe = [entry["message"] for entry in driver.get_log("browser")
                   if entry["level"] == "SEVERE" and "Failed to load resource" not in entry["message"]]
