@@ -69,7 +69,8 @@ port=""
 serve() {  # serve NAME DATABASE_URL POOL [ENV...]
   local name=$1 url=$2 size=$3 log=$work/serve-$1.log
   shift 3
-  env "$@" DATABASE_URL="$url" DATABASE_SESSION_URL="$direct_url" MIGRATE_DATABASE_URL="$admin_url" HTTP_PORT=0 \
+  # USER_KEYS=optional: the load generator joins by user id, without keys.
+  env USER_KEYS=optional "$@" DATABASE_URL="$url" DATABASE_SESSION_URL="$direct_url" MIGRATE_DATABASE_URL="$admin_url" HTTP_PORT=0 \
     DB_POOL_SIZE="$size" INSTANCE_NAME="$name" LOG_LEVEL=warning "$bin" serve >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 300); do

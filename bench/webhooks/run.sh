@@ -51,7 +51,8 @@ port=""
 serve() {  # serve on|off
   local log=$work/serve-$1-$RANDOM.log hooks=()
   [ "$1" = on ] && hooks=(WEBHOOK_URL="http://127.0.0.1:$receiver_port/hooks" WEBHOOK_SECRET="$secret")
-  env "${hooks[@]}" DATABASE_URL="$api_url" MIGRATE_DATABASE_URL="$admin_url" HTTP_PORT=0 QUEUE_ACTIVE_CAP=100000 \
+  # USER_KEYS=optional: the load generator joins by user id, without keys.
+  env "${hooks[@]}" USER_KEYS=optional DATABASE_URL="$api_url" MIGRATE_DATABASE_URL="$admin_url" HTTP_PORT=0 QUEUE_ACTIVE_CAP=100000 \
     INSTANCE_NAME=bench "$bin" serve >"$log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
