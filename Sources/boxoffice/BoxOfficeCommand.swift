@@ -354,6 +354,7 @@ struct Sale: ParsableCommand {
                     : "select api.setting_set(name => 'new_users_per_minute', value => $1)->>'value'",
                 perMinute == nil ? [] : [perMinute]
             ).scalar ?? ""
+            guard !value.isEmpty else { throw ValidationError("new_users_per_minute is not in app.settings: run boxoffice migrate") }
             Swift.print("new_users_per_minute \(value)" + (value == "0" ? " (no rate: QUEUE_ACTIVE_CAP alone)" : " (per concert, on top of QUEUE_ACTIVE_CAP)"))
         }
     }

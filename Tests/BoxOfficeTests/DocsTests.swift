@@ -18,10 +18,18 @@ struct DocsTests {
         return files
     }
 
-    /// The targets of `[text](target)` and `<scheme://...>` links.
+    /// The targets of `[text](target)` and `<scheme://...>` links, and, outside
+    /// code, of reference definitions (`[name]: target`) and bare URLs, which
+    /// renderers turn into links too.
     static func links(in text: String) -> [String] {
-        text.matches(of: /\]\(([^)\s]+)\)/).map { String($0.1) }
-            + text.matches(of: /<([a-z][a-z0-9+.-]*:\/\/[^>\s]+)>/).map { String($0.1) }
+        let inline = text.matches(of: /\]\(([^)\s]+)\)/).map { String($0.1) }
+        let angled = text.matches(of: /<([a-z][a-z0-9+.-]*:\/\/[^>\s]+)>/).map { String($0.1) }
+        let prose = text.replacing(/```[\s\S]*?```/, with: "").replacing(/`[^`\n]*`/, with: "")
+            .replacing(/\]\([^)\s]+\)/, with: "]").replacing(/<[a-z][a-z0-9+.-]*:\/\/[^>\s]+>/, with: "")
+        let definition = /^ {0,3}\[[^\]]+\]:[ \t]*(\S+)/.anchorsMatchLineEndings()
+        let defined = prose.matches(of: definition).map { String($0.1) }
+        let bare = prose.replacing(definition, with: "").matches(of: /https?:\/\/[^\s)>\]"'`]+/).map { String($0.0) }
+        return inline + angled + defined + bare
     }
 
     @Test("no link leaves the repository, and every link to a file in it finds the file")
@@ -49,6 +57,10 @@ struct DocsTests {
         }
         #expect(checked > 50, "found only \(checked) links: the pattern no longer reads the Markdown")
         #expect(Self.links(in: "see [it](https://example.com/) and <https://example.org>").count == 2)
+        #expect(Self.links(in: "[pg_cron]: https://example.com/pg_cron\nas https://example.net says") == [
+            "https://example.com/pg_cron", "https://example.net",
+        ])
+        #expect(Self.links(in: "run `curl https://example.com`\n```\nhttps://example.org\n```\n").isEmpty)
     }
 
     @Test("the README points at every doc in docs/")

@@ -34,7 +34,9 @@ struct PoolTimeoutTests {
 
     @Test("behind a lock held in another session, more requests than connections get 503 and the instance answers again within the lock timeout")
     func lockHeldElsewhere() async throws {
-        let timeouts = Database.Timeouts(statementSeconds: 5, lockSeconds: 1, idleInTransactionSeconds: 10)
+        // 3 s lock waits: both connections stay on the lock for seconds, long
+        // enough for the check below to see it on a loaded machine.
+        let timeouts = Database.Timeouts(statementSeconds: 5, lockSeconds: 3, idleInTransactionSeconds: 10)
         // Without the timeouts /ready would wait the whole pool wait (60 s) and get 503.
         let poolSize = 2
         try await TestServer.with(poolSize: poolSize, poolWait: .seconds(60), timeouts: timeouts) { server in
@@ -53,7 +55,7 @@ struct PoolTimeoutTests {
             // The race happened: both pool connections really wait on the lock.
             #expect(try await Self.eventually(15) { try Self.waitingOnLock(server.database) == poolSize })
 
-            // Three rounds of two 1 s lock waits at most, then /ready gets a
+            // Three rounds of two 3 s lock waits at most, then /ready gets a
             // connection (the bound leaves room for a loaded machine).
             let started = Date()
             let ready = try await client.get("/ready")

@@ -24,6 +24,8 @@ select set_config('boxoffice.' || n, '315360000', true)
 from unnest(array['hold_seconds', 'active_token_seconds', 'waiting_idle_seconds', 'queue_active_cap',
                   'admit_interval_seconds', 'charge_max', 'balance_max', 'user_keys', 'max_holds_per_token',
                   'new_users_per_minute']) n \g /dev/null
+-- user_keys: 0, the value that would make keys optional if a session could set it.
+select set_config('boxoffice.user_keys', '0', true) \g /dev/null
 
 select is((api.seat_hold(:'ann_token'::uuid, :concert, :date1, 7)).body ->> 'expiresAt',
   to_char((now() + interval '300 seconds') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
