@@ -21,7 +21,7 @@ extension Config {
             name: "DB_PREPARED_STATEMENTS", defaultValue: "auto",
             meaning: "off: the HTTP pool sends unprepared statements and keeps no session state (PgBouncer in transaction mode); auto: off when DATABASE_SESSION_URL differs from DATABASE_URL"),
         Setting(
-            name: "DB_DRIVER", defaultValue: "threads",
+            name: "DB_DRIVER", defaultValue: "nonblocking",
             meaning: "how the server's pools drive libpq: threads (blocking calls, a thread per connection) or nonblocking (asynchronous calls, one polling thread per pool)"),
         Setting(
             name: "MIGRATE_DATABASE_URL", defaultValue: "DATABASE_SESSION_URL",

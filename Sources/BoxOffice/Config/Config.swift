@@ -84,7 +84,7 @@ public struct Config: Sendable {
         }
         let driver = (environment["DB_DRIVER"] ?? "").lowercased()
         if driver.isEmpty {
-            databaseDriver = .threads
+            databaseDriver = .nonblocking
         } else if let chosen = Database.Driver(rawValue: driver) {
             databaseDriver = chosen
         } else {
