@@ -82,16 +82,16 @@ wait_for() {  # wait_for SECONDS PATTERN: until `show state` matches
   states; return 1
 }
 node node1 "$p1"
-wait_for 120 "node1 .*\| +single +\| +single"
+wait_for 120 "node1 .*\| +single +\| +single" || { fail_check "node1 never became a single node"; finish_checks; }
 node node2 "$p2"
-wait_for 180 "node2 .*\| +secondary +\| +secondary"
-wait_for 60 "node1 .*\| +primary +\| +primary"
+wait_for 180 "node2 .*\| +secondary +\| +secondary" || { fail_check "node2 never became a secondary"; finish_checks; }
+wait_for 60 "node1 .*\| +primary +\| +primary" || { fail_check "node1 never became the primary"; finish_checks; }
 states
 say "synchronous_standby_names on the primary: $(psql -X -A -t -h 127.0.0.1 -p "$p1" -U postgres -d boxoffice -c 'show synchronous_standby_names')"
 
 uri=$(autoctl show uri --pgdata "$work/monitor" --formation default 2>/dev/null | grep -o 'postgres://[^ ]*' | tail -1)
 say "pg_autoctl show uri --formation default: $uri"
-[ -n "$uri" ] || { autoctl show uri --pgdata "$work/monitor"; exit 1; }
+[ -n "$uri" ] || { autoctl show uri --pgdata "$work/monitor"; fail_check "pg_autoctl show uri printed no URI"; finish_checks; }
 owner_url=${uri/postgres:\/\/@/postgres:\/\/postgres@}
 owner_url=${owner_url/postgres:\/\/127/postgres:\/\/postgres@127}
 api_url=${owner_url/postgres@/boxoffice_api@}
@@ -123,7 +123,7 @@ for _ in $(seq 1 150); do
   [ -n "$port" ] && break
   sleep 0.2
 done
-[ -n "$port" ] || { cat "$work/serve.log"; exit 1; }
+[ -n "$port" ] || { cat "$work/serve.log"; fail_check "the server did not start"; finish_checks; }
 say "== server on :$port, $workers buyers on concerts $concerts"
 t_start=$(date +%s.%N)
 python3 bench/failover/load.py "http://127.0.0.1:$port" "$concerts" "$workers" "$work/requests.log" "$work/paid.log" "$work/stop" &
@@ -136,6 +136,7 @@ autoctl perform failover --pgdata "$work/monitor" --formation default >"$work/pe
 states
 sleep "$phase"
 primary=$(states | awk -F'|' '$6 ~ /primary/ && $7 ~ /primary/ {gsub(/ /, "", $1); print $1}')
+[ -n "$primary" ] || { fail_check "no primary after pg_autoctl perform failover"; finish_checks; }
 # kill -9 of the postmaster alone: the node's keeper restarts it in place
 # (crash recovery, no failover). Then the machine "dies": its keeper frozen
 # (SIGSTOP) and every postgres process of it killed, so the monitor has to
