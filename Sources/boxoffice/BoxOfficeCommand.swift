@@ -348,12 +348,13 @@ struct Sale: ParsableCommand {
         func run() throws {
             let connection = try Environment().adminConnection()
             defer { connection.close() }
-            let value = try connection.execute(
-                perMinute == nil
-                    ? "select s->>'value' from jsonb_array_elements(api.setting_list()->'settings') s where s->>'name' = 'new_users_per_minute'"
-                    : "select api.setting_set(name => 'new_users_per_minute', value => $1)->>'value'",
-                perMinute == nil ? [] : [perMinute]
-            ).scalar ?? ""
+            let (sql, parameters): (String, [String?]) =
+                if let perMinute {
+                    ("select api.setting_set(name => 'new_users_per_minute', value => $1)->>'value'", [perMinute])
+                } else {
+                    ("select s->>'value' from jsonb_array_elements(api.setting_list()->'settings') s where s->>'name' = 'new_users_per_minute'", [])
+                }
+            let value = try connection.execute(sql, parameters).scalar ?? ""
             guard !value.isEmpty else { throw ValidationError("new_users_per_minute is not in app.settings: run boxoffice migrate") }
             Swift.print("new_users_per_minute \(value)" + (value == "0" ? " (no rate: QUEUE_ACTIVE_CAP alone)" : " (per concert, on top of QUEUE_ACTIVE_CAP)"))
         }

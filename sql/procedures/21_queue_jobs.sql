@@ -56,52 +56,48 @@ begin
   end if;
   select s.last_value, s.is_called into v_last, v_called from app.queue_tickets_queue_no_seq s;
   v_upto := case when v_called then v_last + 1 else v_last end;
-  if v_upto <= v_closed then
-    -- closed_at is when a close last ran, moved or not: the joins that help
-    -- count (app.queue_count_help) close at most every 20 ms by it, and a
-    -- line held by a join in flight must not make each of them read
-    -- pg_locks again at once
-    update app.queue_line l set closed_at = clock_timestamp();
-    return v_closed;
+  if v_upto > v_closed then
+    -- Advisory locks are per database, but pg_locks shows the whole cluster's:
+    -- only this database's joins count.
+    select d.oid into strict v_db from pg_catalog.pg_database d where d.datname = pg_catalog.current_database();
+    -- The joins in flight now, by virtual transaction id (never reused); this
+    -- transaction's own joins are visible to it already.
+    select coalesce(array_agg(l.virtualtransaction), '{}') into v_joins
+    from pg_catalog.pg_locks l
+    where l.locktype = 'advisory' and l.database = v_db and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
+      and l.pid is distinct from pg_catalog.pg_backend_pid();
+    loop
+      -- Of those still in flight: how many name no number yet, and the lowest
+      -- number named (one read of pg_locks).
+      with held as materialized (
+        select l.virtualtransaction as vxid,
+               case when l.classid = 1114793 then null
+                    else ((l.classid::bigint - 1114794) << 32) + l.objid::bigint end as queue_no
+        from pg_catalog.pg_locks l
+        where l.locktype = 'advisory' and l.database = v_db and l.virtualtransaction = any (v_joins)
+          and ((l.classid = 1114793 and l.objid = 1 and l.objsubid = 2)
+               or (l.classid >= 1114794 and l.classid < 1114794 + 65536 and l.objsubid = 1)))
+      select count(distinct h.vxid) filter (where not exists (select from held n
+                                                               where n.vxid = h.vxid and n.queue_no is not null)),
+             min(h.queue_no)
+        into v_unnamed, v_first
+      from held h;
+      exit when v_unnamed = 0;
+      if clock_timestamp() >= v_until then
+        -- a join between its two locks for that long: the line stays where
+        -- it is, and the next run tries again
+        v_upto := v_closed;
+        exit;
+      end if;
+      perform pg_catalog.pg_sleep(0.001);
+    end loop;
+    v_upto := least(v_upto, coalesce(v_first, v_upto));
   end if;
-  -- Advisory locks are per database, but pg_locks shows the whole cluster's:
-  -- only this database's joins count.
-  select d.oid into strict v_db from pg_catalog.pg_database d where d.datname = pg_catalog.current_database();
-  -- The joins in flight now, by virtual transaction id (never reused); this
-  -- transaction's own joins are visible to it already.
-  select coalesce(array_agg(l.virtualtransaction), '{}') into v_joins
-  from pg_catalog.pg_locks l
-  where l.locktype = 'advisory' and l.database = v_db and l.classid = 1114793 and l.objid = 1 and l.objsubid = 2
-    and l.pid is distinct from pg_catalog.pg_backend_pid();
-  loop
-    -- Of those still in flight: how many name no number yet, and the lowest
-    -- number named (one read of pg_locks).
-    with held as materialized (
-      select l.virtualtransaction as vxid,
-             case when l.classid = 1114793 then null
-                  else ((l.classid::bigint - 1114794) << 32) + l.objid::bigint end as queue_no
-      from pg_catalog.pg_locks l
-      where l.locktype = 'advisory' and l.database = v_db and l.virtualtransaction = any (v_joins)
-        and ((l.classid = 1114793 and l.objid = 1 and l.objsubid = 2)
-             or (l.classid >= 1114794 and l.classid < 1114794 + 65536 and l.objsubid = 1)))
-    select count(distinct h.vxid) filter (where not exists (select from held n
-                                                             where n.vxid = h.vxid and n.queue_no is not null)),
-           min(h.queue_no)
-      into v_unnamed, v_first
-    from held h;
-    exit when v_unnamed = 0;
-    if clock_timestamp() >= v_until then
-      -- a join between its two locks for that long: the next run tries again
-      update app.queue_line l set closed_at = clock_timestamp();
-      return v_closed;
-    end if;
-    perform pg_catalog.pg_sleep(0.001);
-  end loop;
-  v_upto := least(v_upto, coalesce(v_first, v_upto));
-  if v_upto <= v_closed then
-    update app.queue_line l set closed_at = clock_timestamp();
-    return v_closed;
-  end if;
+  -- The line never moves back. closed_at is when a close last ran, moved or
+  -- not: the joins that help count (app.queue_count_help) close at most every
+  -- 20 ms by it, and a line held by a join in flight must not make each of
+  -- them read pg_locks again at once.
+  v_upto := greatest(v_upto, v_closed);
   update app.queue_line l set closed_below = v_upto, closed_at = clock_timestamp();
   return v_upto;
 end
