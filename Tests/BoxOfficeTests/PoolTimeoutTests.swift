@@ -16,10 +16,9 @@ import Glibc
 struct PoolTimeoutTests {
     /// The server's sessions waiting on a lock in `database`.
     static func waitingOnLock(_ database: TestDatabase) throws -> Int {
-        Int(try database.scalar("""
-            select count(*) from pg_stat_activity
-            where datname = current_database() and usename = 'boxoffice_api' and wait_event_type = 'Lock'
-            """) ?? "") ?? -1
+        let watcher = try database.admin()
+        defer { watcher.close() }
+        return try PaymentFixtures.waitingOnLock(watcher)
     }
 
     /// Polls `condition` every 50 ms for up to `seconds`.

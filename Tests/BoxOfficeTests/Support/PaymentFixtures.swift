@@ -81,8 +81,8 @@ enum PaymentFixtures {
 
     /// The server's sessions of `watcher`'s database (boxoffice_api, straight
     /// or through PgBouncer, whose server sessions log in as that role too)
-    /// that wait on a lock in a statement calling `function`.
-    static func waitingOnLock(_ watcher: Connection, function: String) throws -> Int {
+    /// that wait on a lock, in a statement calling `function` when one is named.
+    static func waitingOnLock(_ watcher: Connection, function: String = "") throws -> Int {
         try #require(Int(try watcher.execute("""
             select count(*) from pg_stat_activity
             where datname = current_database() and usename = 'boxoffice_api' and state = 'active'
