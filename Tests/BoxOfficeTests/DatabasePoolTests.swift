@@ -87,23 +87,30 @@ struct DatabasePoolTests {
         // release, at the latest 30 s on, and count as a failure.
         let holder = try Connection.open(conninfo: database.adminConninfo)
         defer { holder.close() }
-        _ = try holder.execute("select pg_advisory_lock(4242)")
-        async let busy = pool.query("select pg_advisory_lock(4242)")
-        let blocked = try await JobProbe.waitUntil(seconds: 30) {
-            try holder.execute("""
-                select count(*) from pg_locks where locktype = 'advisory' and objid = 4242 and not granted
-                """).scalar == "1"
-        }
-        try #require(blocked, "the pool's connection never waited for the lock")
+        let busy = try await Self.occupyOnlyConnection(pool, holder: holder, lock: 4242)
         let release = Task {
             guard (try? await Task.sleep(for: .seconds(30))) != nil else { return }  // cancelled: the test unlocks
             _ = try? holder.execute("select pg_advisory_unlock(4242)")
         }
-        let outcomes = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<20 {
+        let outcomes = await Self.gaveUp(pool, callers: Array(repeating: .standard, count: 20))
+        // Each gave up: none was left waiting until the busy connection came back.
+        #expect(outcomes == Array(repeating: true, count: 20))
+        release.cancel()
+        _ = await release.value
+        _ = try holder.execute("select pg_advisory_unlock(4242)")
+        _ = try await busy.value
+        #expect(try await pool.query("select 1").scalar == "1")
+        await pool.shutdown()
+    }
+
+    /// One `select 1` per lane in `callers`, at once: for each, whether it
+    /// gave up waiting for a connection (PoolUnavailableError).
+    private static func gaveUp(_ pool: Database, callers: [Database.Lane]) async -> [Bool] {
+        await withTaskGroup(of: Bool.self) { group in
+            for lane in callers {
                 group.addTask {
                     do {
-                        _ = try await pool.query("select 1")
+                        _ = try await pool.query("select 1", lane: lane)
                         return false
                     } catch {
                         return error is PoolUnavailableError
@@ -112,13 +119,79 @@ struct DatabasePoolTests {
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
-        // Each gave up: none was left waiting until the busy connection came back.
-        #expect(outcomes == Array(repeating: true, count: 20))
-        release.cancel()
-        _ = await release.value
-        _ = try holder.execute("select pg_advisory_unlock(4242)")
-        _ = try await busy
-        #expect(try await pool.query("select 1").scalar == "1")
+    }
+
+    /// The pool's one connection waits for a lock `holder` holds (checked in
+    /// pg_locks), so every later caller has to wait in the pool.
+    private static func occupyOnlyConnection(
+        _ pool: Database, holder: Connection, lock: Int
+    ) async throws -> Task<QueryResult, any Error> {
+        _ = try holder.execute("select pg_advisory_lock($1)", [String(lock)])
+        let busy = Task { try await pool.query("select pg_advisory_lock($1)", [String(lock)]) }
+        let blocked = try await JobProbe.waitUntil(seconds: 30) {
+            try holder.execute(
+                "select count(*) from pg_locks where locktype = 'advisory' and objid = $1 and not granted",
+                [String(lock)]
+            ).scalar == "1"
+        }
+        try #require(blocked, "the pool's connection never waited for the lock")
+        return busy
+    }
+
+    @Test("a freed connection goes to the purchase lane first, but to a standard caller after every third purchase one")
+    func lanes() async throws {
+        let database = try await TestDatabase.create()
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(60)))
+        let holder = try Connection.open(conninfo: database.adminConninfo)
+        defer { holder.close() }
+        _ = try holder.execute("create table served (n bigint generated always as identity, caller text)")
+        let busy = try await Self.occupyOnlyConnection(pool, holder: holder, lock: 4243)
+        // Six standard callers, then four purchase ones, each in the pool's
+        // queue before the next is started, so their order is known.
+        let callers = (1...6).map { ("S\($0)", Database.Lane.standard) } + (1...4).map { ("P\($0)", Database.Lane.purchase) }
+        var tasks: [Task<Void, any Error>] = []
+        for (index, (name, lane)) in callers.enumerated() {
+            tasks.append(Task { try await pool.query("insert into served (caller) values ($1)", [name], lane: lane) })
+            let queued = try await JobProbe.waitUntil(seconds: 30) { pool.waiting.reduce(0, +) == index + 1 }
+            try #require(queued, "caller \(name) never waited in the pool")
+        }
+        #expect(pool.waiting == [4, 6])
+        _ = try holder.execute("select pg_advisory_unlock(4243)")
+        _ = try await busy.value
+        for task in tasks { try await task.value }
+        // The connection serves one caller at a time, so the identity column
+        // records the order in which the pool handed it out.
+        let order = try holder.execute("select string_agg(caller, ' ' order by n) from served").scalar
+        #expect(order == "P1 P2 P3 S1 P4 S2 S3 S4 S5 S6")
+        await pool.shutdown()
+    }
+
+    @Test("the seats and money routes wait in the purchase lane; users, joins, polls, leaves and the concert list in standard")
+    func routeLanes() {
+        let purchase = Routes.table.filter { $0.lane == .purchase }.map { "\($0.method) \($0.path)" }
+        #expect(Set(purchase) == [
+            "GET /api/concerts/{concertId}/dates", "GET /api/concerts/{concertId}/dates/{dateId}/seats",
+            "POST /api/reservations", "GET /api/reservations/{reservationId}", "DELETE /api/reservations/{reservationId}",
+            "GET /api/balance", "POST /api/balance/charge", "GET /api/balance/history",
+            "POST /api/payments", "GET /api/payments",
+        ])
+        #expect(Routes.table.count - purchase.count == 6)
+    }
+
+    @Test("waiters of both lanes time out in time")
+    func lanesTimeOut() async throws {
+        let database = try await TestDatabase.create()
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .milliseconds(200)))
+        let holder = try Connection.open(conninfo: database.adminConninfo)
+        defer { holder.close() }
+        let busy = try await Self.occupyOnlyConnection(pool, holder: holder, lock: 4244)
+        let outcomes = await Self.gaveUp(pool, callers: Database.Lane.allCases.flatMap { Array(repeating: $0, count: 5) })
+        // The connection stays busy until here, so each waiter gave up on its own.
+        #expect(outcomes == Array(repeating: true, count: 10))
+        #expect(pool.waiting == [0, 0])
+        _ = try holder.execute("select pg_advisory_unlock(4244)")
+        _ = try await busy.value
+        #expect(try await pool.query("select 1", lane: .purchase).scalar == "1")
         await pool.shutdown()
     }
 

@@ -24,6 +24,8 @@ public enum IsolationLevel: String, Sendable {
 /// terminated, the server restarted) is reopened before its next use, so only
 /// the request that was using it fails. A caller waits at most
 /// `acquireTimeout` for a free connection, then gets `PoolUnavailableError`.
+/// Callers wait in two lanes (`Lane`), so that an admitted fan's hold or
+/// payment does not queue behind the thousand joins and polls of an on-sale.
 ///
 /// No request can pin a connection: every session runs under `timeouts`
 /// (a statement, a lock wait and an idle transaction each end after a few
@@ -101,20 +103,70 @@ public final class Database: Sendable {
         }
     }
 
+    /// Who is served first when every connection is busy. Within a lane,
+    /// first come first served; between lanes, a connection that comes free
+    /// goes to the `purchase` lane's longest waiter, except that after
+    /// `purchaseStreak` of those in a row while `standard` callers wait, the
+    /// next goes to `standard`'s.
+    ///
+    /// `purchase` is the seats-and-money routes (dates, seats, reservations,
+    /// balance, payments): during an on-sale about a thousand joins and polls
+    /// wait for the pool at any moment, and in one FIFO each of an admitted
+    /// fan's five calls (charge, dates, seats, hold, pay) waited behind them,
+    /// a third of a second each at 1 000 connections, while their slot
+    /// counted against the cap. Admitted fans are few (QUEUE_ACTIVE_CAP per
+    /// concert) and make one call at a time, so in an on-sale this lane is
+    /// short and its waits are a few statements long. Anyone can call those
+    /// routes, though (the token is checked by the function, after the
+    /// wait), so the streak limit keeps at least one connection in
+    /// `purchaseStreak + 1` for joins and polls whatever arrives there.
+    /// Joins and polls share `standard`, in arrival order, so a join's place
+    /// in line still follows when it reached the server.
+    public enum Lane: Int, Sendable, CaseIterable {
+        case purchase
+        case standard
+    }
+
+    /// How many `purchase` waiters in a row are served while `standard`
+    /// callers wait, before one of them is.
+    static let purchaseStreak = 3
+
     private struct Waiter {
         var continuation: CheckedContinuation<Connection, any Error>
         var deadline: NIODeadline
     }
 
-    /// Waiters queue in arrival order, so their deadlines (arrival plus the
-    /// same timeout) never decrease: one timer, set for the first waiter's
-    /// deadline, serves them all. A timer per waiter cost about half of the
-    /// pool's overhead with more tasks than connections (bench/pool/RESULTS.md).
+    /// Waiters queue in arrival order in their lane, so deadlines (arrival
+    /// plus the same timeout) never decrease within a lane, and the earliest
+    /// of all is the first of some lane: one timer, set for the earliest
+    /// first waiter's deadline, serves them all. A timer per waiter cost
+    /// about half of the pool's overhead with more tasks than connections
+    /// (bench/pool/RESULTS.md).
     private struct State {
         var idle: [Connection]
-        var waiters = CircularBuffer<Waiter>()
+        var lanes = [CircularBuffer<Waiter>](repeating: [], count: Lane.allCases.count)
+        /// `purchase` waiters served in a row while `standard` ones waited.
+        var streak = 0
         var timer: Scheduled<Void>?
         var closed = false
+
+        /// Whom a connection that comes free goes to (see `Lane`).
+        mutating func nextWaiter() -> Waiter? {
+            let purchase = Lane.purchase.rawValue, standard = Lane.standard.rawValue
+            if lanes[standard].isEmpty {
+                streak = 0
+                return lanes[purchase].popFirst()
+            }
+            if lanes[purchase].isEmpty || streak >= Database.purchaseStreak {
+                streak = 0
+                return lanes[standard].removeFirst()
+            }
+            streak += 1
+            return lanes[purchase].removeFirst()
+        }
+
+        /// The earliest deadline of any waiter.
+        var firstDeadline: NIODeadline? { lanes.compactMap(\.first?.deadline).min() }
     }
 
     public let configuration: Configuration
@@ -149,8 +201,8 @@ public final class Database: Sendable {
             state.closed = true
             state.timer?.cancel()
             state.timer = nil
-            let waiters = state.waiters
-            state.waiters.removeAll()
+            let waiters = state.lanes.joined()
+            state.lanes = state.lanes.map { _ in [] }
             for waiter in waiters {
                 waiter.continuation.resume(throwing: PoolUnavailableError(reason: "the pool is shut down"))
             }
@@ -172,8 +224,10 @@ public final class Database: Sendable {
     /// fails with 57014), and a call cancelled before `body` started throws
     /// CancellationError without running it. Afterwards the connection is
     /// left outside any transaction, or closed.
-    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        let connection = try await acquire()
+    public func withConnection<T: Sendable>(
+        lane: Lane = .standard, _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws -> T {
+        let connection = try await acquire(lane)
         defer { release(connection) }
         let call = CallCancellation()
         return try await withTaskCancellationHandler {
@@ -251,9 +305,9 @@ public final class Database: Sendable {
     /// is sent from the caller's task and its answer read by the pool's
     /// poller; cancellation works as in `withConnection`.
     @discardableResult
-    public func query(_ sql: String, _ params: [String?] = []) async throws -> QueryResult {
-        guard let poller else { return try await withConnection { try $0.execute(sql, params) } }
-        let connection = try await acquire()
+    public func query(_ sql: String, _ params: [String?] = [], lane: Lane = .standard) async throws -> QueryResult {
+        guard let poller else { return try await withConnection(lane: lane) { try $0.execute(sql, params) } }
+        let connection = try await acquire(lane)
         defer { release(connection) }
         // The health check reads without blocking; only a reconnect blocks.
         if !connection.isHealthy(checkInput: true) {
@@ -297,9 +351,10 @@ public final class Database: Sendable {
     /// when it throws. A failed COMMIT throws too.
     public func withTransaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
+        lane: Lane = .standard,
         _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
-        try await withConnection { connection in
+        try await withConnection(lane: lane) { connection in
             try connection.run(script: "begin isolation level \(isolation.rawValue)")
             do {
                 let result = try body(connection)
@@ -330,13 +385,14 @@ public final class Database: Sendable {
     public func withRetryingTransaction<T: Sendable>(
         isolation: IsolationLevel = .serializable,
         attempts: Int = 10,
+        lane: Lane = .standard,
         onRetry: @Sendable (PostgresError, Int) -> Void = { _, _ in },
         _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try await withTransaction(isolation: isolation, body)
+                return try await withTransaction(isolation: isolation, lane: lane, body)
             } catch let error as PostgresError where error.isRetryable && attempt < attempts {
                 onRetry(error, attempt)
                 let ceiling = min(5.0 * pow(2.0, Double(attempt - 1)), 100)
@@ -346,7 +402,10 @@ public final class Database: Sendable {
         }
     }
 
-    private func acquire() async throws -> Connection {
+    /// How many callers wait in each lane, in `Lane` order (for tests).
+    var waiting: [Int] { state.withLockedValue { $0.lanes.map(\.count) } }
+
+    private func acquire(_ lane: Lane) async throws -> Connection {
         try await withCheckedThrowingContinuation { continuation in
             state.withLockedValue { state in
                 if state.closed {
@@ -355,7 +414,7 @@ public final class Database: Sendable {
                     continuation.resume(returning: connection)
                 } else {
                     let deadline = NIODeadline.now() + configuration.acquireTimeout
-                    state.waiters.append(Waiter(continuation: continuation, deadline: deadline))
+                    state.lanes[lane.rawValue].append(Waiter(continuation: continuation, deadline: deadline))
                     if state.timer == nil { armTimer(&state, for: deadline) }
                 }
             }
@@ -364,33 +423,35 @@ public final class Database: Sendable {
 
     private func release(_ connection: Connection) {
         let waiter = state.withLockedValue { state -> Waiter? in
-            if state.waiters.isEmpty {
+            guard let waiter = state.nextWaiter() else {
                 state.idle.append(connection)
                 return nil
             }
-            return state.waiters.removeFirst()
+            return waiter
         }
         waiter?.continuation.resume(returning: connection)
     }
 
-    /// Sets the one timer for `deadline` (the first waiter's).
+    /// Sets the one timer for `deadline` (the earliest waiter's).
     private func armTimer(_ state: inout State, for deadline: NIODeadline) {
         state.timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(deadline: deadline) {
             self.expireWaiters()
         }
     }
 
-    /// Fails the waiters whose deadline has passed (a prefix of the queue),
-    /// then sets the timer for the next one's.
+    /// Fails the waiters whose deadline has passed (a prefix of each lane),
+    /// then sets the timer for the earliest deadline left.
     private func expireWaiters() {
         let expired = state.withLockedValue { state -> [Waiter] in
             state.timer = nil
             let now = NIODeadline.now()
             var expired: [Waiter] = []
-            while let first = state.waiters.first, first.deadline <= now {
-                expired.append(state.waiters.removeFirst())
+            for lane in state.lanes.indices {
+                while let first = state.lanes[lane].first, first.deadline <= now {
+                    expired.append(state.lanes[lane].removeFirst())
+                }
             }
-            if let next = state.waiters.first, !state.closed { armTimer(&state, for: next.deadline) }
+            if let next = state.firstDeadline, !state.closed { armTimer(&state, for: next) }
             return expired
         }
         let error = PoolUnavailableError(

@@ -31,7 +31,7 @@ public enum App {
                 let body = request.method == .post ? try await request.body.collect(upTo: Call.maxBody) : nil
                 let call = Call(
                     request: request, context: context, database: database, notifier: notifier,
-                    concertListCache: concertListCache, body: body)
+                    concertListCache: concertListCache, body: body, lane: route.lane)
                 guard let client = context.client else { return try await route.handler(call) }
                 return try await Self.cancellingOnHangUp(client, context: context) { try await route.handler(call) }
             }

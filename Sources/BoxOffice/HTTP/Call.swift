@@ -16,6 +16,8 @@ struct Call: Sendable {
     let notifier: QueueNotifier?
     let concertListCache: BodyCache
     let body: ByteBuffer?
+    /// The pool lane of this route's database calls (`Routes.Route.lane`).
+    var lane: Database.Lane = .standard
 
     var logger: Logger { context.logger }
 
@@ -101,7 +103,7 @@ struct Call: Sendable {
 
     /// Calls a function that returns the body; answers with `status`.
     func respond(_ status: HTTPResponse.Status, _ sql: String, _ params: [String?]) async throws -> Response {
-        let result = try await database.query(sql, params)
+        let result = try await database.query(sql, params, lane: lane)
         return Self.json(status, result.scalar ?? "null")
     }
 
@@ -118,7 +120,7 @@ struct Call: Sendable {
     /// Calls a function returning `(status integer, body jsonb)`: the routes
     /// whose answer is 201 or 200 depending on what the database found.
     func respondWithStatus(_ sql: String, _ params: [String?]) async throws -> Response {
-        let result = try await database.query(sql, params)
+        let result = try await database.query(sql, params, lane: lane)
         return Self.answer(result)
     }
 
@@ -131,7 +133,7 @@ struct Call: Sendable {
             // 40 attempts with the back-off capped at 100 ms: a payment of a
             // fan at the front gives up only after seconds of conflicts, which
             // do not happen while the database is up (BENCHMARKS.md).
-            result = try await database.withRetryingTransaction(attempts: 40, onRetry: { _, attempt in
+            result = try await database.withRetryingTransaction(attempts: 40, lane: lane, onRetry: { _, attempt in
                 retries.withLockedValue { $0 += 1 }
                 if attempt == 1 { Metrics.paymentsRetried.increment() }
             }) { connection in
@@ -163,7 +165,7 @@ struct Call: Sendable {
 
     /// Calls a function that returns nothing; answers 204.
     func respondNoContent(_ sql: String, _ params: [String?]) async throws -> Response {
-        try await database.query(sql, params)
+        try await database.query(sql, params, lane: lane)
         return Response(status: .noContent)
     }
 

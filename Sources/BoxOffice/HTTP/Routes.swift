@@ -11,6 +11,9 @@ enum Routes {
         var method: HTTPRequest.Method
         /// OpenAPI-style path, `{name}` for parameters.
         var path: String
+        /// The pool lane of its database calls: `purchase` for the seats and
+        /// money routes, which admitted fans use (see `Database.Lane`).
+        var lane: Database.Lane = .standard
         var handler: @Sendable (Call) async throws -> Response
     }
 
@@ -41,20 +44,20 @@ enum Routes {
         Route(method: .get, path: "/api/concerts") { call in
             try await call.respondShared(call.concertListCache, "select api.concert_list()::text")
         },
-        Route(method: .get, path: "/api/concerts/{concertId}/dates") { call in
+        Route(method: .get, path: "/api/concerts/{concertId}/dates", lane: .purchase) { call in
             let concertId = try call.id("concertId")
             return try await call.respond(
                 .ok, "select api.concert_dates(token => $1::uuid, concert_id => $2::bigint)::text",
                 [call.token(), concertId])
         },
-        Route(method: .get, path: "/api/concerts/{concertId}/dates/{dateId}/seats") { call in
+        Route(method: .get, path: "/api/concerts/{concertId}/dates/{dateId}/seats", lane: .purchase) { call in
             let concertId = try call.id("concertId")
             let dateId = try call.id("dateId")
             return try await call.respond(
                 .ok, "select api.seat_list(token => $1::uuid, concert_id => $2::bigint, date_id => $3::bigint)::text",
                 [call.token(), concertId, dateId])
         },
-        Route(method: .post, path: "/api/reservations") { call in
+        Route(method: .post, path: "/api/reservations", lane: .purchase) { call in
             let body = try call.decode(ReservationBody.self)
             let key = try call.idempotencyKey()
             return try await call.respondWithStatus(
@@ -65,22 +68,22 @@ enum Routes {
                 [call.token(), String(body.concertId), String(body.dateId), String(body.seatNo),
                  body.userId.map(String.init), key])
         },
-        Route(method: .get, path: "/api/reservations/{reservationId}") { call in
+        Route(method: .get, path: "/api/reservations/{reservationId}", lane: .purchase) { call in
             let reservationId = try call.id("reservationId")
             return try await call.respond(
                 .ok, "select api.reservation_get(token => $1::uuid, reservation_id => $2::bigint)::text",
                 [call.token(), reservationId])
         },
-        Route(method: .delete, path: "/api/reservations/{reservationId}") { call in
+        Route(method: .delete, path: "/api/reservations/{reservationId}", lane: .purchase) { call in
             let reservationId = try call.id("reservationId")
             return try await call.respond(
                 .ok, "select api.reservation_cancel(token => $1::uuid, reservation_id => $2::bigint)::text",
                 [call.token(), reservationId])
         },
-        Route(method: .get, path: "/api/balance") { call in
+        Route(method: .get, path: "/api/balance", lane: .purchase) { call in
             try await call.respond(.ok, "select api.balance_get(token => $1::uuid)::text", [call.token()])
         },
-        Route(method: .post, path: "/api/balance/charge") { call in
+        Route(method: .post, path: "/api/balance/charge", lane: .purchase) { call in
             let body = try call.decode(ChargeBody.self)
             let key = try call.idempotencyKey()
             return try await call.respond(
@@ -91,13 +94,13 @@ enum Routes {
                 """,
                 [call.token(), String(body.amount), body.userId.map(String.init), key])
         },
-        Route(method: .get, path: "/api/balance/history") { call in
+        Route(method: .get, path: "/api/balance/history", lane: .purchase) { call in
             let limit = try call.queryInteger("limit")
             return try await call.respond(
                 .ok, "select api.balance_history(token => $1::uuid, max_entries => coalesce($2::integer, 50))::text",
                 [call.token(), limit])
         },
-        Route(method: .post, path: "/api/payments") { call in
+        Route(method: .post, path: "/api/payments", lane: .purchase) { call in
             let body = try call.decode(PaymentBody.self)
             let key = try call.idempotencyKey()
             return try await call.respondSerializable(
@@ -108,7 +111,7 @@ enum Routes {
                 """,
                 [call.token(), String(body.reservationId), body.userId.map(String.init), key])
         },
-        Route(method: .get, path: "/api/payments") { call in
+        Route(method: .get, path: "/api/payments", lane: .purchase) { call in
             try await call.respond(.ok, "select api.payment_list(token => $1::uuid)::text", [call.token()])
         },
     ]
