@@ -11,6 +11,9 @@ final class BenchConnection: Sendable {
     struct Response: Sendable {
         var status: Int
         var body: ByteBuffer
+        /// X-Poll-Interval, in seconds: when a join's or a poll's answer says
+        /// to poll next.
+        var pollInterval: Int? = nil
     }
 
     struct Closed: Error, CustomStringConvertible {
@@ -116,6 +119,7 @@ final class BenchExchangeHandler: ChannelDuplexHandler {
     private var pending = CircularBuffer<EventLoopPromise<BenchConnection.Response>>()
     private var status = 0
     private var body: ByteBuffer?
+    private var pollInterval: Int?
     private var keepAlive = true
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -133,6 +137,7 @@ final class BenchExchangeHandler: ChannelDuplexHandler {
         case .head(let head):
             status = Int(head.status.code)
             keepAlive = head.isKeepAlive
+            pollInterval = head.headers.first(name: "X-Poll-Interval").flatMap(Int.init)
             body = nil
         case .body(var part):
             if body == nil {
@@ -141,7 +146,7 @@ final class BenchExchangeHandler: ChannelDuplexHandler {
                 body!.writeBuffer(&part)
             }
         case .end:
-            let answer = Response(status: status, body: body ?? ByteBuffer())
+            let answer = Response(status: status, body: body ?? ByteBuffer(), pollInterval: pollInterval)
             body = nil
             if let promise = pending.popFirst() { promise.succeed(answer) }
             if !keepAlive { context.close(promise: nil) }

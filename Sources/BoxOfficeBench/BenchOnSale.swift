@@ -3,9 +3,11 @@ import NIOConcurrencyHelpers
 /// An on-sale: `--people` users after the `--seats` seats of one concert
 /// date, through the server's real admission (its QUEUE_ACTIVE_CAP and
 /// ADMIT_INTERVAL_SECONDS). Each of the `--users` connections runs
-/// people/users of them: each person joins, then polls every `--poll-ms`
-/// while WAITING, the first poll one interval after their own join (not
-/// after the connection's other joins), and once ACTIVE charge, look for a free seat, hold it and pay; a
+/// people/users of them: each person joins, then polls while WAITING, each
+/// poll when the last answer's X-Poll-Interval says (every `--poll-ms` when
+/// it says nothing, or always with `--fixed-poll`), the first one interval
+/// after their own join (not after the connection's other joins), and once
+/// ACTIVE charge, look for a free seat, hold it and pay; a
 /// user who finds no free seat or loses three times with 409 leaves (DELETE
 /// the token), giving the slot to the next in line. Ends `--drain` seconds
 /// after the last seat is paid, when everyone is done, or at `--duration`.
@@ -44,6 +46,11 @@ enum BenchOnSale {
         let state = State()
         let budget = BenchBudget(seconds: options.duration, requests: options.maxRequests)
         context.log("onsale: \(options.people) people on \(count) connections after \(options.seats) seats of concert \(concert)")
+        // When a person polls next: when the answer says, or every --poll-ms.
+        let interval = { @Sendable (advised: Int?) -> Duration in
+            guard options.followsPollInterval, let advised else { return .milliseconds(options.pollMilliseconds) }
+            return .seconds(advised)
+        }
         let result = await context.phase(budget: budget) { index, session in
             var people = stride(from: index, to: options.people, by: count).map { Person(user: users[$0]) }
             while true {
@@ -62,10 +69,11 @@ enum BenchOnSale {
                             continue
                         }
                         joinedThisPass = true
-                        if let ticket = try await session.join(user: people[n].user, concert: concert) {
+                        let joined = try await session.joinAnswer(user: people[n].user, concert: concert)
+                        if let ticket = joined.ticket {
                             people[n].token = ticket.token
                             people[n].active = ticket.status == "ACTIVE"
-                            people[n].nextPoll = .now + .milliseconds(options.pollMilliseconds)
+                            people[n].nextPoll = .now + interval(joined.pollInterval)
                             earliest = min(earliest, people[n].nextPoll)
                         } else {
                             people[n].done = true
@@ -86,7 +94,7 @@ enum BenchOnSale {
                         }
                         let answer = try await session.ticket(token)
                         acted = true
-                        people[n].nextPoll = .now + .milliseconds(options.pollMilliseconds)
+                        people[n].nextPoll = .now + interval(answer.pollInterval)
                         earliest = min(earliest, people[n].nextPoll)
                         if answer.ticket?.status == "ACTIVE" {
                             people[n].active = true

@@ -38,6 +38,10 @@ public struct BenchOptions: Sendable {
     public var drain = 3.0
     /// How often a waiting user polls its ticket.
     public var pollMilliseconds = 200
+    /// onsale: a waiting user polls next when the answer's X-Poll-Interval
+    /// says (pollMilliseconds when it says nothing), as a client that
+    /// follows the server's advice does; false: every pollMilliseconds.
+    public var followsPollInterval = true
     /// payments: how many holds to prepare and pay.
     public var count = 2_000
     /// Existing users to use instead of creating them over HTTP (queue, onsale).
@@ -50,7 +54,8 @@ public struct BenchOptions: Sendable {
     var described: [String: String] {
         var out = [
             "users": String(users), "duration": String(duration), "maxRequests": String(maxRequests),
-            "pollMilliseconds": String(pollMilliseconds), "threads": String(threads),
+            "pollMilliseconds": String(pollMilliseconds), "followsPollInterval": String(followsPollInterval),
+            "threads": String(threads),
         ]
         if let concerts {
             out["concerts"] =

@@ -75,15 +75,25 @@ extension BenchSession {
     }
 
     mutating func join(user: Int64, concert: Int64) async throws -> BenchJSON.Ticket? {
-        let response = try await call(
-            "POST /api/queue/tokens", .POST, "/api/queue/tokens", json: #"{"userId":\#(user),"concertId":\#(concert)}"#)
-        return (200...201).contains(response.status) ? BenchJSON.decode(BenchJSON.Ticket.self, response) : nil
+        try await joinAnswer(user: user, concert: concert).ticket
     }
 
-    /// The ticket of a token (a poll), with the status code (410 once it is gone).
-    mutating func ticket(_ token: String) async throws -> (status: Int, ticket: BenchJSON.Ticket?) {
+    /// A join, with the answer's X-Poll-Interval (seconds).
+    mutating func joinAnswer(user: Int64, concert: Int64) async throws -> (ticket: BenchJSON.Ticket?, pollInterval: Int?) {
+        let response = try await call(
+            "POST /api/queue/tokens", .POST, "/api/queue/tokens", json: #"{"userId":\#(user),"concertId":\#(concert)}"#)
+        guard (200...201).contains(response.status) else { return (nil, nil) }
+        return (BenchJSON.decode(BenchJSON.Ticket.self, response), response.pollInterval)
+    }
+
+    /// The ticket of a token (a poll), with the status code (410 once it is
+    /// gone) and the answer's X-Poll-Interval (seconds).
+    mutating func ticket(_ token: String) async throws -> (status: Int, ticket: BenchJSON.Ticket?, pollInterval: Int?) {
         let response = try await call("GET /api/queue/tokens/me", .GET, "/api/queue/tokens/me", token: token)
-        return (response.status, response.status == 200 ? BenchJSON.decode(BenchJSON.Ticket.self, response) : nil)
+        return (
+            response.status, response.status == 200 ? BenchJSON.decode(BenchJSON.Ticket.self, response) : nil,
+            response.pollInterval
+        )
     }
 
     mutating func leave(_ token: String) async throws {

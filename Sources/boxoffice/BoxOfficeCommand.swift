@@ -430,6 +430,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "onsale: seats on sale; the run ends once they are all paid.") var seats = 50
     @Option(help: "onsale: seconds to go on after the last seat is sold.") var drain = 3.0
     @Option(name: .customLong("poll-ms"), help: "How often a waiting user polls its ticket.") var pollMilliseconds = 200
+    @Flag(help: "onsale: poll every --poll-ms, ignoring the X-Poll-Interval of the answers.") var fixedPoll = false
     @Option(help: "payments: holds to prepare and pay.") var count = 2_000
     @Option(help: "queue, onsale: existing user ids to use, as A-B (else users are created over HTTP first).")
     var userIds: String?
@@ -456,6 +457,7 @@ struct Bench: AsyncParsableCommand {
         options.seats = seats
         options.drain = drain
         options.pollMilliseconds = pollMilliseconds
+        options.followsPollInterval = !fixedPoll
         options.count = count
         options.userIDs = try userIds.map(BenchOptions.ids).map { $0.first!...$0.last! }
         options.threads = threads

@@ -138,7 +138,7 @@ struct DatabasePoolTests {
         return busy
     }
 
-    @Test("a freed connection goes to the purchase lane first, but to a standard caller after every third purchase one")
+    @Test("a freed connection goes to the first lane with a waiter, but to one passed over three times in a row first")
     func lanes() async throws {
         let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(60)))
@@ -146,39 +146,48 @@ struct DatabasePoolTests {
         defer { holder.close() }
         _ = try holder.execute("create table served (n bigint generated always as identity, caller text)")
         let busy = try await Self.occupyOnlyConnection(pool, holder: holder, lock: 4243)
-        // Six standard callers, then four purchase ones, each in the pool's
-        // queue before the next is started, so their order is known.
-        let callers = (1...6).map { ("S\($0)", Database.Lane.standard) } + (1...4).map { ("P\($0)", Database.Lane.purchase) }
+        // Three standard callers, three in line, then four purchase ones,
+        // each in the pool's queue before the next is started, so their
+        // order is known.
+        let callers =
+            (1...3).map { ("S\($0)", Database.Lane.standard) } + (1...3).map { ("L\($0)", Database.Lane.line) }
+            + (1...4).map { ("P\($0)", Database.Lane.purchase) }
         var tasks: [Task<Void, any Error>] = []
         for (index, (name, lane)) in callers.enumerated() {
             tasks.append(Task { try await pool.query("insert into served (caller) values ($1)", [name], lane: lane) })
             let queued = try await JobProbe.waitUntil(seconds: 30) { pool.waiting.reduce(0, +) == index + 1 }
             try #require(queued, "caller \(name) never waited in the pool")
         }
-        #expect(pool.waiting == [4, 6])
+        #expect(pool.waiting == [4, 3, 3])
         _ = try holder.execute("select pg_advisory_unlock(4243)")
         _ = try await busy.value
         for task in tasks { try await task.value }
         // The connection serves one caller at a time, so the identity column
-        // records the order in which the pool handed it out.
+        // records the order in which the pool handed it out: purchase first;
+        // after three, standard and line have each been passed over three
+        // times (standard, last in order, goes first); then purchase again,
+        // and so on.
         let order = try holder.execute("select string_agg(caller, ' ' order by n) from served").scalar
-        #expect(order == "P1 P2 P3 S1 P4 S2 S3 S4 S5 S6")
+        #expect(order == "P1 P2 P3 S1 L1 P4 L2 S2 L3 S3")
         await pool.shutdown()
     }
 
-    @Test("the seats and money routes wait in the purchase lane; users, joins, polls, leaves and the concert list in standard")
+    @Test("the seats and money routes wait in the purchase lane, polls, leaves and event streams in line, the rest in standard")
     func routeLanes() {
-        let purchase = Routes.table.filter { $0.lane == .purchase }.map { "\($0.method) \($0.path)" }
-        #expect(Set(purchase) == [
+        let lanes = Dictionary(grouping: Routes.table, by: \.lane).mapValues { Set($0.map { "\($0.method) \($0.path)" }) }
+        #expect(lanes[.purchase] == [
             "GET /api/concerts/{concertId}/dates", "GET /api/concerts/{concertId}/dates/{dateId}/seats",
             "POST /api/reservations", "GET /api/reservations/{reservationId}", "DELETE /api/reservations/{reservationId}",
             "GET /api/balance", "POST /api/balance/charge", "GET /api/balance/history",
             "POST /api/payments", "GET /api/payments",
         ])
-        #expect(Routes.table.count - purchase.count == 6)
+        #expect(lanes[.line] == [
+            "GET /api/queue/tokens/me", "DELETE /api/queue/tokens/me", "GET /api/queue/tokens/me/events",
+        ])
+        #expect(lanes[.standard] == ["POST /api/users", "POST /api/queue/tokens", "GET /api/concerts"])
     }
 
-    @Test("waiters of both lanes time out in time")
+    @Test("waiters of every lane time out in time")
     func lanesTimeOut() async throws {
         let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .milliseconds(200)))
@@ -187,8 +196,8 @@ struct DatabasePoolTests {
         let busy = try await Self.occupyOnlyConnection(pool, holder: holder, lock: 4244)
         let outcomes = await Self.gaveUp(pool, callers: Database.Lane.allCases.flatMap { Array(repeating: $0, count: 5) })
         // The connection stays busy until here, so each waiter gave up on its own.
-        #expect(outcomes == Array(repeating: true, count: 10))
-        #expect(pool.waiting == [0, 0])
+        #expect(outcomes == Array(repeating: true, count: 15))
+        #expect(pool.waiting == [0, 0, 0])
         _ = try holder.execute("select pg_advisory_unlock(4244)")
         _ = try await busy.value
         #expect(try await pool.query("select 1", lane: .purchase).scalar == "1")

@@ -429,6 +429,35 @@ struct QueueHTTPTests {
         }
     }
 
+    @Test("joins and polls say when to poll next in X-Poll-Interval: sooner near the front, none once ACTIVE")
+    func pollInterval() async throws {
+        // Two admitted a run, a run every 3 s: position p cannot be admitted
+        // in less than (ceil(p / 2) - 1) * 3 s (api.queue_poll_seconds).
+        try await TestServer.with(settings: ["admit_interval_seconds": "3", "queue_active_cap": "2"]) { server in
+            let client = server.client
+            let concert = try Fixtures.concert(server.database, dates: 1)
+            var tokens: [String] = []
+            for (position, seconds) in [(1, "1"), (2, "1"), (3, "3"), (4, "3"), (5, "6")] {
+                let userId = try await Fixtures.user(client, name: "fan \(position)")
+                let joined = try await client.post("/api/queue/tokens", ["userId": userId, "concertId": concert.concertId])
+                #expect(joined.int("position") == Int64(position))
+                #expect(joined.headers["x-poll-interval"] == seconds, "join at position \(position)")
+                tokens.append(try #require(joined.string("token")))
+                let again = try await client.post("/api/queue/tokens", ["userId": userId, "concertId": concert.concertId])
+                #expect(again.status == 200)
+                #expect(again.headers["x-poll-interval"] == seconds, "the same ticket again at position \(position)")
+            }
+            #expect(try await client.get("/api/queue/tokens/me", token: tokens[4]).headers["x-poll-interval"] == "6")
+            #expect(try QueueFixtures.admit(server.database, cap: 2) == 2)
+            let admitted = try await client.get("/api/queue/tokens/me", token: tokens[0])
+            #expect(admitted.string("status") == "ACTIVE")
+            #expect(admitted.headers["x-poll-interval"] == nil)
+            let next = try await client.get("/api/queue/tokens/me", token: tokens[2])
+            #expect(next.int("position") == 1)
+            #expect(next.headers["x-poll-interval"] == "1")
+        }
+    }
+
     @Test("a left token gets 410, and joining again after leaving gives a new ticket at the back")
     func leftToken() async throws {
         try await TestServer.with { server in

@@ -432,6 +432,82 @@ Errors: CR301 unknown token, CR302 expired, left or used up.';
 revoke execute on function api.queue_status(uuid) from public;
 grant execute on function api.queue_status(uuid) to boxoffice_api;
 
+-- When a waiting client should poll next: the X-Poll-Interval header of a
+-- join and a poll. An admission run admits at most queue_active_cap people
+-- of a concert (fewer under new_users_per_minute), and runs come every
+-- admit_interval_seconds, so a ticket at position p cannot be admitted in
+-- less than ceil(p / per run) - 1 runs: polling sooner only tells it the
+-- same, and 10 000 fans polling every second are more requests than the
+-- on-sale's joins and purchases together. Clamped to 1 s at the front, and
+-- to 15 s (a quarter of waiting_idle_seconds when that is shorter, so that
+-- a client that follows it keeps its place) at the back; the next answers
+-- shorten it as the ticket moves up. In the pre-queue, the time to the
+-- opening, within the same bounds. Null for an ACTIVE ticket: no more
+-- waiting.
+create or replace function app.queue_poll_seconds(ticket jsonb, at timestamptz)
+returns integer
+language plpgsql
+stable
+security invoker
+set search_path = ''
+set jit = off
+as $$
+declare
+  v_longest bigint;
+  v_run_seconds bigint;
+  v_per_run bigint;
+begin
+  if queue_poll_seconds.ticket ->> 'status' is distinct from 'WAITING' then
+    return null;
+  end if;
+  -- the four settings in one statement (app.setting's fallbacks), not four
+  -- calls of it: each call is a statement of its own
+  select least(15, greatest(1, coalesce(max(s.value) filter (where s.name = 'waiting_idle_seconds'), 300) / 4)),
+         greatest(1, coalesce(max(s.value) filter (where s.name = 'admit_interval_seconds'), 1)),
+         greatest(1, least(coalesce(max(s.value) filter (where s.name = 'queue_active_cap'), 100),
+                           case when max(s.value) filter (where s.name = 'new_users_per_minute') > 0
+                                then floor(greatest(1.0, max(s.value) filter (where s.name = 'new_users_per_minute')
+                                           * coalesce(max(s.value) filter (where s.name = 'admit_interval_seconds'), 1)
+                                           / 60.0))::bigint end))
+    into v_longest, v_run_seconds, v_per_run
+  from app.settings s
+  where s.name in ('waiting_idle_seconds', 'admit_interval_seconds', 'queue_active_cap', 'new_users_per_minute');
+  if queue_poll_seconds.ticket ->> 'position' is null then
+    -- the pre-queue: until the opening
+    return least(v_longest, greatest(1, ceil(extract(epoch from
+             (queue_poll_seconds.ticket ->> 'saleOpensAt')::timestamptz - queue_poll_seconds.at))))::integer;
+  end if;
+  return least(v_longest, greatest(1,
+           (ceil((queue_poll_seconds.ticket ->> 'position')::numeric / v_per_run) - 1) * v_run_seconds))::integer;
+end
+$$;
+
+comment on function app.queue_poll_seconds(jsonb, timestamptz) is
+'api.queue_poll_seconds with its clock (tests move time through here).';
+
+create or replace function api.queue_poll_seconds(ticket jsonb)
+returns integer
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return app.queue_poll_seconds(queue_poll_seconds.ticket, now());
+end
+$$;
+
+comment on function api.queue_poll_seconds(jsonb) is
+'When the holder of a Ticket (as api.queue_join and api.queue_status answer it) should poll next, in seconds: the
+X-Poll-Interval header of a join and a poll. For a WAITING ticket at position p, (ceil(p / per run) - 1) *
+admit_interval_seconds, where per run is queue_active_cap (or the burst new_users_per_minute allows, when lower):
+no admission can reach it sooner. At least 1, at most 15 (or waiting_idle_seconds / 4, when lower). In the pre-queue
+of a scheduled opening, the seconds to the opening, within the same bounds. Null for an ACTIVE ticket.
+Parameters: ticket. Errors: none.';
+
+revoke execute on function api.queue_poll_seconds(jsonb) from public;
+grant execute on function api.queue_poll_seconds(jsonb) to boxoffice_api;
+
 create or replace function app.queue_leave(token uuid, at timestamptz)
 returns void
 language plpgsql

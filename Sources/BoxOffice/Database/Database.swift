@@ -24,8 +24,9 @@ public enum IsolationLevel: String, Sendable {
 /// terminated, the server restarted) is reopened before its next use, so only
 /// the request that was using it fails. A caller waits at most
 /// `acquireTimeout` for a free connection, then gets `PoolUnavailableError`.
-/// Callers wait in two lanes (`Lane`), so that an admitted fan's hold or
-/// payment does not queue behind the thousand joins and polls of an on-sale.
+/// Callers wait in lanes (`Lane`), so that an admitted fan's hold or payment,
+/// and the poll that tells a fan they are admitted, do not queue behind the
+/// thousand joins of an on-sale.
 ///
 /// No request can pin a connection: every session runs under `timeouts`
 /// (a statement, a lock wait and an idle transaction each end after a few
@@ -104,32 +105,42 @@ public final class Database: Sendable {
     }
 
     /// Who is served first when every connection is busy. Within a lane,
-    /// first come first served; between lanes, a connection that comes free
-    /// goes to the `purchase` lane's longest waiter, except that after
-    /// `purchaseStreak` of those in a row while `standard` callers wait, the
-    /// next goes to `standard`'s.
+    /// first come first served. Between lanes, a connection that comes free
+    /// goes to the first lane in this order that has a waiter, except that
+    /// a lane passed over `passOverLimit` times in a row while it waited
+    /// goes next (the last such lane in this order first): no lane starves,
+    /// whatever arrives in the others.
     ///
-    /// `purchase` is the seats-and-money routes (dates, seats, reservations,
-    /// balance, payments): during an on-sale about a thousand joins and polls
-    /// wait for the pool at any moment, and in one FIFO each of an admitted
+    /// In an on-sale about a thousand requests wait for the pool at any
+    /// moment, nearly all of them joins. In one FIFO each of an admitted
     /// fan's five calls (charge, dates, seats, hold, pay) waited behind them,
-    /// a third of a second each at 1 000 connections, while their slot
-    /// counted against the cap. Admitted fans are few (QUEUE_ACTIVE_CAP per
-    /// concert) and make one call at a time, so in an on-sale this lane is
-    /// short and its waits are a few statements long. Anyone can call those
-    /// routes, though (the token is checked by the function, after the
-    /// wait), so the streak limit keeps at least one connection in
-    /// `purchaseStreak + 1` for joins and polls whatever arrives there.
-    /// Joins and polls share `standard`, in arrival order, so a join's place
-    /// in line still follows when it reached the server.
+    /// a third of a second each, while the fan's slot counted against the
+    /// cap; and the poll that tells a fan at the front they are admitted
+    /// waited as long, so the first admission was seen two seconds after the
+    /// doors opened. The lanes serve work in the order it is nearest done:
+    ///
+    /// - `purchase`: the seats-and-money routes (dates, seats, reservations,
+    ///   balance, payments). Admitted fans are few (QUEUE_ACTIVE_CAP per
+    ///   concert) and make one call at a time.
+    /// - `line`: fans already in line: polls, leaves, the event streams'
+    ///   reads. Their rate is bounded by X-Poll-Interval
+    ///   (api.queue_poll_seconds) for clients that follow it.
+    /// - `standard`: everything else, joins first among them. Joins keep
+    ///   arrival order among themselves, so a join's place in line still
+    ///   follows when it reached the server.
+    ///
+    /// Anyone can call any route (the token is checked by the function,
+    /// after the wait), which is why the pass-over limit exists: each lane
+    /// gets at least one connection in `passOverLimit + 1` while it waits.
     public enum Lane: Int, Sendable, CaseIterable {
         case purchase
+        case line
         case standard
     }
 
-    /// How many `purchase` waiters in a row are served while `standard`
-    /// callers wait, before one of them is.
-    static let purchaseStreak = 3
+    /// How many times in a row a waiting lane may be passed over for the
+    /// lanes before it.
+    static let passOverLimit = 3
 
     private struct Waiter {
         var continuation: CheckedContinuation<Connection, any Error>
@@ -145,24 +156,20 @@ public final class Database: Sendable {
     private struct State {
         var idle: [Connection]
         var lanes = [CircularBuffer<Waiter>](repeating: [], count: Lane.allCases.count)
-        /// `purchase` waiters served in a row while `standard` ones waited.
-        var streak = 0
+        /// Per lane: how many times in a row it was passed over while it waited.
+        var passedOver = [Int](repeating: 0, count: Lane.allCases.count)
         var timer: Scheduled<Void>?
         var closed = false
 
         /// Whom a connection that comes free goes to (see `Lane`).
         mutating func nextWaiter() -> Waiter? {
-            let purchase = Lane.purchase.rawValue, standard = Lane.standard.rawValue
-            if lanes[standard].isEmpty {
-                streak = 0
-                return lanes[purchase].popFirst()
+            guard let first = lanes.indices.first(where: { !lanes[$0].isEmpty }) else { return nil }
+            let chosen =
+                lanes.indices.last { !lanes[$0].isEmpty && passedOver[$0] >= Database.passOverLimit } ?? first
+            for lane in lanes.indices {
+                passedOver[lane] = lane == chosen || lanes[lane].isEmpty ? 0 : passedOver[lane] + 1
             }
-            if lanes[purchase].isEmpty || streak >= Database.purchaseStreak {
-                streak = 0
-                return lanes[standard].removeFirst()
-            }
-            streak += 1
-            return lanes[purchase].removeFirst()
+            return lanes[chosen].removeFirst()
         }
 
         /// The earliest deadline of any waiter.

@@ -124,6 +124,19 @@ struct Call: Sendable {
         return Self.answer(result)
     }
 
+    /// A join or a poll: the query answers `(status, Ticket, seconds)`, and
+    /// the seconds (api.queue_poll_seconds: how long before the next poll
+    /// can tell a WAITING ticket anything new; null once ACTIVE) go out as
+    /// `X-Poll-Interval`.
+    func respondTicket(_ sql: String, _ params: [String?]) async throws -> Response {
+        let result = try await database.query(sql, params, lane: lane)
+        var response = Self.answer(result)
+        if let row = result.rows.first, row.count == 3, let seconds = row[2] {
+            response.headers[.pollInterval] = seconds
+        }
+        return response
+    }
+
     /// Calls a function in a SERIALIZABLE transaction, retried on 40001/40P01
     /// (then 503 UNAVAILABLE when every attempt failed).
     func respondSerializable(_ status: HTTPResponse.Status, _ sql: String, _ params: [String?]) async throws -> Response {
@@ -169,10 +182,12 @@ struct Call: Sendable {
         return Response(status: .noContent)
     }
 
+    /// A `(status, body, ...)` row as the response.
     static func answer(_ result: QueryResult) -> Response {
         let row = result.rows.first
         let status = row?.first.flatMap { $0 }.flatMap(Int.init) ?? 200
-        return json(HTTPResponse.Status(code: status), row?.last.flatMap { $0 } ?? "null")
+        let body = row.flatMap { $0.count > 1 ? $0[1] : nil } ?? "null"
+        return json(HTTPResponse.Status(code: status), body)
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
@@ -185,4 +200,5 @@ struct Call: Sendable {
 
 extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
+    static let pollInterval = Self("X-Poll-Interval")!
 }

@@ -144,7 +144,7 @@ public final class QueueNotifier: Service, Sendable {
     /// The first read of a stream, before it is registered: the ticket
     /// (errors thrown, to be answered as JSON) and its place.
     func firstRead(token: String?) async throws -> (ticket: String, place: Int64?) {
-        let row = try await database.query(Self.ticketSQL, [token]).rows.first
+        let row = try await database.query(Self.ticketSQL, [token], lane: .line).rows.first
         count { $0.tickets += 1 }
         Reason.open.counter.increment()
         return (row?.first.flatMap { $0 } ?? "null", row?.last.flatMap { $0 }.flatMap { Int64($0) })
@@ -272,7 +272,7 @@ public final class QueueNotifier: Service, Sendable {
     func scan(_ concertId: Int64) async {
         let watermark: Int64
         do {
-            let text = try await database.query(Self.watermarkSQL, [String(concertId)]).scalar
+            let text = try await database.query(Self.watermarkSQL, [String(concertId)], lane: .line).scalar
             count { $0.watermarks += 1 }
             Reason.watermark.counter.increment()
             guard let value = text.flatMap({ Int64($0) }) else { return }
@@ -327,7 +327,7 @@ public final class QueueNotifier: Service, Sendable {
         let update: Update
         var place: Int64?
         do {
-            let row = try await database.query(Self.ticketSQL, [token]).rows.first
+            let row = try await database.query(Self.ticketSQL, [token], lane: .line).rows.first
             update = .ticket(row?.first.flatMap { $0 } ?? "null")
             place = row?.last.flatMap { $0 }.flatMap { Int64($0) }
         } catch {

@@ -12,7 +12,8 @@ enum Routes {
         /// OpenAPI-style path, `{name}` for parameters.
         var path: String
         /// The pool lane of its database calls: `purchase` for the seats and
-        /// money routes, which admitted fans use (see `Database.Lane`).
+        /// money routes, which admitted fans use, `line` for the polls and
+        /// leaves of fans in line (see `Database.Lane`).
         var lane: Database.Lane = .standard
         var handler: @Sendable (Call) async throws -> Response
     }
@@ -25,20 +26,22 @@ enum Routes {
         },
         Route(method: .post, path: "/api/queue/tokens") { call in
             let body = try call.decode(QueueJoinBody.self)
-            return try await call.respondWithStatus(
+            return try await call.respondTicket(
                 """
-                select status, body::text
+                select status, body::text, api.queue_poll_seconds(body)
                 from api.queue_join(user_id => $1::bigint, concert_id => $2::bigint, api_key => $3)
                 """,
                 [body.userId.map(String.init), String(body.concertId), call.apiKey()])
         },
-        Route(method: .get, path: "/api/queue/tokens/me") { call in
-            try await call.respond(.ok, "select api.queue_status(token => $1::uuid)::text", [call.token()])
+        Route(method: .get, path: "/api/queue/tokens/me", lane: .line) { call in
+            try await call.respondTicket(
+                "select 200, ticket::text, api.queue_poll_seconds(ticket) from api.queue_status(token => $1::uuid) ticket",
+                [call.token()])
         },
-        Route(method: .delete, path: "/api/queue/tokens/me") { call in
+        Route(method: .delete, path: "/api/queue/tokens/me", lane: .line) { call in
             try await call.respondNoContent("select api.queue_leave(token => $1::uuid)", [call.token()])
         },
-        Route(method: .get, path: "/api/queue/tokens/me/events") { call in
+        Route(method: .get, path: "/api/queue/tokens/me/events", lane: .line) { call in
             try await QueueEvents.stream(call)
         },
         Route(method: .get, path: "/api/concerts") { call in

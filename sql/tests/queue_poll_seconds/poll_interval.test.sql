@@ -1,0 +1,57 @@
+-- api.queue_poll_seconds, the X-Poll-Interval of a join and a poll: for a
+-- WAITING ticket at position p, (ceil(p / per run) - 1) * admit_interval_seconds,
+-- per run being queue_active_cap (or new_users_per_minute's burst when
+-- lower), at least 1 and at most 15 (or waiting_idle_seconds / 4); in the
+-- pre-queue, the seconds to the opening within the same bounds; null once
+-- ACTIVE.
+begin;
+select plan(13);
+
+select tests.setting('queue_active_cap', 2);
+select tests.setting('admit_interval_seconds', 3);
+select tests.concert() as concert_id \gset
+select * from tests.queue_line(:concert_id, 5, 'wait') \gset
+
+set local role boxoffice_api;
+select is(api.queue_poll_seconds(api.queue_status(:'t1')), 1, 'position 1, in the next run: 1 s');
+select is(api.queue_poll_seconds(api.queue_status(:'t2')), 1, 'position 2, the last of the next run: 1 s');
+select is(api.queue_poll_seconds(api.queue_status(:'t3')), 3, 'position 3 needs two runs: one interval, 3 s');
+select is(api.queue_poll_seconds(api.queue_status(:'t4')), 3, 'position 4 too');
+select is(api.queue_poll_seconds(api.queue_status(:'t5')), 6, 'position 5 needs three runs: 6 s');
+
+reset role;  -- tests.* are not for boxoffice_api
+select tests.setting('waiting_idle_seconds', 20);
+set local role boxoffice_api;
+select is(api.queue_poll_seconds(api.queue_status(:'t5')), 5,
+  'never longer than a quarter of waiting_idle_seconds, so a client that follows it keeps its place');
+
+reset role;
+select tests.setting('waiting_idle_seconds', 300);
+select tests.setting('new_users_per_minute', 20);
+set local role boxoffice_api;
+select is(api.queue_poll_seconds(api.queue_status(:'t2')), 3,
+  'new_users_per_minute 20 admits one a run of 3 s: position 2 needs two runs');
+select is(api.queue_poll_seconds(api.queue_status(:'t5')), 12, 'and position 5 five runs: 12 s');
+
+reset role;
+select tests.setting('new_users_per_minute', 0);
+select tests.setting('admit_interval_seconds', 59);
+set local role boxoffice_api;
+select is(api.queue_poll_seconds(api.queue_status(:'t5')), 15, 'never longer than 15 s');
+
+reset role;
+select tests.setting('admit_interval_seconds', 3);
+set local role boxoffice_api;
+select api.queue_admit() as admitted \gset
+select is(api.queue_poll_seconds(api.queue_status(:'t1')), null::integer, 'an ACTIVE ticket has nothing to wait for: null');
+select is(api.queue_poll_seconds(api.queue_status(:'t3')), 1, 'and the ticket behind moves up: position 1, 1 s');
+
+-- the pre-queue of a scheduled opening: no position, the time to the opening
+select is(api.queue_poll_seconds(jsonb_build_object('status', 'WAITING', 'position', null,
+            'saleOpensAt', app_iso_in_7s.at)), 7, 'in the pre-queue, 7 s before the opening: 7 s')
+from (select to_char((now() + interval '7 seconds') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as at) app_iso_in_7s;
+select is(api.queue_poll_seconds(jsonb_build_object('status', 'WAITING', 'position', null,
+            'saleOpensAt', '2000-01-01T00:00:00Z')), 1, 'and 1 s once the opening is due');
+
+select * from finish();
+rollback;
