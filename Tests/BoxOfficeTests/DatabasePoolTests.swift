@@ -138,7 +138,7 @@ struct DatabasePoolTests {
         return busy
     }
 
-    @Test("a freed connection goes to the first lane with a waiter, but to one passed over three times in a row first")
+    @Test("a freed connection goes to the first lane with a waiter, but to a lane passed over three times in a row first, standard before line")
     func lanes() async throws {
         let database = try await TestDatabase.create()
         let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(60)))

@@ -441,9 +441,12 @@ grant execute on function api.queue_status(uuid) to boxoffice_api;
 -- on-sale's joins and purchases together. Clamped to 1 s at the front, and
 -- to 15 s (a quarter of waiting_idle_seconds when that is shorter, so that
 -- a client that follows it keeps its place) at the back; the next answers
--- shorten it as the ticket moves up. In the pre-queue, the time to the
--- opening, within the same bounds. Null for an ACTIVE ticket: no more
--- waiting.
+-- shorten it as the ticket moves up. It bounds admissions only: people
+-- ahead who leave or are evicted move a ticket up sooner, and then its
+-- holder hears of its admission up to one interval late. In the pre-queue,
+-- the time to the opening plus one admission interval (the run that puts
+-- the pre-queue in order), within the same bounds; while admission is
+-- paused, the longest. Null for an ACTIVE ticket: no more waiting.
 create or replace function app.queue_poll_seconds(ticket jsonb, at timestamptz)
 returns integer
 language plpgsql
@@ -473,9 +476,14 @@ begin
   from app.settings s
   where s.name in ('waiting_idle_seconds', 'admit_interval_seconds', 'queue_active_cap', 'new_users_per_minute');
   if queue_poll_seconds.ticket ->> 'position' is null then
-    -- the pre-queue: until the opening
-    return least(v_longest, greatest(1, ceil(extract(epoch from
+    -- the pre-queue: until the admission run after the opening, which puts
+    -- it in order (polls before that only hear "no position yet")
+    return least(v_longest, v_run_seconds + greatest(0, ceil(extract(epoch from
              (queue_poll_seconds.ticket ->> 'saleOpensAt')::timestamptz - queue_poll_seconds.at))))::integer;
+  end if;
+  if queue_poll_seconds.ticket ->> 'estimatedWaitSeconds' is null then
+    -- a position but no estimate: admission is paused, nothing moves
+    return v_longest::integer;
   end if;
   return least(v_longest, greatest(1,
            (ceil((queue_poll_seconds.ticket ->> 'position')::numeric / v_per_run) - 1) * v_run_seconds))::integer;
@@ -483,7 +491,7 @@ end
 $$;
 
 comment on function app.queue_poll_seconds(jsonb, timestamptz) is
-'api.queue_poll_seconds with its clock (tests move time through here).';
+'api.queue_poll_seconds with its clock.';
 
 create or replace function api.queue_poll_seconds(ticket jsonb)
 returns integer
@@ -501,8 +509,10 @@ comment on function api.queue_poll_seconds(jsonb) is
 'When the holder of a Ticket (as api.queue_join and api.queue_status answer it) should poll next, in seconds: the
 X-Poll-Interval header of a join and a poll. For a WAITING ticket at position p, (ceil(p / per run) - 1) *
 admit_interval_seconds, where per run is queue_active_cap (or the burst new_users_per_minute allows, when lower):
-no admission can reach it sooner. At least 1, at most 15 (or waiting_idle_seconds / 4, when lower). In the pre-queue
-of a scheduled opening, the seconds to the opening, within the same bounds. Null for an ACTIVE ticket.
+no admission can reach it sooner (people ahead who leave or are evicted can move it up sooner). At least 1, at most
+15 (or waiting_idle_seconds / 4, when lower). In the pre-queue of a scheduled opening, the seconds to the opening
+plus admit_interval_seconds, within the same bounds; while admission is paused (a position but no
+estimatedWaitSeconds), the longest. Null for an ACTIVE ticket.
 Parameters: ticket. Errors: none.';
 
 revoke execute on function api.queue_poll_seconds(jsonb) from public;

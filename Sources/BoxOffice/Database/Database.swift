@@ -121,17 +121,20 @@ public final class Database: Sendable {
     ///
     /// - `purchase`: the seats-and-money routes (dates, seats, reservations,
     ///   balance, payments). Admitted fans are few (QUEUE_ACTIVE_CAP per
-    ///   concert) and make one call at a time.
+    ///   concert) and make one call at a time. `/ready` too: a load
+    ///   balancer must not take a busy instance out in the middle of a sale.
     /// - `line`: fans already in line: polls, leaves, the event streams'
     ///   reads. Their rate is bounded by X-Poll-Interval
     ///   (api.queue_poll_seconds) for clients that follow it.
-    /// - `standard`: everything else, joins first among them. Joins keep
-    ///   arrival order among themselves, so a join's place in line still
-    ///   follows when it reached the server.
+    /// - `standard`: everything else: joins, new users, the concert list.
+    ///   Joins keep arrival order among themselves, so a join's place in
+    ///   line still follows when it reached the server.
     ///
     /// Anyone can call any route (the token is checked by the function,
-    /// after the wait), which is why the pass-over limit exists: each lane
-    /// gets at least one connection in `passOverLimit + 1` while it waits.
+    /// after the wait), which is why the pass-over limit exists. While every
+    /// lane waits, `standard` gets at least one connection in
+    /// `passOverLimit + 1` and `line` one in `passOverLimit + 2` (when both
+    /// reach the limit together, `standard` goes first).
     public enum Lane: Int, Sendable, CaseIterable {
         case purchase
         case line
@@ -421,6 +424,8 @@ public final class Database: Sendable {
                     continuation.resume(returning: connection)
                 } else {
                     let deadline = NIODeadline.now() + configuration.acquireTimeout
+                    // a count left from waiters that timed out is not this one's
+                    if state.lanes[lane.rawValue].isEmpty { state.passedOver[lane.rawValue] = 0 }
                     state.lanes[lane.rawValue].append(Waiter(continuation: continuation, deadline: deadline))
                     if state.timer == nil { armTimer(&state, for: deadline) }
                 }

@@ -57,7 +57,7 @@ public enum App {
             }
             let actual: String
             do {
-                actual = try await database.query("select api.schema_version()::text").scalar ?? ""
+                actual = try await database.query("select api.schema_version()::text", lane: .purchase).scalar ?? ""
             } catch is PoolUnavailableError {
                 throw APIError.unavailable("no free database connection: the instance is busy")
             } catch {

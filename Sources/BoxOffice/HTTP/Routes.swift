@@ -13,7 +13,8 @@ enum Routes {
         var path: String
         /// The pool lane of its database calls: `purchase` for the seats and
         /// money routes, which admitted fans use, `line` for the polls and
-        /// leaves of fans in line (see `Database.Lane`).
+        /// leaves of fans in line (see `Database.Lane`). The event stream's
+        /// reads are QueueNotifier's, which makes them in `line` too.
         var lane: Database.Lane = .standard
         var handler: @Sendable (Call) async throws -> Response
     }
