@@ -187,6 +187,49 @@ struct DatabasePoolTests {
         #expect(lanes[.standard] == ["POST /api/users", "POST /api/queue/tokens", "GET /api/concerts"])
     }
 
+    @Test("a lane whose waiters all timed out starts counting afresh: its next waiter does not jump the purchase lane")
+    func passOverCountStartsAfresh() async throws {
+        let database = try await TestDatabase.create()
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(3)))
+        let holder = try Connection.open(conninfo: database.adminConninfo)
+        defer { holder.close() }
+        _ = try holder.execute("create table served (n bigint generated always as identity, caller text)")
+        let busy = try await Self.occupyOnlyConnection(pool, holder: holder, lock: 4245)
+        // A second lock, which the third purchase caller will wait for.
+        _ = try holder.execute("select pg_advisory_lock(4246)")
+        func enqueue(_ name: String, _ lane: Database.Lane, sql: String? = nil) async throws -> Task<Void, any Error> {
+            let before = pool.waiting.reduce(0, +)
+            let task = Task {
+                try await pool.query(sql ?? "insert into served (caller) values ($1)", sql == nil ? [name] : [], lane: lane)
+                return ()
+            }
+            let queued = try await JobProbe.waitUntil(seconds: 30) { pool.waiting.reduce(0, +) == before + 1 }
+            try #require(queued, "caller \(name) never waited in the pool")
+            return task
+        }
+        let first = try await enqueue("L1", .line)
+        let served = [try await enqueue("P1", .purchase), try await enqueue("P2", .purchase)]
+        let blocker = try await enqueue("P3", .purchase, sql: "select pg_advisory_lock(4246)")
+        // P1, P2 and P3 go before L1, which is passed over three times; P3
+        // then holds the connection until L1 has given up waiting.
+        _ = try holder.execute("select pg_advisory_unlock(4245)")
+        _ = try await busy.value
+        for task in served { try await task.value }
+        await #expect(throws: PoolUnavailableError.self) { try await first.value }
+        #expect(pool.waiting == [0, 0, 0])
+
+        let later = [
+            try await enqueue("L2", .line), try await enqueue("P4", .purchase), try await enqueue("P5", .purchase),
+        ]
+        _ = try holder.execute("select pg_advisory_unlock(4246)")
+        _ = try await blocker.value
+        for task in later { try await task.value }
+        // L2 counts from 0: the purchase lane goes first, as for any newcomer.
+        let order = try holder.execute("select string_agg(caller, ' ' order by n) from served").scalar
+        #expect(order == "P1 P2 P4 P5 L2")
+        await pool.shutdown()
+    }
+
     @Test("waiters of every lane time out in time")
     func lanesTimeOut() async throws {
         let database = try await TestDatabase.create()
