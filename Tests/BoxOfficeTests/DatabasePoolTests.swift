@@ -190,7 +190,9 @@ struct DatabasePoolTests {
     @Test("a lane whose waiters all timed out starts counting afresh: its next waiter does not jump the purchase lane")
     func passOverCountStartsAfresh() async throws {
         let database = try await TestDatabase.create()
-        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(3)))
+        // Long enough for the first four callers to be queued and the first
+        // three served on a loaded machine; L1 then waits it out.
+        let pool = Database(.init(conninfo: database.adminConninfo, poolSize: 1, acquireTimeout: .seconds(10)))
         let holder = try Connection.open(conninfo: database.adminConninfo)
         defer { holder.close() }
         _ = try holder.execute("create table served (n bigint generated always as identity, caller text)")
@@ -215,6 +217,12 @@ struct DatabasePoolTests {
         _ = try holder.execute("select pg_advisory_unlock(4245)")
         _ = try await busy.value
         for task in served { try await task.value }
+        let blocked = try await JobProbe.waitUntil(seconds: 30) {
+            try holder.execute(
+                "select count(*) from pg_locks where locktype = 'advisory' and objid = 4246 and not granted"
+            ).scalar == "1"
+        }
+        try #require(blocked, "P3 never held the connection")
         await #expect(throws: PoolUnavailableError.self) { try await first.value }
         #expect(pool.waiting == [0, 0, 0])
 

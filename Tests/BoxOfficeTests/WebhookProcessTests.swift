@@ -41,16 +41,30 @@ struct WebhookProcessTests {
 
         let reservations = try await WebhookProbe.makeEvents(server.client, database, reservations: 6)
         #expect(reservations.count == 6)
+        // Until every reservation's first event has been tried (and failed)
+        // at least once: deliveries go in order per reservation, so an
+        // attempt of a reservation is one of its first event.
         switch trouble {
         case .down:
             // Refused connections are recorded as attempts, with a growing back-off, and nothing is done.
             try await PaymentFixtures.waitUntil(
-                database, "select count(*) >= 12 from app.webhook_attempts where error like 'cannot connect%'")
+                database,
+                """
+                select count(*) >= 12 and count(distinct o.reservation_id) = 6
+                from app.webhook_attempts a join app.outbox o on o.event_id = a.event_id
+                where a.error like 'cannot connect%'
+                """)
             #expect(try database.scalar("select count(*) from app.webhook_attempts where status_code is not null") == "0")
         case .failing:
             // Each 500 is recorded with its status and the start of the answer
             // ("receiver failing", what receiver.py sends then), and is no delivery.
-            try await PaymentFixtures.waitUntil(database, "select count(*) >= 12 from app.webhook_attempts where status_code = 500")
+            try await PaymentFixtures.waitUntil(
+                database,
+                """
+                select count(*) >= 12 and count(distinct o.reservation_id) = 6
+                from app.webhook_attempts a join app.outbox o on o.event_id = a.event_id
+                where a.status_code = 500
+                """)
             let other = try database.scalar(
                 """
                 select count(*) from app.webhook_attempts
