@@ -465,16 +465,19 @@ begin
   end if;
   -- the four settings in one statement (app.setting's fallbacks), not four
   -- calls of it: each call is a statement of its own
-  select least(15, greatest(1, coalesce(max(s.value) filter (where s.name = 'waiting_idle_seconds'), 300) / 4)),
-         greatest(1, coalesce(max(s.value) filter (where s.name = 'admit_interval_seconds'), 1)),
-         greatest(1, least(coalesce(max(s.value) filter (where s.name = 'queue_active_cap'), 100),
-                           case when max(s.value) filter (where s.name = 'new_users_per_minute') > 0
-                                then floor(greatest(1.0, max(s.value) filter (where s.name = 'new_users_per_minute')
-                                           * coalesce(max(s.value) filter (where s.name = 'admit_interval_seconds'), 1)
-                                           / 60.0))::bigint end))
+  select least(15, greatest(1, p.idle_seconds / 4)),
+         greatest(1, p.run_seconds),
+         -- admission's burst under new_users_per_minute (21_queue_jobs.sql)
+         greatest(1, least(p.active_cap,
+                           case when p.per_minute > 0
+                                then floor(greatest(1.0, p.per_minute * p.run_seconds / 60.0))::bigint end))
     into v_longest, v_run_seconds, v_per_run
-  from app.settings s
-  where s.name in ('waiting_idle_seconds', 'admit_interval_seconds', 'queue_active_cap', 'new_users_per_minute');
+  from (select coalesce(max(s.value) filter (where s.name = 'waiting_idle_seconds'), 300) as idle_seconds,
+               coalesce(max(s.value) filter (where s.name = 'admit_interval_seconds'), 1) as run_seconds,
+               coalesce(max(s.value) filter (where s.name = 'queue_active_cap'), 100) as active_cap,
+               coalesce(max(s.value) filter (where s.name = 'new_users_per_minute'), 0) as per_minute
+        from app.settings s
+        where s.name in ('waiting_idle_seconds', 'admit_interval_seconds', 'queue_active_cap', 'new_users_per_minute')) p;
   if queue_poll_seconds.ticket ->> 'position' is null then
     -- the pre-queue: until the admission run after the opening, which puts
     -- it in order (polls before that only hear "no position yet")
