@@ -10,9 +10,10 @@
 #    its CPU (/proc/PID/stat over 5 s of a 6 s run) and voluntary context
 #    switches per transaction.
 # 2. `GET /health` (no database) through `boxoffice serve` at 32, 4, 2 and 1
-#    users (`boxoffice bench health`, 6 s): the server's CPU per request.
+#    users (`boxoffice bench health`, 6 s): the server's and the load
+#    generator's CPU per request.
 # 3. `bench queue` (200 joins per user, then 8 s of polls, a fresh concert
-#    each run) at the same numbers of users: the server's CPU per request.
+#    each run) at the same numbers of users: the same.
 #
 # ROUNDS rounds of each (default 2). BENCHMARKS.md, "What a request costs
 # on this machine", reads the result.
@@ -109,13 +110,15 @@ run() {
   local scenario=$1 users=$2 seconds=$3 t0 t1
   shift 3
   t0=$(ticks $server_pid)
-  timeout 120 "$bin" bench "$scenario" --url "http://127.0.0.1:$port" --users "$users" --duration "$seconds" "$@" \
-    >"$work/bench.txt" 2>&1
+  TIMEFORMAT='%U %S'
+  { time timeout 120 "$bin" bench "$scenario" --url "http://127.0.0.1:$port" --users "$users" --duration "$seconds" "$@" \
+      >"$work/bench.txt" 2>&1; } 2>"$work/bench.time"
   t1=$(ticks $server_pid)
   requests=$(sed -n 's/^== .* \([0-9]*\) requests, .*/\1/p' "$work/bench.txt" | paste -sd+ | bc)
   rates=$(sed -n 's/^== .* requests, \([0-9]*\) req\/s.*/\1/p' "$work/bench.txt" | paste -sd/)
-  echo "$scenario $users $rates $requests $t0 $t1" | awk -v hz="$hz" \
-    '{printf "%s %s %s %.3f\n", $1, $2, $3, ($6 - $5) / hz / $4 * 1e3}' | tee -a "$work/server.txt"
+  read -r user system <"$work/bench.time"
+  echo "$scenario $users $rates $requests $t0 $t1 $user $system" | awk -v hz="$hz" \
+    '{printf "%s %s %s %.3f %.3f\n", $1, $2, $3, ($6 - $5) / hz / $4 * 1e3, ($7 + $8) / $4 * 1e3}' | tee -a "$work/server.txt"
 }
 : >"$work/server.txt"
 n=0
@@ -144,8 +147,8 @@ done
   echo
   echo "\`boxoffice serve\`, one line per run (queue: joins/s, then polls/s):"
   echo
-  echo "| scenario | users | req/s | server ms per request |"
-  echo "|---|---:|---|---:|"
-  awk '{printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4}' "$work/server.txt"
+  echo "| scenario | users | req/s | server ms per request | load generator ms per request (setup included) |"
+  echo "|---|---:|---|---:|---:|"
+  awk '{printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5}' "$work/server.txt"
 } >"$out/$stamp.md"
 echo "wrote $out/$stamp.md"
