@@ -52,36 +52,6 @@ struct HTTPFoundationTests {
         }
     }
 
-    @Test("/ready compares the database with the SQL files the instance started with")
-    func readyKeepsTheVersionItStartedWith() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("boxoffice-sql-\(UUID())")
-        try FileManager.default.copyItem(at: URL(fileURLWithPath: TestPaths.sql), to: directory)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let procedures = directory.appendingPathComponent("procedures")
-        let file = try #require(
-            try FileManager.default.contentsOfDirectory(atPath: procedures.path).filter { $0.hasSuffix(".sql") }.min())
-        let path = procedures.appendingPathComponent(file).path
-        let original = try String(contentsOfFile: path, encoding: .utf8)
-        let changed = original + "\n-- a change the database has not seen\n"
-        // Started with files the database does not have: not ready.
-        try changed.write(toFile: path, atomically: true, encoding: .utf8)
-        try await TestServer.with(sqlDirectory: directory.path) { server in
-            let ready = try await server.client.get("/ready")
-            #expect(ready.status == 503)
-            #expect(ready.errorCode == "UNAVAILABLE")
-        }
-        // Started with the database's files: ready, and still ready once the
-        // files change under the running instance.
-        try original.write(toFile: path, atomically: true, encoding: .utf8)
-        try await TestServer.with(sqlDirectory: directory.path) { server in
-            let before = try await server.client.get("/ready")
-            #expect(before.status == 200)
-            try changed.write(toFile: path, atomically: true, encoding: .utf8)
-            let after = try await server.client.get("/ready")
-            #expect(after.status == 200)
-        }
-    }
-
     @Test("POST /api/users creates a user with a zero balance")
     func createUser() async throws {
         try await TestServer.with { server in

@@ -47,17 +47,10 @@ public enum App {
         router.get("/health") { _, _ in
             Call.json(.ok, #"{"status": "ok"}"#)
         }
-        // The version this instance's SQL files describe, read once, now: the
-        // instance compares the database with the SQL it was started with
-        // (files replaced under a running instance do not change the code it
-        // runs), and reading and fingerprinting every file took about a
-        // millisecond of CPU a probe. Files unreadable now are read again at
-        // each probe, which answers 503 until they can be.
-        let shipped = try? migrator.expectedVersion()
         router.get("/ready") { _, context in
             let expected: (migration: String, procedures: String)
             do {
-                expected = try shipped ?? migrator.expectedVersion()
+                expected = try migrator.expectedVersion()
             } catch {
                 context.logger.error("cannot read the SQL this instance ships", metadata: ["error": "\(error)"])
                 throw APIError.unavailable("this instance cannot read its SQL files")

@@ -36,7 +36,6 @@ struct TestServer: Sendable {
         timeouts: Database.Timeouts? = try! Config(environment: [:]).timeouts,
         concertListTTL: Duration = .zero,
         notifierSettings: QueueNotifier.Settings = .init(),
-        sqlDirectory: String = TestPaths.sql,
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
         let database = try await TestDatabase.create()
@@ -51,7 +50,7 @@ struct TestServer: Sendable {
                 driver: driver))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let migrator = Migrator(directory: sqlDirectory)
+        let migrator = Migrator(directory: TestPaths.sql)
         let notifier = QueueNotifier(conninfo: database.apiConninfo, database: pool, logger: logger, settings: notifierSettings)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
