@@ -83,7 +83,7 @@ for round in $(seq "$rounds"); do
     t0=$(ticks $pid); s0=$(switches $pid)
     sleep 5
     t1=$(ticks $pid); s1=$(switches $pid)
-    wait $pid
+    wait $pid || { cat "$work/pgbench-$rate.out"; echo "pgbench failed"; exit 1; }
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench-$rate.out")
     echo "$rate $tps $t0 $t1 $s0 $s1" | awk -v hz="$hz" \
       '{n = $2 * 5; printf "%s %.0f %.1f %.2f\n", $1, $2, ($4 - $3) / hz / n * 1e6, ($6 - $5) / n}' \
@@ -112,9 +112,9 @@ run() {
   t0=$(ticks $server_pid)
   TIMEFORMAT='%U %S'
   { time timeout 120 "$bin" bench "$scenario" --url "http://127.0.0.1:$port" --users "$users" --duration "$seconds" "$@" \
-      >"$work/bench.txt" 2>&1; } 2>"$work/bench.time"
+      >"$work/bench.txt" 2>&1; } 2>"$work/bench.time" || { cat "$work/bench.txt"; echo "bench $scenario failed"; exit 1; }
   t1=$(ticks $server_pid)
-  requests=$(sed -n 's/^== .* \([0-9]*\) requests, .*/\1/p' "$work/bench.txt" | paste -sd+ | bc)
+  requests=$(sed -n 's/^== .* \([0-9]*\) requests, .*/\1/p' "$work/bench.txt" | awk '{s += $1} END {print s}')
   rates=$(sed -n 's/^== .* requests, \([0-9]*\) req\/s.*/\1/p' "$work/bench.txt" | paste -sd/)
   read -r user system <"$work/bench.time"
   echo "$scenario $users $rates $requests $t0 $t1 $user $system" | awk -v hz="$hz" \
@@ -147,7 +147,7 @@ done
   echo
   echo "\`boxoffice serve\`, one line per run (queue: joins/s, then polls/s):"
   echo
-  echo "| scenario | users | req/s | server ms per request | load generator ms per request (setup included) |"
+  echo "| scenario | users | req/s | server ms per request (setup included) | load generator ms per request (setup included) |"
   echo "|---|---:|---|---:|---:|"
   awk '{printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5}' "$work/server.txt"
 } >"$out/$stamp.md"
