@@ -19,8 +19,8 @@
 # Usage: bench/sql_ab/run.sh [REV]
 #   ROUNDS (4), CLIENTS (4), TX (1000), SCRIPTS (seat_hold_distinct
 #   balance_charge reservation_get payment_create; queue_status polls a line
-#   of POLL_TOKENS, default 10 000), BOXOFFICE_BIN (the debug build) for
-#   migrate and seed.
+#   of POLL_TOKENS, default 10 000; queue_join joins one line, a new user
+#   each time), BOXOFFICE_BIN (the debug build) for migrate and seed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rev=${1:-HEAD}
@@ -42,8 +42,11 @@ DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=base" "$bin" migrat
 DATABASE_URL="host=$PGHOST port=$PGPORT user=postgres dbname=base" "$bin" seed --scale 1000000 >/dev/null 2>&1
 sql -c "select * from app.seed_concerts(array['Join line', 'Poll line'], array['Hall J', 'Hall P'], 1, now())" >/dev/null
 concert() { sql -c "select concert_id from app.concerts where title = '$1'"; }
-sql -v join_concert="$(concert 'Join line')" -v poll_concert="$(concert 'Poll line')" -v list_first=101 -v list_last=110 \
-  -v hold_first=126 -v hold_last=150 -v pay_first=161 -v pay_last=170 -v join_users=10 -v poll_tokens="$poll_tokens" \
+join_concert=$(concert 'Join line')
+# queue_join: a new user per join; each run starts from a fresh copy of base,
+# so one run's worth of users is enough.
+sql -v join_concert="$join_concert" -v poll_concert="$(concert 'Poll line')" -v list_first=101 -v list_last=110 \
+  -v hold_first=126 -v hold_last=150 -v pay_first=161 -v pay_last=170 -v join_users=$((clients * tx)) -v poll_tokens="$poll_tokens" \
   -v pay_count=$((clients * tx > 6000 ? clients * tx : 6000)) -v clients=8 -f bench/pgbench/setup.sql >/dev/null
 # seat_hold_distinct holds thousands of seats per token: holds lapse after a
 # second, so that the per-token limit never stops a client (the payments'
@@ -66,6 +69,7 @@ run() { # db script
   local args=(-t "$tx")
   [ "$script" = payment_create ] && args+=(--max-tries 10 -D i=0 -D clients="$clients")
   [ "$script" = queue_status ] && args+=(-D poll_tokens="$poll_tokens")
+  [ "$script" = queue_join ] && args+=(-D join_concert="$join_concert")
   before=$(reaped)
   out=$(PGUSER=boxoffice_api pgbench -n -M prepared -c "$clients" -j 2 "${args[@]}" -f "bench/pgbench/$script.sql" "$db" 2>&1) || true
   after=$(reaped)
