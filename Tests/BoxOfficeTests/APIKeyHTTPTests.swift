@@ -37,6 +37,10 @@ struct APIKeyHTTPTests {
 
             let missing = try await client.post("/api/queue/tokens", ["userId": annId, "concertId": concert.concertId])
             #expect(missing.status == 401 && missing.errorCode == "API_KEY_MISSING", "\(missing.json)")
+            for empty in ["Bearer", "bearer   ", "  "] {
+                let schemeOnly = try await client.post("/api/queue/tokens", ["concertId": concert.concertId], headers: ["Authorization": empty])
+                #expect(schemeOnly.status == 401 && schemeOnly.errorCode == "API_KEY_MISSING", "'\(empty)': \(schemeOnly.json)")
+            }
             let wrong = try await client.post("/api/queue/tokens", ["concertId": concert.concertId], token: "bo_" + String(repeating: "0", count: 64))
             #expect(wrong.status == 401 && wrong.errorCode == "API_KEY_INVALID", "\(wrong.json)")
             let junk = try await client.post("/api/queue/tokens", ["concertId": concert.concertId], headers: ["Authorization": "not a key"])

@@ -639,6 +639,11 @@ struct QueueHTTPTests {
             let missing = try await server.client.get("/api/queue/tokens/me/events")
             #expect(missing.status == 401)
             #expect(missing.errorCode == "TOKEN_MISSING")
+            // a scheme with no credential is a missing token, not a wrong one
+            let schemeOnly = try await server.client.get("/api/queue/tokens/me", headers: ["Authorization": "Bearer"])
+            #expect(schemeOnly.status == 401 && schemeOnly.errorCode == "TOKEN_MISSING", "\(schemeOnly.json)")
+            let bearerish = try await server.client.get("/api/queue/tokens/me", headers: ["Authorization": "Bearerx"])
+            #expect(bearerish.status == 401 && bearerish.errorCode == "TOKEN_INVALID", "\(bearerish.json)")
 
             // The same over a raw connection: a complete JSON answer, no event.
             let stream = try await QueueFixtures.EventStream(port: server.port, token: UUID().uuidString)

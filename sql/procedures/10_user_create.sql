@@ -74,15 +74,25 @@ security definer
 set search_path = ''
 as $$
 declare
+  -- trimmed of whitespace at both ends: ASCII's, the no-break and
+  -- typographic spaces, the line and paragraph separators, the ideographic
+  -- space, and the invisible zero-width space and byte-order mark
+  v_name text := regexp_replace(user_create.name,
+    '^[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+|[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+$',
+    '', 'g');
   v_user app.users;
   v_key record;
 begin
-  if user_create.name is null or length(btrim(user_create.name)) not between 1 and 100 then
+  if v_name is null or length(v_name) not between 1 and 100 then
     raise exception using errcode = 'CR001', message = 'bad request',
-      detail = 'name must be 1 to 100 characters';
+      detail = 'name must be 1 to 100 characters, not only blanks';
+  end if;
+  if v_name ~ '[\x01-\x1f\x7f-\x9f]' then
+    raise exception using errcode = 'CR001', message = 'bad request',
+      detail = 'name must not contain control characters (tab, newline and the like)';
   end if;
   select * into v_key from app.user_key_new();
-  insert into app.users (name, api_key_hash) values (btrim(user_create.name), v_key.api_key_hash)
+  insert into app.users (name, api_key_hash) values (v_name, v_key.api_key_hash)
   returning * into v_user;
   return jsonb_build_object('userId', v_user.user_id, 'name', v_user.name, 'balance', v_user.balance,
                             'apiKey', v_key.api_key);
@@ -91,7 +101,7 @@ $$;
 
 comment on function api.user_create(text) is
 'Creates a user with a zero balance and an API key (POST /api/users).
-Parameters: name, 1 to 100 characters after trimming.
+Parameters: name, 1 to 100 characters once trimmed of whitespace (Unicode''s too), no control characters.
 Result: {"userId", "name", "balance": 0, "apiKey"}; the key is shown this once (only its hash is kept).
 Errors: CR001 bad name.';
 

@@ -66,10 +66,14 @@ begin
   end if;
   perform app.idempotency_reused_check(v_reused);
 
-  -- At most max_holds_per_token live holds per token (its user and concert).
-  -- Holds of one token take turns on a transaction lock of the token, so two
-  -- at once cannot both see room for one more; a hold of a seat the user
-  -- already holds is answered below as before (200), limit or not.
+  -- At most max_holds_per_token live holds per token. A token's holds are
+  -- its user's live holds at its concert: a hold outlives the token it was
+  -- made with (a payment uses the token up, the user's other holds stay
+  -- until they lapse) and any ACTIVE token of the user for the concert may
+  -- pay it, so a new token starts with them. Holds of one token take turns
+  -- on a transaction lock of the token, so two at once cannot both see room
+  -- for one more; a hold of a seat the user already holds is answered below
+  -- as before (200), limit or not.
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('seat_hold:' || v_ticket.token::text, 0));
   if (select count(*) from app.reservations r
       where r.user_id = v_user_id and r.concert_id = seat_hold.concert_id
@@ -77,8 +81,8 @@ begin
         and (r.date_id, r.seat_no) <> (seat_hold.date_id, seat_hold.seat_no::smallint))
      >= app.setting('max_holds_per_token', 4) then
     raise exception using errcode = 'CR206', message = 'hold limit',
-      detail = 'the token already holds ' || app.setting('max_holds_per_token', 4)
-        || ' seats; pay for or cancel one first';
+      detail = 'the token''s user already holds ' || app.setting('max_holds_per_token', 4)
+        || ' seats of this concert; pay for or cancel one first';
   end if;
 
   -- The one conditional UPDATE that decides the winner. The CTE locks the seat

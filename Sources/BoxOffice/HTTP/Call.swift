@@ -49,12 +49,7 @@ struct Call: Sendable {
     /// not a UUID as the nil UUID, which no ticket can have (gen_random_uuid
     /// sets version bits), so it is CR301, TOKEN_INVALID.
     func token() -> String? {
-        guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
-            return nil
-        }
-        if value.lowercased().hasPrefix("bearer ") {
-            value = String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        }
+        guard let value = credential() else { return nil }
         return (UUID(uuidString: value) ?? Self.noSuchToken).uuidString.lowercased()
     }
 
@@ -63,13 +58,19 @@ struct Call: Sendable {
     /// is anyone's key is the SQL's check (by its hash), so a wrong key and a
     /// malformed one are both 401 API_KEY_INVALID.
     func apiKey() -> String? {
-        guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
-            return nil
+        credential()
+    }
+
+    /// The credential of the Authorization header: its value without a
+    /// `Bearer` scheme (any case), trimmed; nil when there is none, so that
+    /// `Authorization: Bearer` alone is a missing credential, not a wrong one.
+    private func credential() -> String? {
+        guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces) else { return nil }
+        let scheme = value.prefix(6)
+        if scheme.lowercased() == "bearer", value.dropFirst(6).first.map({ $0 == " " || $0 == "\t" }) ?? true {
+            value = value.dropFirst(6).trimmingCharacters(in: .whitespaces)
         }
-        if value.lowercased().hasPrefix("bearer ") {
-            value = String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        }
-        return value
+        return value.isEmpty ? nil : value
     }
 
     static let noSuchToken = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))

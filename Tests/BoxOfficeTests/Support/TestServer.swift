@@ -194,7 +194,9 @@ struct HTTPTestClient: Sendable {
         }
     }
 
-    func get(_ path: String, token: String? = nil) async throws -> Answer { try await send("GET", path, token: token) }
+    func get(_ path: String, token: String? = nil, headers: [String: String] = [:]) async throws -> Answer {
+        try await send("GET", path, token: token, headers: headers)
+    }
 
     func post(_ path: String, _ json: Any, token: String? = nil, headers: [String: String] = [:]) async throws -> Answer {
         try await send("POST", path, json: json, token: token, headers: headers)
