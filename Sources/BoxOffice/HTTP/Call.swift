@@ -66,9 +66,9 @@ struct Call: Sendable {
     /// `Authorization: Bearer` alone is a missing credential, not a wrong one.
     private func credential() -> String? {
         guard var value = request.headers[.authorization]?.trimmingCharacters(in: .whitespaces) else { return nil }
-        let scheme = value.prefix(6)
-        if scheme.lowercased() == "bearer", value.dropFirst(6).first.map({ $0 == " " || $0 == "\t" }) ?? true {
-            value = value.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let words = value.split(maxSplits: 1, whereSeparator: \.isWhitespace)
+        if words.first?.lowercased() == "bearer" {
+            value = words.dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         }
         return value.isEmpty ? nil : value
     }
