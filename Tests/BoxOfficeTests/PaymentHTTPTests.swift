@@ -355,6 +355,43 @@ struct PaymentHTTPTests {
         }
     }
 
+    @Test("10 payments that each meet a serialization failure are retried: 10 answers 201, none 503")
+    func serializationFailuresRetried() async throws {
+        let timeouts = Database.Timeouts(statementSeconds: 60, lockSeconds: 60, idleInTransactionSeconds: 60)
+        try await TestServer.with(poolSize: 10, timeouts: timeouts) { server in
+            let database = server.database
+            let client = server.client
+            let concert = try Fixtures.concert(database, price: 1_000)
+            let buyers = try await Fixtures.activeTokens(client, database, concertId: concert.concertId, count: 10)
+            var seatHolds: [Int64] = []
+            for (index, buyer) in buyers.enumerated() {
+                try await Fixtures.charge(client, token: buyer.token, amount: 5_000)
+                seatHolds.append(try await PaymentFixtures.hold(client, token: buyer.token, concert: concert, seatNo: index + 1))
+            }
+            let holds = seatHolds
+            let retriedBefore = try await OnsaleDashboardTests.scrape(client)["boxoffice_payment_retries_total"] ?? 0
+
+            // Another transaction updates the 10 buyers' rows and commits while
+            // every payment waits on its buyer's row with its snapshot taken:
+            // each payment's own update of that row then fails with 40001 and
+            // the server tries it again.
+            let ids = "{" + buyers.map { String($0.userId) }.joined(separator: ",") + "}"
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "update app.users set balance = balance where user_id = any($1::bigint[]) returning 1",
+                [ids], function: "payment_create", atLeast: 10, release: "commit", 10
+            ) { index in
+                try await PaymentFixtures.pay(client, token: buyers[index].token, reservationId: holds[index])
+            }
+
+            #expect(PaymentFixtures.tally(answers) == ["201": 10])
+            let retriedAfter = try await OnsaleDashboardTests.scrape(client)["boxoffice_payment_retries_total"] ?? 0
+            #expect(retriedAfter - retriedBefore >= 10, "retries counted: \(retriedAfter - retriedBefore)")
+            #expect(try PaymentFixtures.integer(database, "select count(*) from app.payments") == 10)
+            #expect(try PaymentFixtures.integer(database, "select count(*) from app.users where balance = 4000") == 10)
+            #expect(try Fixtures.audit(database) == [])
+        }
+    }
+
     // MARK: - Idempotency
 
     @Test("one Idempotency-Key sent 20 times at once charges once and gets 20 identical answers")
@@ -365,7 +402,12 @@ struct PaymentHTTPTests {
             let concert = try Fixtures.concert(database)
             let (userId, token) = try await Fixtures.activeToken(client, database, concertId: concert.concertId)
 
-            let answers = try await PaymentFixtures.atOnce(20) { _ in
+            // The user's row held: the first charge claims the key and waits
+            // on the row, the others wait on the key's index entry behind it.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.users where user_id = $1::bigint for update",
+                [String(userId)], function: "balance_charge", 20
+            ) { _ in
                 try await PaymentFixtures.charge(client, token: token, amount: 1_000, key: "charge-once-1")
             }
 
@@ -456,7 +498,12 @@ struct PaymentHTTPTests {
             try await Fixtures.charge(client, token: token, amount: 300_000)
             let reservationId = try await PaymentFixtures.hold(client, token: token, concert: concert, seatNo: 4)
 
-            let answers = try await PaymentFixtures.atOnce(10) { _ in
+            // The seat's row held: the first payment claims the key and waits
+            // on the seat, the others wait on the key's index entry behind it.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.seats s join app.reservations r using (date_id, seat_no) where r.reservation_id = $1::bigint for update of s",
+                [String(reservationId)], function: "payment_create", 10
+            ) { _ in
                 try await PaymentFixtures.pay(client, token: token, reservationId: reservationId, key: "pay-at-once")
             }
 

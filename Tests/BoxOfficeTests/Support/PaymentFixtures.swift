@@ -92,18 +92,22 @@ enum PaymentFixtures {
 
     /// `atOnce(count, body)` with proof that the calls raced in the database:
     /// a superuser session holds the row lock `lock` takes (a SELECT ... FOR
-    /// UPDATE, in a transaction, as psql would) while the calls are sent; once
-    /// at least `atLeast` of the server's sessions wait on a lock in
-    /// `function` at the same moment (polled, up to `seconds`), the lock is
-    /// released and the answers returned. Sent one after another, the calls
-    /// would have one waiter at most, and the expectation here fails whatever
-    /// the outcome. The lock is released whatever happens.
+    /// UPDATE, or an UPDATE ... RETURNING, in a transaction, as psql would)
+    /// while the calls are sent; once at least `atLeast` of the server's
+    /// sessions wait on a lock in `function` at the same moment (polled, up
+    /// to `seconds`), the holder ends with `release` (rollback, or commit to
+    /// make the waiters' own writes conflict) and the answers are returned.
+    /// `atLeast` defaults to `count` or 8 (a test server's pool), whichever
+    /// is smaller. Sent one after another, the calls would have one waiter at
+    /// most, and the expectation here fails whatever the outcome. The lock is
+    /// released whatever happens.
     static func atOnceBehindLock<T: Sendable>(
         _ database: TestDatabase, lock: String, _ params: [String?] = [], function: String,
-        atLeast: Int = 2, seconds: Double = 60,
+        atLeast: Int? = nil, release: String = "rollback", seconds: Double = 60,
         _ count: Int, _ body: @escaping @Sendable (Int) async throws -> T,
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> [T] {
+        let atLeast = atLeast ?? min(count, 8)
         let holder = try database.admin()
         defer { holder.close() }
         let watcher = try database.admin()
@@ -124,7 +128,7 @@ enum PaymentFixtures {
             _ = try? await calls.value
             throw error
         }
-        try holder.run(script: "rollback")
+        try holder.run(script: release)
         #expect(most >= atLeast,
                 "the race did not happen: at most \(most) of the server's sessions waited at once on the lock in \(function) (\(seconds) s)",
                 sourceLocation: sourceLocation)
