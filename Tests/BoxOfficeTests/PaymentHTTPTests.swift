@@ -13,12 +13,16 @@ struct PaymentHTTPTests {
 
     @Test("100 concurrent charges of 1 000 to one user all land: balance up by exactly 100 000, 100 ledger rows")
     func concurrentCharges() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let concert = try Fixtures.concert(server.database)
             let (userId, token) = try await Fixtures.activeToken(server.client, server.database, concertId: concert.concertId)
             let client = server.client
 
-            let answers = try await PaymentFixtures.atOnce(100) { _ in
+            // The user's row held: every charge waits on it to add its amount.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                server.database, lock: "select 1 from app.users where user_id = $1::bigint for update",
+                [String(userId)], function: "balance_charge", 100
+            ) { _ in
                 try await PaymentFixtures.charge(client, token: token, amount: 1_000)
             }
 
@@ -40,7 +44,7 @@ struct PaymentHTTPTests {
 
     @Test("10 concurrent payments of one reservation: exactly one 201, debited once, one payment row")
     func concurrentPaymentsOfOneReservation() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let database = server.database
             let client = server.client
             let concert = try Fixtures.concert(database, price: 100_000)
@@ -48,7 +52,11 @@ struct PaymentHTTPTests {
             try await Fixtures.charge(client, token: token, amount: 300_000)
             let reservationId = try await PaymentFixtures.hold(client, token: token, concert: concert, seatNo: 7)
 
-            let answers = try await PaymentFixtures.atOnce(10) { _ in
+            // The seat's row held: every payment waits on it, its first write.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.seats s join app.reservations r using (date_id, seat_no) where r.reservation_id = $1::bigint for update of s",
+                [String(reservationId)], function: "payment_create", 10
+            ) { _ in
                 try await PaymentFixtures.pay(client, token: token, reservationId: reservationId)
             }
 
@@ -88,7 +96,7 @@ struct PaymentHTTPTests {
 
     @Test("two holds, money for one, paid at once (a token per concert): one 201, one 402, the balance never negative")
     func twoHoldsMoneyForOne() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let database = server.database
             let client = server.client
             // One token pays for one concert only, and a user has one live
@@ -113,7 +121,13 @@ struct PaymentHTTPTests {
             let fixedTokens = tokens
             let fixedHolds = holds
 
-            let answers = try await PaymentFixtures.atOnce(20) { index in
+            // The users' rows held: each payment takes its seat, then waits on
+            // its user's balance with the user's other payment.
+            let ids = "{" + userIds.map(String.init).joined(separator: ",") + "}"
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.users where user_id = any($1::bigint[]) for update",
+                [ids], function: "payment_create", 20
+            ) { index in
                 let user = index / 2
                 return index % 2 == 0
                     ? try await PaymentFixtures.pay(client, token: fixedTokens[user].first, reservationId: fixedHolds[user].first)
@@ -141,7 +155,7 @@ struct PaymentHTTPTests {
 
     @Test("two holds on one token, money for one, paid at once: one 201; the other 402, or 410 once the token is used up")
     func twoHoldsOneToken() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let database = server.database
             let client = server.client
             let concert = try Fixtures.concert(database, price: 100_000)
@@ -152,7 +166,12 @@ struct PaymentHTTPTests {
             ]
             try await Fixtures.charge(client, token: token, amount: 150_000)
 
-            let answers = try await PaymentFixtures.atOnce(2) { index in
+            // The user's row held: both payments take their seats, then wait on
+            // the balance.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.users where user_id = $1::bigint for update",
+                [String(userId)], function: "payment_create", 2
+            ) { index in
                 try await PaymentFixtures.pay(client, token: token, reservationId: holds[index])
             }
 
@@ -175,7 +194,7 @@ struct PaymentHTTPTests {
 
     @Test("a charge and a payment at once on one balance both succeed with no lost update")
     func chargeAndPaymentAtOnce() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let database = server.database
             let client = server.client
             // The charge goes with the user's token for another concert ("any
@@ -198,7 +217,13 @@ struct PaymentHTTPTests {
             let fixedTokens = tokens
             let fixedHolds = holds
 
-            let answers = try await PaymentFixtures.atOnce(20) { index in
+            // The users' rows held: every charge and payment waits on its
+            // user's balance ("api." names both functions).
+            let ids = "{" + userIds.map(String.init).joined(separator: ",") + "}"
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                database, lock: "select 1 from app.users where user_id = any($1::bigint[]) for update",
+                [ids], function: "api.", 20
+            ) { index in
                 let user = index / 2
                 return index % 2 == 0
                     ? try await PaymentFixtures.pay(client, token: fixedTokens[user].pay, reservationId: fixedHolds[user])
@@ -357,8 +382,7 @@ struct PaymentHTTPTests {
 
     @Test("10 payments that each meet a serialization failure are retried: 10 answers 201, none 503")
     func serializationFailuresRetried() async throws {
-        let timeouts = Database.Timeouts(statementSeconds: 60, lockSeconds: 60, idleInTransactionSeconds: 60)
-        try await TestServer.with(poolSize: 10, timeouts: timeouts) { server in
+        try await TestServer.with(poolSize: 10, timeouts: PaymentFixtures.patient) { server in
             let database = server.database
             let client = server.client
             let concert = try Fixtures.concert(database, price: 1_000)
@@ -396,7 +420,7 @@ struct PaymentHTTPTests {
 
     @Test("one Idempotency-Key sent 20 times at once charges once and gets 20 identical answers")
     func idempotentChargeAtOnce() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let database = server.database
             let client = server.client
             let concert = try Fixtures.concert(database)
@@ -490,7 +514,7 @@ struct PaymentHTTPTests {
 
     @Test("10 concurrent payments with one Idempotency-Key: one payment, 10 identical 201s")
     func idempotentPaymentAtOnce() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let database = server.database
             let client = server.client
             let concert = try Fixtures.concert(database, price: 100_000)

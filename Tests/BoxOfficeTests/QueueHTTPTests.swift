@@ -163,11 +163,24 @@ struct QueueHTTPTests {
 
     @Test("one user joining 10 times at once gets one ticket, the same token in all 10 answers")
     func tenJoinsOfOneUser() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let concert = try Fixtures.concert(server.database, dates: 1)
             let userId = try await Fixtures.user(server.client)
-            let answers = try await QueueFixtures.joinAll(
-                server.client, userIds: Array(repeating: userId, count: 10), concertId: concert.concertId)
+            // A ticket of the user, inserted and not committed: every join
+            // waits on the unique index of live tickets behind it; once it is
+            // rolled back (its number stays a gap) one join's ticket is the
+            // first, and the others wait on that one and answer with it.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                server.database,
+                lock: """
+                    insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
+                    values ($1::bigint, nextval('app.queue_tickets_queue_no_seq'), $2::bigint, 'WAITING', now(), now())
+                    returning 1
+                    """,
+                [String(concert.concertId), String(userId)], function: "queue_join", 10
+            ) { _ in
+                try await server.client.post("/api/queue/tokens", ["userId": userId, "concertId": concert.concertId])
+            }
             #expect(answers.map(\.status).sorted() == [200, 200, 200, 200, 200, 200, 200, 200, 200, 201])
             let tokens = Set(answers.map { $0.string("token") })
             #expect(tokens.count == 1)

@@ -40,18 +40,18 @@ struct SeatHTTPTests {
 
     @Test("same-seat storm: 100 ACTIVE users reserve one seat at once, exactly one wins")
     func sameSeatStorm() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let concert = try Fixtures.concert(server.database, dates: 1)
             let dateId = concert.dateIds[0]
             let users = try await Fixtures.activeTokens(server.client, server.database, concertId: concert.concertId, count: 100)
             #expect(users.count == 100)
-            let answers = try await withThrowingTaskGroup(of: (Int64, HTTPTestClient.Answer).self) { group in
-                for user in users {
-                    group.addTask {
-                        (user.userId, try await Self.hold(server.client, token: user.token, concertId: concert.concertId, dateId: dateId, seatNo: 7))
-                    }
-                }
-                return try await group.reduce(into: [(Int64, HTTPTestClient.Answer)]()) { $0.append($1) }
+            // The seat's row held: every hold waits on it in its conditional update.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                server.database, lock: "select 1 from app.seats where date_id = $1::bigint and seat_no = 7 for update",
+                [String(dateId)], function: "seat_hold", 100
+            ) { index in
+                (users[index].userId,
+                 try await Self.hold(server.client, token: users[index].token, concertId: concert.concertId, dateId: dateId, seatNo: 7))
             }
             let winners = answers.filter { $0.1.status == 201 }
             let losers = answers.filter { $0.1.status == 409 }
@@ -78,17 +78,17 @@ struct SeatHTTPTests {
 
     @Test("50 users reserve seats 1 to 50 of one date at once: all succeed, and the date is sold out")
     func fiftySeatsAtOnce() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(timeouts: PaymentFixtures.patient) { server in
             let concert = try Fixtures.concert(server.database, dates: 2)
             let dateId = concert.dateIds[0]
             let users = try await Fixtures.activeTokens(server.client, server.database, concertId: concert.concertId, count: 50)
-            let answers = try await withThrowingTaskGroup(of: (Int, HTTPTestClient.Answer).self) { group in
-                for (index, user) in users.enumerated() {
-                    group.addTask {
-                        (index + 1, try await Self.hold(server.client, token: user.token, concertId: concert.concertId, dateId: dateId, seatNo: index + 1))
-                    }
-                }
-                return try await group.reduce(into: [(Int, HTTPTestClient.Answer)]()) { $0.append($1) }
+            // The date's 50 seat rows held: every hold waits on its own seat.
+            let answers = try await PaymentFixtures.atOnceBehindLock(
+                server.database, lock: "select 1 from app.seats where date_id = $1::bigint for update",
+                [String(dateId)], function: "seat_hold", 50
+            ) { index in
+                (index + 1,
+                 try await Self.hold(server.client, token: users[index].token, concertId: concert.concertId, dateId: dateId, seatNo: index + 1))
             }
             #expect(answers.allSatisfy { $0.1.status == 201 }, "statuses: \(Dictionary(grouping: answers, by: \.1.status).mapValues(\.count))")
             #expect(answers.allSatisfy { $0.1.int("seatNo") == Int64($0.0) && $0.1.string("status") == "HELD" })

@@ -90,6 +90,11 @@ enum PaymentFixtures {
             """, [function]).scalar ?? ""))
     }
 
+    /// Timeouts for a server whose requests wait on a test's lock for as long
+    /// as a loaded machine takes to show them waiting (atOnceBehindLock): the
+    /// defaults would end a wait after 2 s.
+    static let patient = Database.Timeouts(statementSeconds: 300, lockSeconds: 300, idleInTransactionSeconds: 300)
+
     /// `atOnce(count, body)` with proof that the calls raced in the database:
     /// a superuser session holds the row lock `lock` takes (a SELECT ... FOR
     /// UPDATE, or an UPDATE ... RETURNING, in a transaction, as psql would)
