@@ -16,3 +16,7 @@ check() {  # check WHAT HAVE WANT
 # waits (up to 20 s) until the query answers t, for a session started in the
 # background to reach its lock (or its step) on a loaded machine; answers t or f
 until_true() { for _ in $(seq 200); do [ "$(q -c "$1")" = t ] && { echo t; return; }; sleep 0.1; done; echo f; }
+# asleep NAME: t while the session started with application_name NAME (in any
+# database) is still in its pg_sleep, holding what it took: a call that
+# returns while it is proves it did not wait for that session
+asleep() { q -c "select exists (select from pg_stat_activity where application_name = '$1' and wait_event = 'PgSleep')"; }
