@@ -295,6 +295,11 @@ struct WebhookProcessTests {
         let inFlight = try await JobProbe.waitUntil { receiver.entries.contains { $0.started == true } }
         try #require(inFlight, "\(alpha.log)")
         alpha.stop(signal: SIGKILL)
+        // What alpha had sent (answered or still in flight) when it died,
+        // read once the last of its POSTs can have reached the receiver:
+        // beta takes over only once alpha's lease has run out (8 s here).
+        try await Task.sleep(for: .milliseconds(500))
+        let sentByAlpha = Set(receiver.entries.map(\.id))
         try await receiver.set(mode: "ok")
 
         let done = try await WebhookProbe.allDone(database, seconds: 90)
@@ -312,5 +317,7 @@ struct WebhookProcessTests {
         let repeats = entries.filter { $0.duplicate && $0.answered == 204 }
         #expect(!repeats.isEmpty, "no event alpha had in flight was sent again")
         #expect(repeats.allSatisfy { repeated in events.contains { $0.webhookID == repeated.id } })
+        #expect(Set(repeats.map(\.id)).isSubset(of: sentByAlpha),
+                "only what alpha had sent comes again: \(Set(repeats.map(\.id)).subtracting(sentByAlpha))")
     }
 }
