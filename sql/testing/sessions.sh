@@ -20,3 +20,15 @@ until_true() { for _ in $(seq 200); do [ "$(q -c "$1")" = t ] && { echo t; retur
 # database) is still in its pg_sleep, holding what it took: a call that
 # returns while it is proves it did not wait for that session
 asleep() { q -c "select exists (select from pg_stat_activity where application_name = '$1' and wait_event = 'PgSleep')"; }
+# most_lock_waiters PID: while the process PID runs, samples (every 50 ms)
+# how many sessions of this database wait on a lock; prints the most seen at
+# once, so that a stress run can show it met contention at all
+most_lock_waiters() {
+  local most=0 now
+  while kill -0 "$1" 2>/dev/null; do
+    now=$(q -c "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")
+    ((now > most)) && most=$now
+    sleep 0.05
+  done
+  echo "$most"
+}

@@ -13,7 +13,7 @@ set -euo pipefail
 db=${1:-q_blocks}
 cd "$(dirname "$0")/../../.."
 source sql/testing/sessions.sh
-echo "1..6"
+echo "1..7"
 
 # One concert, a line of 30 000 (blocks 0 .. 29). A quarter of it stops
 # polling at times spread over the run (idle from 0 to 12 s in), so the sweep
@@ -60,13 +60,23 @@ select 1 / ((app.ticket_json(t) ->> 'position')::bigint
                    where w.concert_id = 1 and w.status = 'WAITING' and w.queue_no < t.queue_no))::integer
 from app.queue_tickets t where t.concert_id = 1 and t.queue_no = :no and t.status = 'WAITING';
 SQL
-if pgbench -n -d "$db" -c 6 -j 6 -T 12 -f "$tmp/leave.sql@6" -f "$tmp/rejoin.sql@2" -f "$tmp/expire.sql@1" \
-     -f "$tmp/admit.sql@1" -f "$tmp/check.sql@2" > "$tmp/bench" 2>&1 \
-   && ! grep -qE 'number of failed transactions: [1-9]' "$tmp/bench"; then
+pgbench -n -d "$db" -c 6 -j 6 -T 12 -f "$tmp/leave.sql@6" -f "$tmp/rejoin.sql@2" -f "$tmp/expire.sql@1" \
+  -f "$tmp/admit.sql@1" -f "$tmp/check.sql@2" > "$tmp/bench" 2>&1 &
+bench=$!
+# 3 s in, a session holds the line's group counter (every departure of the
+# run adds to it) for 1.5 s: the run meets contention, whatever it met by
+# itself, and goes on from there
+( sleep 3
+  q -c 'begin' -c "select 1 from app.queue_blocks where concert_id = 1 and block_size = 32768 and block_no = 0 for update" \
+    -c 'select pg_sleep(1.5)' -c 'commit' > "$tmp/held" ) &
+most=$(most_lock_waiters "$bench")
+if wait "$bench" && ! grep -qE 'number of failed transactions: [1-9]' "$tmp/bench"; then
   check "leaves, rejoins, sweeps, admissions and exact-position checks at once: no client failed" ok ok
 else
   check "leaves, rejoins, sweeps, admissions and exact-position checks at once: no client failed" "$(tail -8 "$tmp/bench")" ok
 fi
+check "the sessions did contend: with the line's group counter held mid-run, up to $most waited on a lock at once" \
+  "$(sed -n 1p "$tmp/held") $((most > 0))" "1 1"
 check "no deadlock" "$(q -c "select deadlocks - $deadlocks_before from pg_stat_database where datname = current_database()")" 0
 check "every counter a position may read equals a recount (api.audit)" \
   "$(q -c "select count(*) from api.audit() where invariant = 'queue_block_departed'")" 0
