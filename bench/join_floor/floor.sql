@@ -1,0 +1,42 @@
+-- bench/join_floor only, never migrated into a real database: the least a
+-- join can do, to measure the on-sale's floor. It keeps what admission and
+-- the line's counting rely on (the queue row, the two advisory locks that
+-- mark a join in flight, a number from the sequence, the ticket row with its
+-- foreign keys) and drops what makes a join a join for its user: the checks
+-- (user, concert, a live ticket already), the second join of a user, and
+-- above all the exact position (app.ticket_json). Its position is the
+-- distance from the concert's watermark in the shared sequence, which is
+-- close in an on-sale of one concert but not exact.
+create or replace function app.queue_join(
+  user_id bigint,
+  concert_id bigint,
+  at timestamptz,
+  out status integer,
+  out body jsonb)
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_ticket app.queue_tickets;
+  v_no bigint;
+  v_upto bigint;
+begin
+  select q.admitted_upto into v_upto from app.queues q where q.concert_id = queue_join.concert_id;
+  if not found then
+    insert into app.queues (concert_id) values (queue_join.concert_id) on conflict do nothing;
+    v_upto := 0;
+  end if;
+  perform app.queue_join_mark();
+  v_no := nextval('app.queue_tickets_queue_no_seq');
+  perform app.queue_join_number(v_no);
+  insert into app.queue_tickets (concert_id, queue_no, user_id, status, joined_at, last_seen_at)
+  values (queue_join.concert_id, v_no, queue_join.user_id, 'WAITING', queue_join.at, queue_join.at)
+  returning * into v_ticket;
+  status := 201;
+  body := jsonb_build_object('token', v_ticket.token, 'userId', v_ticket.user_id,
+    'concertId', v_ticket.concert_id, 'status', 'WAITING', 'position', greatest(1, v_no - v_upto),
+    'estimatedWaitSeconds', greatest(1, v_no - v_upto) / 100, 'expiresAt', null, 'saleOpensAt', null);
+end
+$$;
