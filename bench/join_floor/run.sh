@@ -14,6 +14,8 @@
 # Usage: bench/join_floor/run.sh [REV]   (REV default HEAD; about 2 minutes a pair)
 # Environment: BOXOFFICE_BIN  the release binary (default: build it)
 #              PAIRS          pairs of runs (default 2)
+#              PARTS          scripts/bench parts of each run (default onsale;
+#                             "onsale queue" adds the HTTP joins a second)
 # Writes bench/join_floor/results/<stamp>.md; the runs' own reports are
 # quoted there (the copies are removed).
 set -euo pipefail
@@ -21,6 +23,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 rev=${1:-HEAD}
 pairs=${PAIRS:-2}
+parts=${PARTS:-onsale}
 export TMPDIR=${TMPDIR:-/tmp}
 
 if [ -n "${BOXOFFICE_BIN:-}" ]; then
@@ -55,25 +58,29 @@ report=$out/$stamp.md
   echo "# The on-sale's floor, $stamp"
   echo
   echo "Commit $commit. $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the start."
-  echo "Command: \`bench/join_floor/run.sh $rev\` (PAIRS=$pairs), each run \`scripts/bench onsale\` with one release binary."
+  echo "Command: \`PARTS=\"$parts\" bench/join_floor/run.sh $rev\` (PAIRS=$pairs), each run \`scripts/bench $parts\` with one release binary."
   echo
-  echo "| run | tree | all joined s | first admission s | sold out s | PostgreSQL CPU s | server CPU s | load generator CPU s | PostgreSQL ms per request | checks |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+  echo "The on-sale: 10 000 people, 50 seats, 1 000 connections; CPU is the on-sale run's. Joins and polls a second: the queue part (32 users, 8 s), when run."
+  echo
+  echo "| run | tree | all joined s | first admission s | sold out s | PostgreSQL CPU s | server CPU s | load generator CPU s | PostgreSQL ms per request | HTTP joins/s | HTTP polls/s | checks |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$report"
 
 for pair in $(seq 1 "$pairs"); do
   for tree in real floor; do
     echo "== pair $pair: $tree"
     log=$work/$tree-$pair.log
-    (cd "$work/$tree" && BOXOFFICE_BIN=$bin scripts/bench onsale >"$log" 2>&1) \
-      || { tail -20 "$log"; echo "scripts/bench onsale failed ($tree, pair $pair)"; exit 1; }
+    # shellcheck disable=SC2086 # PARTS is a list of parts
+    (cd "$work/$tree" && BOXOFFICE_BIN=$bin scripts/bench $parts >"$log" 2>&1) \
+      || { tail -20 "$log"; echo "scripts/bench $parts failed ($tree, pair $pair)"; exit 1; }
     md=$(ls -t "$work/$tree"/bench/results/*.md | head -1)
     counter() { grep -o "$1 [0-9.]*" "$md" | head -1 | awk '{print $NF}'; }
     # | onsale | requests | machine busy | server | PostgreSQL | load generator | else | server ms | PG ms |
     cpu=$(grep '^| onsale |' "$md" | head -1)
     field() { echo "$cpu" | awk -F'|' -v n="$1" '{gsub(/ /, "", $n); print $n}'; }
     checks=$(grep -o 'checks: .*' "$md" | head -1 | sed 's/^checks: //')
-    echo "| $pair | $tree | $(counter 'seconds until all joined') | $(counter 'seconds until first admission') | $(counter 'seconds until sold out') | $(field 6) | $(field 5) | $(field 7) | $(field 10) | $checks |" >>"$report"
+    rate() { grep "^| api\.[a-z_]* | \`$1\` |" "$md" | head -1 | awk -F'|' '{gsub(/ /, "", $4); print $4}'; }
+    echo "| $pair | $tree | $(counter 'seconds until all joined') | $(counter 'seconds until first admission') | $(counter 'seconds until sold out') | $(field 6) | $(field 5) | $(field 7) | $(field 10) | $(rate 'POST /api/queue/tokens') | $(rate 'GET /api/queue/tokens/me') | $checks |" >>"$report"
     tail -1 "$report"
   done
 done
