@@ -29,20 +29,14 @@ root=$PWD
 rev=${1:-HEAD}
 pairs=${PAIRS:-2}
 parts=${PARTS:-onsale}
-export TMPDIR=${TMPDIR:-/tmp}
 case " $parts " in
   " onsale " | " onsale queue " | " queue onsale ") ;;
   *) echo "PARTS must be onsale, or onsale queue (the report's columns are theirs)" >&2; exit 2 ;;
 esac
 
-if [ -n "${BOXOFFICE_BIN:-}" ]; then
-  bin=$(cd "$(dirname "$BOXOFFICE_BIN")" && pwd)/$(basename "$BOXOFFICE_BIN")
-else
-  echo "== build (release)"
-  swift build -c release --product boxoffice >"$TMPDIR/boxoffice-join-floor-build.log" 2>&1 \
-    || { grep -E "error:" "$TMPDIR/boxoffice-join-floor-build.log" | sort -u | head -30; echo "build failed"; exit 1; }
-  bin=$root/.build/release/boxoffice
-fi
+source scripts/lib/bench.sh
+bench_binary join-floor
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 work=$(mktemp -d "$TMPDIR/boxoffice-join-floor.XXXXXX")

@@ -26,21 +26,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${ROUNDS:-2}
 
-source scripts/lib/install.sh
-source scripts/lib/cluster.sh
-need_swift
-need_server
-need_debian postgresql-15-cron  # cluster.sh preloads pg_cron
-export TMPDIR=${TMPDIR:-/tmp}
-
-if [ -n "${BOXOFFICE_BIN:-}" ]; then
-  bin=$BOXOFFICE_BIN
-else
-  echo "== build (release)"
-  swift build -c release --product boxoffice >"$TMPDIR/boxoffice-wakeups-build.log" 2>&1 \
-    || { grep -E "error:" "$TMPDIR/boxoffice-wakeups-build.log" | sort -u | head -30; echo "build failed"; exit 1; }
-  bin=.build/release/boxoffice
-fi
+source scripts/lib/bench.sh
+bench_binary wakeups
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/wakeups/results
