@@ -74,12 +74,12 @@ security definer
 set search_path = ''
 as $$
 declare
-  -- trimmed of whitespace at both ends: ASCII's, the no-break and
-  -- typographic spaces, the line and paragraph separators, the ideographic
-  -- space, and the invisible zero-width space and byte-order mark
-  v_name text := regexp_replace(user_create.name,
-    '^[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+|[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+$',
-    '', 'g');
+  -- whitespace: ASCII's, the no-break and typographic spaces, the line and
+  -- paragraph separators, the ideographic space, and the invisible
+  -- zero-width space and byte-order mark
+  v_blank constant text := '[\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+';
+  -- the name trimmed of it at both ends
+  v_name text := regexp_replace(user_create.name, '^' || v_blank || '|' || v_blank || '$', '', 'g');
   v_user app.users;
   v_key record;
 begin

@@ -70,11 +70,13 @@ begin
   -- its user's live holds at its concert: a hold outlives the token it was
   -- made with (a payment uses the token up, the user's other holds stay
   -- until they lapse) and any ACTIVE token of the user for the concert may
-  -- pay it, so a new token starts with them. Holds of one token take turns
-  -- on a transaction lock of the token, so two at once cannot both see room
-  -- for one more; a hold of a seat the user already holds is answered below
-  -- as before (200), limit or not.
-  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('seat_hold:' || v_ticket.token::text, 0));
+  -- pay it, so a new token starts with them. Holds of one user at one
+  -- concert, the set counted here, take turns on a transaction lock of
+  -- that pair, so two at once cannot both see room for one more; a hold of
+  -- a seat the user already holds is answered below as before (200), limit
+  -- or not.
+  perform pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended('hold_limit:' || v_user_id || ':' || seat_hold.concert_id, 0));
   if (select count(*) from app.reservations r
       where r.user_id = v_user_id and r.concert_id = seat_hold.concert_id
         and r.live and r.status = 'HELD' and r.expires_at > v_now

@@ -2,8 +2,9 @@
 # pgTAP with several real sessions: recreates the scratch database $db with
 # scripts/dev-sql (never point one at a real database), and gives q (psql on
 # it, unaligned, quiet) and check (one TAP line), a temporary folder $tmp,
-# $failed for the exit status, and until_true (waits for a background
-# session). The caller sets db and is at the root of the repository.
+# $failed for the exit status, until_true (waits for a background
+# session), and the helpers below (asleep, most_lock_waiters, fans). The
+# caller sets db and is at the root of the repository.
 scripts/dev-sql "$db" >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -31,4 +32,21 @@ most_lock_waiters() {
     sleep 0.05
   done
   echo "$most"
+}
+# fans N TITLE: N fans of a new concert TITLE (one date, seats 1..50), each
+# through the API: created, joined, admitted and charged 1 000 000, in
+# public.fan (n, user_id, token); keys are optional for the rest of the check
+fans() {
+  q >/dev/null <<SQL
+select api.setting_set('user_keys', 'optional');
+select * from app.seed_concerts(array['$2'], array['Hall'], 1, now());
+create table public.fan as
+select u.n, (api.user_create('fan ' || u.n) ->> 'userId')::bigint as user_id
+from generate_series(1, $1) u(n);
+alter table public.fan add column token uuid;
+update public.fan f set token = (select (j.body ->> 'token')::uuid
+                                 from api.queue_join(f.user_id, (select concert_id from app.concerts where title = '$2')) j);
+select api.queue_admit();
+select api.balance_charge(f.token, 1000000) from public.fan f;
+SQL
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Concurrency check of the hold limit (max_holds_per_token): holds of one
-# token take turns on a transaction advisory lock of the token
-# (app.seat_hold), so holds racing on one token cannot all see room for one
-# more. Here a session takes that lock and stays open; 8 holds of 8 different
+# user at one concert (the holds the limit counts) take turns on a
+# transaction advisory lock of that pair (app.seat_hold), so holds racing on
+# one token cannot all see room for one more. Here a session takes that lock and stays open; 8 holds of 8 different
 # seats with the token start in sessions of their own and must all wait for
 # it (checked in pg_locks), each keeping its transaction open for a moment
 # after its hold, as a slow request would. Once the lock is let go, exactly
@@ -19,24 +19,26 @@ source sql/testing/sessions.sh
 echo "1..7"
 
 limit=3
-read -r concert date_id token <<<"$(q -F ' ' <<SQL
+read -r concert date_id user token <<<"$(q -F ' ' <<SQL
 select api.setting_set('max_holds_per_token', '$limit') \g /dev/null
 select tests.concert(starts_in => '1 day') as concert \gset
-select :concert, tests.date_of(:concert), tests.active_ticket(tests.user('fan'), :concert);
+select tests.user('fan') as fan \gset
+select :concert, tests.date_of(:concert), :fan, tests.active_ticket(:fan, :concert);
 SQL
 )"
-# The token's lock, as app.seat_hold takes it, and as pg_locks shows a
-# bigint advisory key: its high and low 32 bits, objsubid 1.
-key="hashtextextended('seat_hold:$token', 0)"
+# The hold limit's lock of the token's user and concert, as app.seat_hold
+# takes it, and as pg_locks shows a bigint advisory key: its high and low 32
+# bits, objsubid 1.
+key="hashtextextended('hold_limit:$user:$concert', 0)"
 on_key="l.locktype = 'advisory' and l.objsubid = 1
         and l.classid = (($key >> 32) & 4294967295)::oid and l.objid = ($key & 4294967295)::oid
         and l.database = (select oid from pg_database where datname = current_database())"
 
-# The holder: takes the token's lock and sleeps, until this script ends it.
+# The holder: takes the lock and sleeps, until this script ends it.
 psql -X -q -At -d "dbname=$db application_name=hold_lock" \
   -c "begin" -c "select pg_advisory_xact_lock($key)" -c "select pg_sleep(60)" >/dev/null 2>&1 &
 holder=$!
-check "the holder has the token's lock" \
+check "the holder has the hold limit's lock" \
   "$(until_true "select exists (select from pg_locks l join pg_stat_activity a on a.pid = l.pid
                                 where a.application_name = 'hold_lock' and l.granted and $on_key)")" t
 
@@ -49,7 +51,7 @@ for seat in 1 2 3 4 5 6 7 8; do
     -c "select pg_sleep(0.3)" -c "commit" >"$tmp/$seat" 2>&1 &
   pids+=($!)
 done
-check "all 8 holds wait for the token's lock" \
+check "all 8 holds wait for the hold limit's lock" \
   "$(until_true "select count(*) = 8 from pg_locks l join pg_stat_activity a on a.pid = l.pid
                  where a.application_name ~ '^hold_[0-9]$'
                    and not l.granted and $on_key")" t

@@ -18,19 +18,8 @@ cd "$(dirname "$0")/../../.."
 source sql/testing/sessions.sh
 echo "1..10"
 
-# Fans A and B admitted on one concert with money; the policy's hold time.
-q >/dev/null <<'SQL'
-select api.setting_set('user_keys', 'optional');
-select * from app.seed_concerts(array['Lapse'], array['Hall'], 1, now());
-create table public.fan as
-select u.n, (api.user_create('fan ' || u.n) ->> 'userId')::bigint as user_id
-from generate_series(1, 2) u(n);
-alter table public.fan add column token uuid;
-update public.fan f set token = (select (j.body ->> 'token')::uuid
-                                 from api.queue_join(f.user_id, (select concert_id from app.concerts where title = 'Lapse')) j);
-select api.queue_admit();
-select api.balance_charge(f.token, 1000000) from public.fan f;
-SQL
+# Fans A and B admitted on one concert with money.
+fans 2 Lapse
 read -r concert date_id <<<"$(q -F ' ' -c "select c.concert_id, d.date_id from app.concerts c join app.concert_dates d using (concert_id) where c.title = 'Lapse'")"
 token() { q -c "select token from public.fan where n = $1"; }
 b_token=$(token 2)
